@@ -1,0 +1,94 @@
+"""`ticketbot serve | db upgrade | check-config`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from pydantic import ValidationError
+
+from bot.config import ConfigError, Settings, load_config
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if getattr(args, "config", None):
+        os.environ["TICKETBOT_CONFIG"] = args.config
+    return Settings()
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Apply migrations and serve until interrupted."""
+    from bot.app import serve as run_server
+
+    settings = _settings(args)
+    load_config(settings.ticketbot_config)  # fail fast with file/key/problem before touching the database
+    host = args.host or settings.host
+    port = args.port or settings.port
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    print(f"ticketbot: console at http://{host}:{port}/  (database: {settings.effective_database_url()})", flush=True)
+    run_server(settings, host=host, port=port)
+    return 0
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    """Bring the database schema to the newest migration."""
+    from storage.migrate import upgrade
+
+    settings = _settings(args)
+    url = settings.effective_database_url()
+    asyncio.run(upgrade(url))
+    print(f"database upgraded: {url}")
+    return 0
+
+
+def check_config(args: argparse.Namespace) -> int:
+    """Validate the YAML config and the environment; print what is enabled."""
+    settings = _settings(args)
+    config = load_config(settings.ticketbot_config)
+    enabled = [name for name, on in (("console", settings.console_enabled), ("slack", settings.slack_enabled),
+                                     ("wecom", settings.wecom_enabled), ("dingtalk", settings.dingtalk_enabled)) if on]
+    print(f"config OK: {settings.ticketbot_config or '(built-in defaults)'}")
+    print(f"  people: {len(config.people)}, customers: {len(config.customers)}, departments: {len(config.departments)}, "
+          f"routing rules: {len(config.routing)}")
+    print(f"  platforms: {', '.join(enabled) or 'none'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    parser = argparse.ArgumentParser(prog="ticketbot", description="Support tickets inside enterprise chat.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="run the bot (HTTP endpoints and the local console)")
+    p_serve.add_argument("--host", default=None)
+    p_serve.add_argument("--port", type=int, default=None)
+    p_serve.add_argument("--config", default=None, help="YAML config file (default: $TICKETBOT_CONFIG)")
+    p_serve.set_defaults(func=serve)
+    p_db = sub.add_parser("db", help="database maintenance")
+    db_sub = p_db.add_subparsers(dest="db_command", required=True)
+    p_up = db_sub.add_parser("upgrade", help="apply migrations")
+    p_up.add_argument("--config", default=None)
+    p_up.set_defaults(func=db_upgrade)
+    p_check = sub.add_parser("check-config", help="validate the config file and environment")
+    p_check.add_argument("--config", default=None)
+    p_check.set_defaults(func=check_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `ticketbot` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        print(f"invalid environment settings:\n{exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

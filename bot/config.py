@@ -1,0 +1,247 @@
+"""Settings: secrets from the environment, everything else from a YAML file validated by pydantic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.events import Platform
+from bot.tickets import Priority, Tier
+
+Language = Literal["zh-CN", "en"]
+Role = Literal["agent", "lead", "manager", "colleague"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DepartmentConfig(_Strict):
+    """A team that owns tickets (Support) or is asked for help (Finance, R&D…)."""
+
+    key: str
+    name: dict[Language, str]
+    aliases: list[str] = []
+    assignment: Literal["round_robin", "least_loaded"] = "round_robin"
+    head: str | None = None
+
+
+class PersonConfig(_Strict):
+    """Someone of ours: an agent, lead, manager or a colleague of another department."""
+
+    key: str
+    name: str
+    roles: list[Role] = Field(min_length=1)
+    department: str
+    language: Language | None = None
+    identities: dict[Platform, str] = {}
+
+
+class CustomerConfig(_Strict):
+    """A known customer account; unknown people who write to the bot are normal-tier customers."""
+
+    key: str
+    name: str
+    tier: Tier = Tier.NORMAL
+    account_manager: str | None = None
+    language: Language | None = None
+    identities: dict[Platform, list[str] | str] = {}
+
+
+class RuleMatch(_Strict):
+    """What a routing rule looks at; every given condition must hold."""
+
+    keywords: list[str] = []
+    product_module: str | None = None
+    customer_tier: Tier | None = None
+    category: str | None = None
+
+
+class RuleEffect(_Strict):
+    """What a matching routing rule does."""
+
+    category: str | None = None
+    department: str | None = None
+    assignee: str | None = None
+    priority: Priority | None = None
+    raise_priority: bool = False
+    notify: list[str] = []
+    notify_account_manager: bool = False
+
+
+class RoutingRule(_Strict):
+    """One ordered routing rule: first match wins."""
+
+    name: str
+    match: RuleMatch
+    then: RuleEffect
+
+
+class IntakeConfig(_Strict):
+    """How customer messages become tickets."""
+
+    join_window_minutes: int = Field(default=24 * 60, ge=0)
+    default_priority: Priority = Priority.P2
+    default_department: str = "support"
+
+
+class LifecycleConfig(_Strict):
+    """Lifecycle knobs the transition table leaves to configuration."""
+
+    reopen_window_days: int = Field(default=7, ge=0)
+
+
+class BusinessHoursConfig(_Strict):
+    """A business calendar: time zone, weekly hours with an optional lunch break, holidays."""
+
+    timezone: str = "Asia/Shanghai"
+    hours: str = "09:00-18:00"
+    lunch: str | None = None
+    weekdays: str = "mon-fri"
+    country: str | None = "CN"
+    extra_holidays: list[str] = []
+    extra_workdays: list[str] = []
+
+
+class AppConfig(_Strict):
+    """The whole YAML file."""
+
+    language: Language = "zh-CN"
+    categories: list[str] = ["bug", "billing", "how-to", "suggestion", "other"]
+    product_modules: list[str] = []
+    departments: list[DepartmentConfig] = []
+    people: list[PersonConfig] = []
+    customers: list[CustomerConfig] = []
+    routing: list[RoutingRule] = []
+    intake: IntakeConfig = IntakeConfig()
+    lifecycle: LifecycleConfig = LifecycleConfig()
+    business_hours: BusinessHoursConfig = BusinessHoursConfig()
+    # Per platform, the conversation id where triage cards are posted.
+    triage_channels: dict[Platform, str] = {}
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> AppConfig:
+        departments = {d.key for d in self.departments}
+        people = {p.key for p in self.people}
+        problems: list[str] = []
+        for i, person in enumerate(self.people):
+            if person.department not in departments:
+                problems.append(f"people.{i}.department: unknown department '{person.department}'")
+        for i, dept in enumerate(self.departments):
+            if dept.head and dept.head not in people:
+                problems.append(f"departments.{i}.head: unknown person '{dept.head}'")
+        for i, cust in enumerate(self.customers):
+            if cust.account_manager and cust.account_manager not in people:
+                problems.append(f"customers.{i}.account_manager: unknown person '{cust.account_manager}'")
+        for i, rule in enumerate(self.routing):
+            then = rule.then
+            if then.department and then.department not in departments:
+                problems.append(f"routing.{i}.then.department: unknown department '{then.department}'")
+            if then.assignee and then.assignee not in people:
+                problems.append(f"routing.{i}.then.assignee: unknown person '{then.assignee}'")
+            if then.category and then.category not in self.categories:
+                problems.append(f"routing.{i}.then.category: unknown category '{then.category}'")
+            for who in then.notify:
+                if who not in people:
+                    problems.append(f"routing.{i}.then.notify: unknown person '{who}'")
+        if self.departments and self.intake.default_department not in departments:
+            problems.append(f"intake.default_department: unknown department '{self.intake.default_department}'")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ConfigError(Exception):
+    """The config file is missing or invalid; the message names the file, the key and the problem."""
+
+
+def load_config(path: str | Path | None) -> AppConfig:
+    """Read and validate the YAML config; no path means built-in defaults."""
+    if path is None:
+        return AppConfig()
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{path}: {key}: {message}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+class Settings(BaseSettings):
+    """Process settings from the environment (secrets never come from the YAML file)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    database_url: str | None = None
+    ticketbot_config: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    console_enabled: bool = True
+    # Slack
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_base_url: str = "https://slack.com/api/"
+    # WeCom
+    wecom_corp_id: str | None = None
+    wecom_agent_id: str | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_encoding_aes_key: str | None = None
+    wecom_api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    # DingTalk
+    dingtalk_app_key: str | None = None
+    dingtalk_app_secret: str | None = None
+    dingtalk_robot_code: str | None = None
+    dingtalk_api_base_url: str = "https://api.dingtalk.com"
+
+    def effective_database_url(self, workdir: Path | None = None) -> str:
+        """DATABASE_URL, or a SQLite file in the working directory when it is unset."""
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(workdir or Path.cwd()) / 'ticketbot.db'}"
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Slack is on exactly when its token and signing secret are present."""
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def wecom_enabled(self) -> bool:
+        """WeCom is on exactly when its app credentials and callback keys are present."""
+        return all(
+            (self.wecom_corp_id, self.wecom_agent_id, self.wecom_secret, self.wecom_token, self.wecom_encoding_aes_key)
+        )
+
+    @property
+    def dingtalk_enabled(self) -> bool:
+        """DingTalk is on exactly when its app key and secret are present."""
+        return bool(self.dingtalk_app_key and self.dingtalk_app_secret)
+
+
+def normalize_database_url(url: str) -> str:
+    """Pick the async driver for plain URLs (postgresql:// → asyncpg, sqlite:// → aiosqlite)."""
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url

@@ -1,0 +1,164 @@
+"""People, roles and departments, and how a platform identity maps to one of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.config import AppConfig
+from bot.events import Actor, Platform
+from bot.tickets import Tier
+
+
+class Role(StrEnum):
+    """What someone may do; anyone not in the directory is a customer."""
+
+    CUSTOMER = "customer"
+    COLLEAGUE = "colleague"
+    AGENT = "agent"
+    LEAD = "lead"
+    MANAGER = "manager"
+
+
+STAFF_ROLES = frozenset({Role.AGENT, Role.LEAD, Role.MANAGER})
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone the bot knows: staff from the directory, or a customer (known account or not)."""
+
+    key: str
+    name: str
+    roles: frozenset[Role]
+    department: str | None = None
+    language: str | None = None
+    identities: dict[Platform, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
+    tier: Tier = Tier.NORMAL
+    account_manager: str | None = None
+
+    @property
+    def is_customer(self) -> bool:
+        """True for anyone who is not staff or colleague."""
+        return Role.CUSTOMER in self.roles
+
+    @property
+    def is_staff(self) -> bool:
+        """Agents, leads and managers: the people who work tickets."""
+        return bool(self.roles & STAFF_ROLES)
+
+    def has(self, *roles: Role) -> bool:
+        """True when the person holds any of `roles`."""
+        return bool(self.roles & set(roles))
+
+    def identity_on(self, platform: Platform) -> str | None:
+        """This person's user id on `platform`, if they have one."""
+        ids = self.identities.get(platform)
+        return ids[0] if ids else None
+
+
+@dataclass(frozen=True)
+class Department:
+    """A team; `names` holds its name per language."""
+
+    key: str
+    names: dict[str, str]
+    aliases: tuple[str, ...]
+    assignment: str
+    head: str | None
+
+    def name(self, language: str) -> str:
+        """The department's name in `language` (falling back to any)."""
+        return self.names.get(language) or next(iter(self.names.values()), self.key)
+
+
+class Directory:
+    """Lookups over the configured people, customers and departments."""
+
+    def __init__(self, config: AppConfig):
+        self.default_language = config.language
+        self._people: dict[str, Person] = {}
+        self._by_identity: dict[tuple[Platform, str], Person] = {}
+        for p in config.people:
+            person = Person(
+                key=p.key,
+                name=p.name,
+                roles=frozenset(Role(r) for r in p.roles),
+                department=p.department,
+                language=p.language,
+                identities={plat: (uid,) for plat, uid in p.identities.items()},
+            )
+            self._add(person)
+        for c in config.customers:
+            ids = {plat: tuple([uid] if isinstance(uid, str) else uid) for plat, uid in c.identities.items()}
+            customer = Person(
+                key=c.key,
+                name=c.name,
+                roles=frozenset({Role.CUSTOMER}),
+                language=c.language,
+                identities=ids,
+                tier=c.tier,
+                account_manager=c.account_manager,
+            )
+            self._add(customer)
+        self.departments: dict[str, Department] = {
+            d.key: Department(d.key, dict(d.name), tuple(d.aliases), d.assignment, d.head) for d in config.departments
+        }
+
+    def _add(self, person: Person) -> None:
+        self._people[person.key] = person
+        for platform, ids in person.identities.items():
+            for uid in ids:
+                self._by_identity[(platform, uid)] = person
+
+    def person(self, key: str | None) -> Person | None:
+        """The person with directory key `key`."""
+        return self._people.get(key) if key else None
+
+    def people(self) -> list[Person]:
+        """Everyone configured, staff and known customers."""
+        return list(self._people.values())
+
+    def resolve_actor(self, actor: Actor) -> Person:
+        """Who `actor` is; people not in the directory (and external ones) are customers."""
+        known = self._by_identity.get((actor.platform, actor.user_id))
+        if known and not (actor.external and not known.is_customer):
+            return known
+        return Person(
+            key=f"{actor.platform}:{actor.user_id}",
+            name=actor.display_name or actor.user_id,
+            roles=frozenset({Role.CUSTOMER}),
+            identities={actor.platform: (actor.user_id,)},
+        )
+
+    def members(self, department: str, *roles: Role) -> list[Person]:
+        """People of `department` holding any of `roles` (all staff roles when none given)."""
+        wanted = set(roles) or set(STAFF_ROLES)
+        return [p for p in self._people.values() if p.department == department and p.roles & wanted]
+
+    def find_person(self, token: str, platform: Platform | None = None) -> Person | None:
+        """A person named by an @-mention token: directory key, platform user id, or display name."""
+        token = token.strip().lstrip("@")
+        if not token:
+            return None
+        if token in self._people and not self._people[token].is_customer:
+            return self._people[token]
+        if platform and (platform, token) in self._by_identity:
+            return self._by_identity[(platform, token)]
+        lowered = token.casefold()
+        for person in self._people.values():
+            if not person.is_customer and person.name.casefold() == lowered:
+                return person
+        return None
+
+    def find_department(self, token: str) -> Department | None:
+        """A department named by key, localized name or alias (case-insensitive)."""
+        lowered = token.strip().lstrip("@").casefold()
+        for dept in self.departments.values():
+            names = {dept.key, *dept.names.values(), *dept.aliases}
+            if lowered in {n.casefold() for n in names}:
+                return dept
+        return None
+
+    def language_of(self, person: Person | None) -> str:
+        """The language to speak to `person`: theirs, else the workspace's."""
+        return (person.language if person and person.language else None) or self.default_language

@@ -1,0 +1,191 @@
+"""Protocols the handlers depend on: the store, the messengers, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from bot.events import Conversation, Platform
+from bot.tickets import Status, Ticket, TimelineEntry
+
+
+class Clock(Protocol):
+    """Tells the time; tests inject a fake one."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real clock, in UTC."""
+
+    def now(self) -> datetime:
+        """Now, timezone-aware UTC."""
+        return datetime.now(UTC)
+
+
+class OutgoingKind(StrEnum):
+    """What an outbox row asks the dispatcher to do."""
+
+    TEXT = "text"  # post `text`
+    CARD = "card"  # post a fresh card of `ticket_id` and remember where it went
+    CARD_UPDATE = "card_update"  # re-render the card at `placement_id` in place
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to send, written to the outbox in the same transaction as the change that causes it."""
+
+    kind: OutgoingKind
+    target: Conversation
+    text: str | None = None
+    ticket_id: int | None = None
+    placement_id: int | None = None
+    # Who the card is rendered for (role decides which buttons show) and in which language.
+    viewer_role: str = "agent"
+    language: str = "en"
+    # Shown only to this user id where the platform can (Slack ephemeral); a DM elsewhere.
+    ephemeral_user: str | None = None
+
+
+@dataclass(frozen=True)
+class CardPlacement:
+    """One place a ticket's card was posted, so every copy can be re-rendered on change."""
+
+    id: int
+    ticket_id: int
+    target: Conversation
+    message_ref: str
+    viewer_role: str
+    language: str
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """An outbox row claimed by the dispatcher."""
+
+    id: int
+    message: Outgoing
+    attempts: int
+
+
+@dataclass(frozen=True)
+class TicketQuery:
+    """A filter for listing tickets; None means 'any'."""
+
+    statuses: frozenset[Status] | None = None
+    assignee: str | None = None
+    unassigned: bool = False
+    requester_platform: Platform | None = None
+    requester_user_id: str | None = None
+    department: str | None = None
+    limit: int = 50
+
+
+class StaleTicket(Exception):
+    """The ticket changed since it was read (optimistic concurrency); `current` is the fresh copy."""
+
+    def __init__(self, current: Ticket, changed_by: str | None):
+        super().__init__(f"{current.number} changed by {changed_by}")
+        self.current = current
+        self.changed_by = changed_by
+
+
+class SendError(Exception):
+    """A messenger could not deliver; `retry_after` seconds when the platform said when to retry."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Messenger(Protocol):
+    """Sends neutral messages and cards to one platform."""
+
+    platform: Platform
+
+    async def post(
+        self, target: Conversation, *, text: str | None = None, card: Any = None, ephemeral_user: str | None = None
+    ) -> str | None:
+        """Post text or a card; return the platform's reference to the new message (if any)."""
+        ...
+
+    async def update(self, target: Conversation, message_ref: str, card: Any) -> str | None:
+        """Replace the card at `message_ref`; return a new reference if the platform had to post anew."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: everything done through it commits together or not at all."""
+
+    async def add_ticket(self, ticket: Ticket) -> Ticket: ...
+    async def get_ticket(self, ticket_id: int) -> Ticket | None: ...
+    async def save_ticket(self, ticket: Ticket) -> Ticket:
+        """Write `ticket` if its version is still current (bumping it), else raise StaleTicket."""
+        ...
+    async def list_tickets(self, query: TicketQuery) -> list[Ticket]: ...
+    async def find_open_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
+        """The requester's most recent open ticket with activity since `since`."""
+        ...
+    async def find_ticket_by_thread(self, conversation: Conversation) -> Ticket | None:
+        """The ticket whose agent thread or customer conversation is `conversation` (thread-exact)."""
+        ...
+    async def open_counts(self, assignees: Sequence[str]) -> dict[str, int]:
+        """Open tickets per assignee (for least-loaded assignment)."""
+        ...
+    async def rotate(self, key: str, candidates: Sequence[str]) -> str:
+        """Round-robin: the candidate after the one chosen last time for `key`."""
+        ...
+    async def append_timeline(self, entry: TimelineEntry) -> None: ...
+    async def timeline(self, ticket_id: int) -> list[TimelineEntry]: ...
+    async def enqueue(self, message: Outgoing) -> None:
+        """Add a message to the outbox (sent after commit by the dispatcher)."""
+        ...
+    async def placements(self, ticket_id: int) -> list[CardPlacement]: ...
+    async def mark_delivery_done(self, platform: Platform, delivery_id: str) -> None: ...
+
+
+class TicketStore(Protocol):
+    """The persistent store: units of work, the inbox of deliveries and the outbox."""
+
+    def unit(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+
+    async def record_delivery(self, platform: Platform, delivery_id: str, payload: dict) -> bool:
+        """Remember an inbound delivery before acknowledging it; False when it was seen before."""
+        ...
+
+    async def pending_deliveries(self) -> list[tuple[Platform, str, dict]]:
+        """Deliveries recorded but never processed (e.g. a crash after the ack)."""
+        ...
+
+    async def claim_outbox(self, now: datetime, *, limit: int = 20, lease_seconds: float = 60) -> list[OutboxItem]:
+        """Claim due outbox rows for sending (a lease, so another replica cannot take them)."""
+        ...
+
+    async def outbox_sent(self, item_id: int, *, message_ref: str | None, now: datetime) -> None:
+        """Mark an outbox row sent; for a card post, remember the placement."""
+        ...
+
+    async def outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
+        """Record a failed attempt; retry at `retry_at`, or give up when None."""
+        ...
+
+    async def update_placement_ref(self, placement_id: int, message_ref: str) -> None: ...
+
+    async def next_outbox_due(self) -> datetime | None: ...
+
+
+@dataclass
+class Context:
+    """What a handler needs, bundled so signatures stay short."""
+
+    store: TicketStore
+    clock: Clock
+    directory: Any  # bot.directory.Directory
+    config: Any  # bot.config.AppConfig
+    wake_outbox: Any = None  # callable() that nudges the dispatcher after a commit
+    extras: dict = field(default_factory=dict)

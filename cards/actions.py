@@ -1,0 +1,34 @@
+"""The one codec for button / select action ids, shared by renderers and adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.tickets import Action
+
+PREFIX = "tb"
+
+
+@dataclass(frozen=True)
+class ActionRef:
+    """A decoded action id: what to do, to which ticket, as seen at which version."""
+
+    action: Action
+    ticket_id: int
+    version: int
+
+
+def encode(action: Action, ticket_id: int, version: int) -> str:
+    """'tb:claim:123:4' — short enough for every platform's id limits (Slack 255, WeCom 64)."""
+    return f"{PREFIX}:{action.value}:{ticket_id}:{version}"
+
+
+def decode(action_id: str) -> ActionRef | None:
+    """The ActionRef in `action_id`, or None when it is not one of ours or malformed."""
+    parts = action_id.split(":")
+    if len(parts) != 4 or parts[0] != PREFIX:
+        return None
+    try:
+        return ActionRef(Action(parts[1]), int(parts[2]), int(parts[3]))
+    except ValueError:
+        return None

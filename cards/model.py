@@ -1,0 +1,67 @@
+"""The neutral card model: small dataclasses every platform renderer understands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Tone = Literal["ok", "warn", "breached", "paused", "none"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """A labelled value shown on a card."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A short status marker (the SLA clock slot)."""
+
+    text: str
+    tone: Tone = "none"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button; `action` is encoded by cards.actions."""
+
+    label: str
+    action: str
+    style: Literal["primary", "danger", "default"] = "default"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice of a select."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Select:
+    """A drop-down; `users` means the platform may offer its own people picker."""
+
+    label: str
+    action: str
+    options: tuple[Option, ...]
+    initial: str | None = None
+    kind: Literal["static", "users"] = "static"
+
+
+@dataclass(frozen=True)
+class Card:
+    """A rendered-agnostic card: title, fields, badge and the actions the viewer may take."""
+
+    title: str
+    fields: tuple[Field, ...] = ()
+    subtitle: str | None = None
+    badge: Badge | None = None
+    actions: tuple[Button | Select, ...] = ()
+    footer: str | None = None
+    ticket_id: int | None = None
+    version: int | None = None
+    notes: tuple[str, ...] = field(default=())

@@ -1,0 +1,328 @@
+"""claim / assign / priority / category / wait / resume / resolve / close / reopen / note / reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.i18n.labels import action_label, category_label, priority_label, status_label
+from bot.permissions import denial
+from bot.ports import StaleTicket, UnitOfWork
+from bot.tickets import (
+    Action,
+    IllegalTransition,
+    Priority,
+    Status,
+    Ticket,
+    TimelineEntry,
+    Visibility,
+    format_number,
+    next_status,
+)
+from handlers.notify import refresh_cards, tell_customer, tell_person
+from handlers.turn import Turn
+
+
+@dataclass
+class Change:
+    """What one action does to a ticket: the edit, its timeline line, and what follows after saving."""
+
+    action: Action
+    kind: str
+    before: str | None = None
+    after: str | None = None
+    text: str | None = None
+    visibility: Visibility = Visibility.INTERNAL
+    confirm: str | None = None  # text for the actor (commands only; a button's answer is the card)
+    followups: list = field(default_factory=list)  # async callables (uow, ticket) run after the save
+
+
+class Refusal(Exception):
+    """The change was refused; `message` tells the actor why, and nothing changes."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def illegal_message(turn: Turn, ticket: Ticket, exc: IllegalTransition) -> str:
+    """'T-000001 is resolved; you can: close, reopen, …' in the actor's language."""
+    t = turn.t
+    allowed = ", ".join(action_label(a, t) for a in exc.allowed if a is not Action.CUSTOMER_MESSAGE)
+    return t._(
+        "{number} is {status}, so you cannot {action} it. Allowed now: {allowed}.",
+        number=ticket.number,
+        status=status_label(ticket.status, t),
+        action=action_label(exc.action, t),
+        allowed=allowed or "—",
+    )
+
+
+async def change_ticket(turn: Turn, ticket_id: int, build, *, expected_version: int | None = None,
+                        from_button: bool = False) -> Ticket | None:
+    """Apply `build(ticket) -> Change` under the lifecycle table, permissions and the version check."""
+    t, store = turn.t, turn.ctx.store
+    try:
+        async with store.unit() as uow:
+            ticket = await uow.get_ticket(ticket_id)
+            if ticket is None:
+                await turn.reply(uow, t._("There is no ticket {number}.", number=format_number(ticket_id)), private=True)
+                await turn.finish(uow)
+                return None
+            if expected_version is not None and ticket.version != expected_version:
+                raise StaleTicket(ticket, await _last_actor(uow, ticket))
+            try:
+                change = build(ticket)
+                await _apply(turn, uow, ticket, change)
+            except Refusal as refusal:
+                await turn.reply(uow, refusal.message, private=True)
+                if from_button:
+                    await refresh_cards(uow, ticket)
+                await turn.finish(uow)
+                return None
+            saved = await uow.save_ticket(ticket)
+            await uow.append_timeline(
+                TimelineEntry(
+                    ticket_id=saved.id, kind=change.kind, actor=turn.actor_key, platform=turn.platform,
+                    at=turn.ctx.clock.now(), before=change.before, after=change.after, text=change.text,
+                    visibility=change.visibility,
+                )
+            )
+            for followup in change.followups:
+                await followup(uow, saved)
+            await refresh_cards(uow, saved)
+            if change.confirm and not from_button:
+                await turn.reply(uow, change.confirm)
+            await turn.finish(uow)
+    except StaleTicket as stale:
+        await _tell_conflict(turn, stale)
+        return None
+    _wake(turn)
+    return saved
+
+
+async def _last_actor(uow: UnitOfWork, ticket: Ticket) -> str | None:
+    entries = await uow.timeline(ticket.id)
+    return entries[-1].actor if entries else None
+
+
+async def _tell_conflict(turn: Turn, stale: StaleTicket) -> None:
+    """The loser of a race is told who won, and every card is refreshed — never a silent overwrite."""
+    who = turn.ctx.directory.person(stale.changed_by)
+    name = who.name if who else (stale.changed_by or "?")
+    async with turn.ctx.store.unit() as uow:
+        await turn.reply(
+            uow,
+            turn.t._("{number} was just changed by {name}; nothing was done. The card now shows the latest state.",
+                     number=stale.current.number, name=name),
+            private=True,
+        )
+        await refresh_cards(uow, stale.current)
+        await turn.finish(uow)
+    _wake(turn)
+
+
+def _wake(turn: Turn) -> None:
+    if turn.ctx.wake_outbox:
+        turn.ctx.wake_outbox()
+
+
+async def _apply(turn: Turn, uow: UnitOfWork, ticket: Ticket, change: Change) -> None:
+    """Check permission and the transition table, then move the status and its timestamps."""
+    t, now = turn.t, turn.ctx.clock.now()
+    reason = denial(turn.person, change.action, ticket, new_assignee=change.after if change.action is Action.ASSIGN else None)
+    if reason:
+        assignee = turn.ctx.directory.person(ticket.assignee)
+        raise Refusal(t._(reason, assignee=assignee.name if assignee else ticket.assignee or ""))
+    try:
+        status = next_status(ticket.status, change.action)
+    except IllegalTransition as exc:
+        raise Refusal(illegal_message(turn, ticket, exc)) from None
+    if change.action is Action.REOPEN and ticket.status is Status.CLOSED:
+        window = timedelta(days=turn.ctx.config.lifecycle.reopen_window_days)
+        if ticket.closed_at and now - ticket.closed_at > window:
+            raise Refusal(t._("{number} was closed more than {days} days ago and cannot be reopened; open a new ticket.",
+                              number=ticket.number, days=window.days))
+    if status is not ticket.status and change.kind != "status":
+        change.followups.append(_status_line(turn, ticket.status, status))
+    ticket.status = status
+    ticket.updated_at = now
+    if status is Status.RESOLVED and ticket.resolved_at is None:
+        ticket.resolved_at = now
+    if status is Status.CLOSED:
+        ticket.closed_at = now
+    if change.action is Action.REOPEN:
+        ticket.resolved_at = ticket.closed_at = None
+
+
+def _status_line(turn: Turn, before: Status, after: Status):
+    async def write(uow: UnitOfWork, ticket: Ticket) -> None:
+        await uow.append_timeline(
+            TimelineEntry(ticket_id=ticket.id, kind="status", actor=turn.actor_key, platform=turn.platform,
+                          at=turn.ctx.clock.now(), before=before.value, after=after.value)
+        )
+    return write
+
+
+# ---- the individual actions: each returns a builder for change_ticket ------------------------------
+
+
+def claim(turn: Turn):
+    """Take the ticket and start on it."""
+    def build(ticket: Ticket) -> Change:
+        before = ticket.assignee
+        ticket.assignee = turn.person.key
+        if turn.person.department:
+            ticket.department = ticket.department or turn.person.department
+        return Change(Action.CLAIM, "assigned", before, turn.person.key,
+                      confirm=turn.t._("{number} claimed by {name}.", number=ticket.number, name=turn.person.name))
+    return build
+
+
+def assign(turn: Turn, target: str):
+    """Hand the ticket to a person or a department queue named by `target`."""
+    directory, t = turn.ctx.directory, turn.t
+    kind, _, key = target.partition(":") if target[:2] in ("p:", "d:") else ("", "", target)
+    person = directory.person(key) if kind == "p" else (None if kind == "d" else directory.find_person(target, turn.platform))
+    department = directory.departments.get(key) if kind == "d" else (None if person else directory.find_department(target))
+    if person is not None and not person.is_staff:
+        person = None  # tickets go to staff; colleagues are asked, not assigned
+
+    def build(ticket: Ticket) -> Change:
+        if person is None and department is None:
+            raise Refusal(t._("I don't know anyone or any team called '{name}'.", name=target))
+        before = ticket.assignee
+        if person is not None:
+            ticket.assignee = person.key
+            ticket.department = person.department or ticket.department
+            confirm = t._("{number} assigned to {name}.", number=ticket.number, name=person.name)
+            followups = [] if person.key == turn.person.key else [_tell_assignee(turn, person.key)]
+            return Change(Action.ASSIGN, "assigned", before, person.key, confirm=confirm, followups=followups)
+        ticket.department = department.key
+        ticket.assignee = None
+        confirm = t._("{number} moved to the {team} queue.", number=ticket.number, team=department.name(t.language))
+        return Change(Action.ASSIGN, "assigned", before, f"d:{department.key}", confirm=confirm)
+    return build
+
+
+def _tell_assignee(turn: Turn, person_key: str):
+    async def notify(uow: UnitOfWork, ticket: Ticket) -> None:
+        await tell_person(
+            uow, turn.ctx.directory, person_key,
+            lambda t: t._("{actor} assigned {number} to you: {title}", actor=turn.person.name,
+                          number=ticket.number, title=ticket.title),
+            prefer=turn.platform,
+        )
+    return notify
+
+
+def set_priority(turn: Turn, priority: Priority):
+    """Change the priority (SLA deadlines follow)."""
+    def build(ticket: Ticket) -> Change:
+        before = ticket.priority
+        ticket.priority = priority
+        return Change(Action.PRIORITY, "priority", before.value, priority.value,
+                      confirm=turn.t._("{number} priority {before} → {after}.", number=ticket.number,
+                                       before=priority_label(before, turn.t), after=priority_label(priority, turn.t)))
+    return build
+
+
+def set_category(turn: Turn, category: str):
+    """Change the category; it must be one the config knows."""
+    categories = turn.ctx.config.categories
+
+    def build(ticket: Ticket) -> Change:
+        if category not in categories:
+            raise Refusal(turn.t._("Unknown category '{category}'. Choose one of: {allowed}.", category=category,
+                                   allowed=", ".join(categories)))
+        before = ticket.category
+        ticket.category = category
+        return Change(Action.CATEGORY, "category", before, category,
+                      confirm=turn.t._("{number} category {before} → {after}.", number=ticket.number,
+                                       before=category_label(before, turn.t), after=category_label(category, turn.t)))
+    return build
+
+
+def note(turn: Turn, text: str):
+    """An internal note: agents and colleagues see it, the customer never does."""
+    def build(ticket: Ticket) -> Change:
+        return Change(Action.NOTE, "note", text=text,
+                      confirm=turn.t._("Internal note added to {number}.", number=ticket.number))
+    return build
+
+
+def reply(turn: Turn, text: str):
+    """A reply that reaches the customer in their conversation; the first one stops the response clock."""
+    def build(ticket: Ticket) -> Change:
+        if ticket.customer_conversation is None:
+            raise Refusal(turn.t._("{number} has no customer conversation to reply to.", number=ticket.number))
+        if ticket.first_response_at is None:
+            ticket.first_response_at = turn.ctx.clock.now()
+
+        async def send(uow: UnitOfWork, saved: Ticket) -> None:
+            from bot.i18n import translator
+            ct = translator(saved.customer_language or turn.ctx.directory.default_language)
+            await tell_customer(uow, saved, ct._("[{number}] {name}: {text}", number=saved.number,
+                                                 name=turn.person.name, text=text), ct.language)
+        return Change(Action.REPLY, "reply", text=text, visibility=Visibility.PUBLIC, followups=[send],
+                      confirm=turn.t._("Reply sent to the customer of {number}.", number=ticket.number))
+    return build
+
+
+def wait(turn: Turn, on: str):
+    """Put the ticket on hold for the customer or a colleague."""
+    action = Action.WAIT_CUSTOMER if on == "customer" else Action.WAIT_COLLEAGUE
+
+    def build(ticket: Ticket) -> Change:
+        return Change(action, "status", ticket.status.value, next_status_safe(ticket, action),
+                      confirm=turn.t._("{number} is now {status}.", number=ticket.number,
+                                       status=status_label(Status(next_status_safe(ticket, action) or ticket.status), turn.t)))
+    return build
+
+
+def resume(turn: Turn):
+    """Back to work after a wait."""
+    def build(ticket: Ticket) -> Change:
+        return Change(Action.RESUME, "status", ticket.status.value, next_status_safe(ticket, Action.RESUME),
+                      confirm=turn.t._("{number} is back in progress.", number=ticket.number))
+    return build
+
+
+def next_status_safe(ticket: Ticket, action: Action) -> str | None:
+    """The status `action` would lead to, or None (the change itself reports the illegal move)."""
+    try:
+        return next_status(ticket.status, action).value
+    except IllegalTransition:
+        return None
+
+
+def resolve(turn: Turn, summary: str | None):
+    """Mark solved and tell the customer; they can still answer to reopen."""
+    def build(ticket: Ticket) -> Change:
+        async def tell(uow: UnitOfWork, saved: Ticket) -> None:
+            from bot.i18n import translator
+            ct = translator(saved.customer_language or turn.ctx.directory.default_language)
+            text = ct._("Your ticket {number} ({title}) has been resolved.", number=saved.number, title=saved.title)
+            if summary:
+                text += "\n" + ct._("Summary: {summary}", summary=summary)
+            text += "\n" + ct._("If the problem is not solved, just reply here and we will pick it up again.")
+            await tell_customer(uow, saved, text, ct.language)
+        return Change(Action.RESOLVE, "status", ticket.status.value, Status.RESOLVED.value, text=summary,
+                      followups=[tell], confirm=turn.t._("{number} resolved.", number=ticket.number))
+    return build
+
+
+def close(turn: Turn, reason: str | None):
+    """Close for good (a reopen is possible within the configured window)."""
+    def build(ticket: Ticket) -> Change:
+        return Change(Action.CLOSE, "status", ticket.status.value, Status.CLOSED.value, text=reason,
+                      confirm=turn.t._("{number} closed.", number=ticket.number))
+    return build
+
+
+def reopen(turn: Turn, reason: str | None):
+    """Bring a resolved (or recently closed) ticket back."""
+    def build(ticket: Ticket) -> Change:
+        return Change(Action.REOPEN, "status", ticket.status.value, Status.TRIAGED.value, text=reason,
+                      confirm=turn.t._("{number} reopened.", number=ticket.number))
+    return build

@@ -1,0 +1,159 @@
+"""The outbox dispatcher: sends what handlers committed, paced per conversation, retrying with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from bot.events import Platform
+from bot.ports import Clock, Messenger, OutboxItem, OutgoingKind, SendError, TicketStore
+from bot.tickets import Ticket
+
+log = logging.getLogger(__name__)
+
+CardRenderer = Callable[[Ticket, str, str], object]  # (ticket, viewer_role, language) -> neutral Card
+
+
+class OutboxDispatcher:
+    """Claims due outbox rows and hands them to each platform's messenger."""
+
+    def __init__(
+        self,
+        *,
+        store: TicketStore,
+        messengers: Mapping[Platform, Messenger],
+        render_card: CardRenderer,
+        clock: Clock,
+        max_attempts: int = 12,
+        base_delay: float = 1.0,
+        max_delay: float = 300.0,
+        idle_poll: float = 1.0,
+    ):
+        self.store = store
+        self.messengers = messengers
+        self.render_card = render_card
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.idle_poll = idle_poll
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._last_sent: dict[tuple[Platform, str], float] = {}
+
+    def wake(self) -> None:
+        """Nudge the dispatcher: something was just committed to the outbox."""
+        self._wake.set()
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before attempt number `attempts + 1`: exponential, capped."""
+        return min(self.base_delay * 2 ** max(attempts - 1, 0), self.max_delay)
+
+    async def run_once(self) -> int:
+        """Send every due row once; returns how many rows were attempted."""
+        items = await self.store.claim_outbox(self.clock.now())
+        for item in items:
+            await self._send(item)
+        return len(items)
+
+    async def drain(self, rounds: int = 50) -> None:
+        """Run until nothing is due (used by tests and on shutdown)."""
+        for _ in range(rounds):
+            if not await self.run_once():
+                return
+
+    async def _send(self, item: OutboxItem) -> None:
+        message = item.message
+        messenger = self.messengers.get(message.target.platform)
+        try:
+            if messenger is None:
+                raise SendError(f"platform {message.target.platform} is not configured", permanent=True)
+            await self._pace(messenger, message.target.platform, message.target.id)
+            ref = await self._deliver(messenger, item)
+        except SendError as exc:
+            await self._failed(item, str(exc), exc.retry_after, exc.permanent)
+            return
+        except Exception as exc:  # a bug or an unexpected API answer: retry, but keep the trace
+            log.exception("outbox item %s failed", item.id)
+            await self._failed(item, repr(exc), None, False)
+            return
+        await self.store.outbox_sent(item.id, message_ref=ref, now=self.clock.now())
+
+    async def _deliver(self, messenger: Messenger, item: OutboxItem) -> str | None:
+        message = item.message
+        if message.kind is OutgoingKind.TEXT:
+            return await messenger.post(message.target, text=message.text, ephemeral_user=message.ephemeral_user)
+        async with self.store.unit() as uow:
+            ticket = await uow.get_ticket(message.ticket_id)
+            placement = None
+            if message.kind is OutgoingKind.CARD_UPDATE:
+                placement = next((p for p in await uow.placements(message.ticket_id) if p.id == message.placement_id), None)
+        if ticket is None:
+            raise SendError(f"ticket {message.ticket_id} is gone", permanent=True)
+        card = self.render_card(ticket, message.viewer_role, message.language)
+        if message.kind is OutgoingKind.CARD:
+            return await messenger.post(message.target, card=card)
+        if placement is None:
+            raise SendError(f"card placement {message.placement_id} is gone", permanent=True)
+        new_ref = await messenger.update(placement.target, placement.message_ref, card)
+        if new_ref and new_ref != placement.message_ref:
+            await self.store.update_placement_ref(placement.id, new_ref)
+        return new_ref or placement.message_ref
+
+    async def _pace(self, messenger: Messenger, platform: Platform, conversation_id: str) -> None:
+        """Keep to the platform's per-conversation rate (e.g. Slack's ~1 message per second)."""
+        interval = getattr(messenger, "min_interval", 0.0)
+        if not interval:
+            return
+        key = (platform, conversation_id)
+        wait = self._last_sent.get(key, 0.0) + interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_sent[key] = time.monotonic()
+
+    async def _failed(self, item: OutboxItem, error: str, retry_after: float | None, permanent: bool) -> None:
+        attempts = item.attempts + 1
+        if permanent or attempts >= self.max_attempts:
+            log.error("outbox item %s given up after %s attempts: %s", item.id, attempts, error)
+            await self.store.outbox_failed(item.id, error=error, retry_at=None)
+            return
+        delay = retry_after if retry_after is not None else self.backoff(attempts)
+        await self.store.outbox_failed(item.id, error=error, retry_at=self.clock.now() + timedelta(seconds=delay))
+
+    async def run_forever(self) -> None:
+        """Send as things become due; sleep until woken or the next retry is due."""
+        while True:
+            try:
+                sent = await self.run_once()
+            except Exception:
+                log.exception("outbox dispatcher round failed")
+                sent = 0
+            if sent:
+                continue
+            timeout = self.idle_poll
+            due = await self.store.next_outbox_due()
+            if due is not None:
+                timeout = min(max((due - self.clock.now()).total_seconds(), 0.05), self.idle_poll)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    def start(self) -> None:
+        """Run in the background on the current loop."""
+        if self._task is None:
+            self._task = asyncio.create_task(self.run_forever(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        """Stop the background loop."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None

@@ -1,0 +1,214 @@
+"""One `match` over neutral events → the use case; deliveries recorded first, so a repeat has no effect."""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import TypeAdapter
+
+from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, FormSubmitted, MessagePosted
+from bot.ports import Context
+from bot.tickets import Action, Impact, Priority
+from cards import actions
+from handlers import commands as cmd
+from handlers import conversation, lifecycle, queries
+from handlers.intake import Intake, new_from_command
+from handlers.turn import Turn
+
+log = logging.getLogger(__name__)
+_EVENT = TypeAdapter(Event)
+
+
+class Router:
+    """Entry point of the core for every adapter: `receive(event)`."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    async def receive(self, event: Event) -> bool:
+        """Record the delivery and handle it; False (and no effect) when it was delivered before."""
+        if not await self.accept(event):
+            return False
+        await self.process(event)
+        return True
+
+    async def accept(self, event: Event) -> bool:
+        """Record the delivery only (adapters that must acknowledge first call process() afterwards)."""
+        return await self.ctx.store.record_delivery(
+            event.actor.platform, event.delivery_id, event.model_dump(mode="json")
+        )
+
+    async def replay_pending(self) -> int:
+        """Handle deliveries that were acknowledged but never processed (e.g. a crash); returns how many."""
+        pending = await self.ctx.store.pending_deliveries()
+        for _platform, _delivery_id, payload in pending:
+            await self.process(_EVENT.validate_python(payload))
+        return len(pending)
+
+    async def process(self, event: Event) -> None:
+        """Handle a recorded event; an unexpected failure is logged and the person told, never raised."""
+        turn = Turn.begin(self.ctx, event)
+        try:
+            await self._dispatch(turn)
+        except Exception:
+            log.exception("failed to handle %s %s", event.type, event.delivery_id)
+            async with self.ctx.store.unit() as uow:
+                await turn.reply(uow, turn.t._("Sorry, something went wrong; the team has been told. Please try again."),
+                                 private=True)
+                await turn.finish(uow)
+        if self.ctx.wake_outbox:
+            self.ctx.wake_outbox()
+
+    async def _dispatch(self, turn: Turn) -> None:
+        event = turn.event
+        match event:
+            case CommandIssued(text=text):
+                await self.run_command(turn, text)
+            case MessagePosted(text=text):
+                await self._message(turn, text)
+            case ButtonPressed():
+                await self._button(turn, event)
+            case FormSubmitted():
+                await self._form(turn, event)
+
+    async def _message(self, turn: Turn, text: str) -> None:
+        event: MessagePosted = turn.event
+        remainder = cmd.split_command_word(text)
+        if remainder is not None:
+            await self.run_command(turn, remainder)
+            return
+        if turn.conversation.thread_id:
+            async with self.ctx.store.unit() as uow:
+                ticket = await uow.find_ticket_by_thread(turn.conversation)
+            if ticket is not None and not turn.person.is_customer:
+                await conversation.thread_message(turn, ticket, text)
+                return
+        direct = turn.conversation.kind is ConversationKind.DM or event.addressed
+        if turn.person.is_customer and direct:
+            await conversation.customer_message(turn, text)
+            return
+        async with self.ctx.store.unit() as uow:
+            if direct:
+                await turn.reply(uow, turn.t._("I only understand ticket commands here. Try “/ticket help”."),
+                                 private=True)
+            await turn.finish(uow)
+
+    async def run_command(self, turn: Turn, text: str) -> None:
+        """Parse and run one command; a usage error answers with the subcommand's usage."""
+        try:
+            request = cmd.parse_command(text)
+        except cmd.UsageError as err:
+            async with self.ctx.store.unit() as uow:
+                await turn.reply(uow, cmd.format_usage_error(err, turn.t), private=True)
+                await turn.finish(uow)
+            return
+        await self.run_request(turn, request)
+
+    async def run_request(self, turn: Turn, request) -> None:
+        """Run a parsed command (also reached by buttons and forms)."""
+        match request:
+            case cmd.NewTicket():
+                await new_from_command(turn, Intake(title=request.title, priority=request.priority,
+                                                    category=request.category, assignee=request.assignee))
+            case cmd.ListTickets(scope=scope):
+                await queries.list_tickets(turn, scope)
+            case cmd.Show(ticket_id=ticket_id):
+                await queries.show(turn, ticket_id)
+            case cmd.Stats():
+                await queries.stats(turn)
+            case cmd.Sla(ticket_id=ticket_id):
+                await queries.sla(turn, ticket_id)
+            case cmd.Help(topic=topic):
+                async with self.ctx.store.unit() as uow:
+                    await turn.reply(uow, cmd.usage_text(topic, turn.t), private=True)
+                    await turn.finish(uow)
+            case cmd.Claim(ticket_id=ticket_id):
+                ticket_id = ticket_id or await self._ticket_of_thread(turn)
+                if ticket_id is None:
+                    await self.run_command(turn, "claim ?")
+                    return
+                await lifecycle.change_ticket(turn, ticket_id, lifecycle.claim(turn))
+            case _:
+                builder = self._builder(turn, request)
+                await lifecycle.change_ticket(turn, request.ticket_id, builder)
+
+    def _builder(self, turn: Turn, request):
+        match request:
+            case cmd.Assign(target=target):
+                return lifecycle.assign(turn, target)
+            case cmd.SetPriority(priority=priority):
+                return lifecycle.set_priority(turn, priority)
+            case cmd.SetCategory(category=category):
+                return lifecycle.set_category(turn, category)
+            case cmd.Note(text=text):
+                return lifecycle.note(turn, text)
+            case cmd.Reply(text=text):
+                return lifecycle.reply(turn, text)
+            case cmd.Wait(on=on):
+                return lifecycle.wait(turn, on)
+            case cmd.Resume():
+                return lifecycle.resume(turn)
+            case cmd.Resolve(summary=summary):
+                return lifecycle.resolve(turn, summary)
+            case cmd.Close(reason=reason):
+                return lifecycle.close(turn, reason)
+            case cmd.Reopen(reason=reason):
+                return lifecycle.reopen(turn, reason)
+        raise TypeError(f"no handler for {request!r}")
+
+    async def _ticket_of_thread(self, turn: Turn) -> int | None:
+        if not turn.conversation.thread_id:
+            return None
+        async with self.ctx.store.unit() as uow:
+            ticket = await uow.find_ticket_by_thread(turn.conversation)
+        return ticket.id if ticket else None
+
+    async def _button(self, turn: Turn, event: ButtonPressed) -> None:
+        """A card press goes through the same builders as the equivalent command."""
+        ref = actions.decode(event.action)
+        if ref is None:
+            async with self.ctx.store.unit() as uow:
+                await turn.finish(uow)
+            return
+        value = (event.value or "").strip()
+        builders = {
+            Action.CLAIM: lambda: lifecycle.claim(turn),
+            Action.RESOLVE: lambda: lifecycle.resolve(turn, None),
+            Action.CLOSE: lambda: lifecycle.close(turn, None),
+            Action.REOPEN: lambda: lifecycle.reopen(turn, None),
+            Action.ASSIGN: lambda: lifecycle.assign(turn, value),
+            Action.PRIORITY: lambda: lifecycle.set_priority(turn, Priority(value.upper())),
+            Action.CATEGORY: lambda: lifecycle.set_category(turn, value.lower()),
+            Action.RESUME: lambda: lifecycle.resume(turn),
+        }
+        make = builders.get(ref.action)
+        try:
+            builder = make() if make else None
+        except ValueError:
+            builder = None
+        if builder is None or (ref.action in (Action.ASSIGN, Action.PRIORITY, Action.CATEGORY) and not value):
+            async with self.ctx.store.unit() as uow:
+                await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
+                await turn.finish(uow)
+            return
+        await lifecycle.change_ticket(turn, ref.ticket_id, builder, expected_version=ref.version, from_button=True)
+
+    async def _form(self, turn: Turn, event: FormSubmitted) -> None:
+        """The intake form: the same path as `/ticket new`, with more fields."""
+        fields = event.fields
+        try:
+            intake = Intake(
+                title=fields.get("title", "").strip(),
+                description=fields.get("description", "").strip(),
+                priority=Priority(fields["priority"].upper()) if fields.get("priority") else None,
+                category=fields.get("category") or None,
+                product_module=fields.get("product_module") or None,
+                impact=Impact(fields["impact"]) if fields.get("impact") else Impact.ONE_USER,
+                customer=fields.get("customer") or None,
+            )
+        except ValueError:
+            async with self.ctx.store.unit() as uow:
+                await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
+                await turn.finish(uow)
+            return
+        await new_from_command(turn, intake)

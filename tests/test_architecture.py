@@ -1,0 +1,114 @@
+"""The import directions of DESIGN.md, enforced with `ast` so they stay true."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("bot", "handlers", "storage", "schedules", "cards")
+CORE = {
+    "bot.events", "bot.tickets", "bot.sla", "bot.business_hours", "bot.routing", "bot.directory",
+    "bot.ports", "bot.permissions", "bot.config", "bot.i18n",
+}
+PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "wechatpy", "dingtalk_stream", "alibabacloud_dingtalk", "aiohttp")
+# Third-party packages the core may lean on: validation, config parsing, holiday data, message catalogs.
+CORE_THIRD_PARTY = {"pydantic", "pydantic_settings", "yaml", "holidays", "babel"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            found[_module_name(path)] = path
+    return found
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _is_core(module: str) -> bool:
+    return any(module == c or module.startswith(c + ".") for c in CORE)
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+def _violations(module: str, imported: set[str]) -> list[str]:
+    problems = []
+    for name in imported:
+        top = _top(name)
+        project = top in PACKAGES
+        if name == "bot.app" or name.startswith("bot.app."):
+            if module != "bot.cli":
+                problems.append(f"{module} imports the composition root {name}")
+        if _is_core(module):
+            if project and not _is_core(name):
+                problems.append(f"core module {module} imports {name}")
+            if not project and top not in sys.stdlib_module_names and top not in CORE_THIRD_PARTY:
+                problems.append(f"core module {module} imports third-party {name}")
+        elif module.startswith("cards"):
+            if project and not (_is_core(name) or top == "cards"):
+                problems.append(f"{module} imports {name}")
+        elif module.startswith("storage"):
+            if project and not (_is_core(name) or top == "storage"):
+                problems.append(f"{module} imports {name}")
+        elif module.startswith(("handlers", "schedules")):
+            if project and not (_is_core(name) or top in ("cards", "handlers", "schedules")):
+                problems.append(f"{module} imports {name}")
+        elif module.startswith("bot.platforms."):
+            own = module.split(".")[2].removesuffix("_static")
+            if name.startswith("bot.platforms.") and name.split(".")[2] != own:
+                problems.append(f"platform {module} imports another platform {name}")
+            if project and top in ("storage", "schedules"):
+                problems.append(f"platform {module} imports {name}")
+            if top == "cards" and name not in ("cards", "cards.model", "cards.actions", f"cards.{own}"):
+                problems.append(f"platform {module} imports another renderer {name}")
+        if top in PLATFORM_SDKS and not (module.startswith("bot.platforms") or module == "bot.app"):
+            problems.append(f"{module} imports platform SDK {name}")
+        if top in ("sqlalchemy", "alembic") and not (module.startswith("storage") or module == "bot.app"):
+            problems.append(f"{module} imports {name}; only storage/ knows SQL")
+    return problems
+
+
+def test_every_module_respects_the_import_directions():
+    modules = _modules()
+    assert "bot.tickets" in modules and "handlers.router" in modules
+    problems = [p for module, path in modules.items() for p in _violations(module, _imports(path))]
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("module", "imported"),
+    [
+        ("bot.tickets", {"storage.tables"}),
+        ("handlers.lifecycle", {"sqlalchemy"}),
+        ("handlers.router", {"bot.platforms.slack"}),
+        ("cards.ticket", {"handlers.notify"}),
+        ("storage.store", {"aiohttp"}),
+        ("bot.platforms.slack", {"bot.platforms.wecom"}),
+        ("handlers.router", {"bot.app"}),
+        ("bot.routing", {"requests"}),
+    ],
+)
+def test_the_checker_catches_a_wrong_import(module, imported):
+    assert _violations(module, imported)
