@@ -11,6 +11,11 @@ LIST = "list"
 CREATE = "create"
 STATS = "stats"
 
+def _(msgid: str) -> str:
+    """Mark a msgid for extraction; the handler translates it."""
+    return msgid
+
+
 _COLLEAGUE_MAY = {VIEW, LIST, Action.NOTE, Action.RESUME}
 _CUSTOMER_MAY = {VIEW, LIST, CREATE, Action.CUSTOMER_MESSAGE, Action.REOPEN}
 
@@ -31,15 +36,15 @@ def denial(person: Person, verb: Action | str, ticket: Ticket | None = None, *, 
             # Agents take free tickets or hand on their own; only leads move a colleague's ticket.
             taking_own = ticket.assignee == person.key
             if not taking_own and new_assignee != ticket.assignee:
-                return "Only a lead or manager can reassign a ticket that belongs to {assignee}."
+                return _("Only a lead or manager can reassign a ticket that belongs to {assignee}.")
         return None
     if person.has(Role.COLLEAGUE):
         if verb in _COLLEAGUE_MAY:
             return None
-        return "Colleagues can view tickets and add notes; ask the support team to do that."
+        return _("Colleagues can view tickets and add notes; ask the support team to do that.")
     # Customers: only their own tickets, and only a few things.
     if verb not in _CUSTOMER_MAY:
-        return "Only the support team can do that."
+        return _("Only the support team can do that.")
     if not _owns(person, ticket):
-        return "You can only see your own tickets."
+        return _("You can only see your own tickets.")
     return None

@@ -9,7 +9,17 @@ from bot.events import ConversationKind, Platform
 from bot.i18n import translator
 from bot.ports import UnitOfWork
 from bot.routing import route
-from bot.tickets import Action, Identity, Impact, Priority, Ticket, TimelineEntry, Tier, Visibility, next_status
+from bot.tickets import (
+    Action,
+    Identity,
+    Impact,
+    Priority,
+    Ticket,
+    Tier,
+    TimelineEntry,
+    Visibility,
+    next_status,
+)
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
 from handlers.notify import post_card, tell_person
 from handlers.turn import Turn

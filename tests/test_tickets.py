@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.tickets import Action, IllegalTransition, Priority, Status, allowed_actions, next_status, parse_number
+from bot.tickets import (
+    Action,
+    IllegalTransition,
+    Priority,
+    Status,
+    allowed_actions,
+    next_status,
+    parse_number,
+)
 
-N, T, I, WC, WL, R, C = (Status.NEW, Status.TRIAGED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER,
+N, T, I, WC, WL, R, C = (Status.NEW, Status.TRIAGED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER,  # noqa: E741 (the matrix reads best with one letter per status)
                          Status.WAITING_COLLEAGUE, Status.RESOLVED, Status.CLOSED)
 ACTIONS = ["claim", "assign", "priority", "category", "note", "reply", "wait_customer", "wait_colleague",
            "resume", "customer_message", "resolve", "close", "reopen"]

@@ -1,0 +1,300 @@
+"""One command grammar for every platform (English and Chinese aliases) → typed requests or usage errors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.tickets import Priority, parse_number
+
+
+def _(msgid: str) -> str:
+    """Mark a msgid for extraction; translated when shown."""
+    return msgid
+
+
+# subcommand → (Chinese aliases, usage msgid, description msgid)
+SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "new": (("新建", "创建", "新"), _("/ticket new <title> [p0-p3] [#category] [@assignee]"), _("open a ticket")),
+    "list": (("列表", "列出"), _("/ticket list [mine|open|unassigned|breaching]"), _("list tickets")),
+    "show": (("查看", "详情"), _("/ticket show T-000123"), _("show a ticket's card and recent activity")),
+    "assign": (("指派", "分配"), _("/ticket assign T-000123 @person|@team"), _("hand a ticket to a person or team")),
+    "claim": (("认领",), _("/ticket claim [T-000123]"), _("take a ticket and start on it")),
+    "priority": (("优先级",), _("/ticket priority T-000123 P0-P3"), _("change the priority")),
+    "category": (("分类", "类别"), _("/ticket category T-000123 <category>"), _("change the category")),
+    "note": (("备注",), _("/ticket note T-000123 <text>"), _("add an internal note (the customer never sees it)")),
+    "reply": (("回复",), _("/ticket reply T-000123 <text>"), _("answer the customer")),
+    "wait": (("等待",), _("/ticket wait T-000123 [customer|colleague]"), _("put a ticket on hold")),
+    "resume": (("继续",), _("/ticket resume T-000123"), _("back to work after a wait")),
+    "resolve": (("解决",), _("/ticket resolve T-000123 [summary]"), _("mark a ticket resolved")),
+    "close": (("关闭",), _("/ticket close T-000123 [reason]"), _("close a ticket")),
+    "reopen": (("重开", "重新打开"), _("/ticket reopen T-000123 [reason]"), _("reopen a resolved or closed ticket")),
+    "sla": (("时效",), _("/ticket sla T-000123"), _("show the ticket's clocks")),
+    "stats": (("统计",), _("/ticket stats"), _("ticket figures")),
+    "help": (("帮助",), _("/ticket help [command]"), _("this help")),
+}
+ALIASES = {alias: name for name, (aliases, _u, _d) in SUBCOMMANDS.items() for alias in (name, *aliases)}
+LIST_SCOPES = {"mine": "mine", "我的": "mine", "open": "open", "未结": "open", "未关闭": "open",
+               "unassigned": "unassigned", "未分配": "unassigned", "breaching": "breaching", "超时": "breaching"}
+WAIT_ON = {"customer": "customer", "客户": "customer", "colleague": "colleague", "同事": "colleague"}
+SLASH_WORDS = ("/ticket", "/工单", "/tk")
+BARE_WORDS = ("ticket", "工单", "tk")
+_MENTION = re.compile(r"<@([A-Za-z0-9_.-]+)(?:\|[^>]*)?>")
+_LEADING_MENTION = re.compile(r"^(?:<@[^>]+>|@\S+)\s*")
+_PRIORITY = re.compile(r"^[pP][0-3]$")
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    title: str
+    priority: Priority | None = None
+    category: str | None = None
+    assignee: str | None = None
+
+
+@dataclass(frozen=True)
+class ListTickets:
+    scope: Literal["mine", "open", "unassigned", "breaching"] = "open"
+
+
+@dataclass(frozen=True)
+class Show:
+    ticket_id: int
+
+
+@dataclass(frozen=True)
+class Assign:
+    ticket_id: int
+    target: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    ticket_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SetPriority:
+    ticket_id: int
+    priority: Priority
+
+
+@dataclass(frozen=True)
+class SetCategory:
+    ticket_id: int
+    category: str
+
+
+@dataclass(frozen=True)
+class Note:
+    ticket_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    ticket_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Wait:
+    ticket_id: int
+    on: Literal["customer", "colleague"] = "customer"
+
+
+@dataclass(frozen=True)
+class Resume:
+    ticket_id: int
+
+
+@dataclass(frozen=True)
+class Resolve:
+    ticket_id: int
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Close:
+    ticket_id: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Reopen:
+    ticket_id: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Sla:
+    ticket_id: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    pass
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str | None = None
+
+
+Command = (NewTicket | ListTickets | Show | Assign | Claim | SetPriority | SetCategory | Note | Reply | Wait | Resume
+           | Resolve | Close | Reopen | Sla | Stats | Help)
+
+
+class UsageError(Exception):
+    """Wrong input for `subcommand` (None: unknown command); `problem` is a msgid with `params`."""
+
+    def __init__(self, subcommand: str | None, problem: str, **params):
+        super().__init__(problem.format(**params) if params else problem)
+        self.subcommand = subcommand
+        self.problem = problem
+        self.params = params
+
+
+def normalize(text: str) -> str:
+    """Full-width spaces and markers to ASCII; Slack mentions `<@U1|name>` to `@U1`."""
+    text = text.replace("\u3000", " ").replace("＃", "#").replace("＠", "@")
+    return _MENTION.sub(lambda m: "@" + m.group(1), text).strip()
+
+
+def split_command_word(text: str) -> str | None:
+    """The text after a command word ('/ticket', 'ticket', '工单' …), or None when it is not a command."""
+    stripped = (text or "").replace("\u3000", " ").strip()
+    mention = _LEADING_MENTION.match(stripped)
+    if mention and stripped[mention.end():].split(" ", 1)[0].lower().lstrip("/") in {"ticket", "工单", "tk"}:
+        stripped = stripped[mention.end():]
+    lowered = stripped.lower()
+    for word in SLASH_WORDS:
+        if lowered == word or lowered.startswith(word + " "):
+            return stripped[len(word):].strip()
+    for word in BARE_WORDS:
+        if lowered == word:
+            return ""
+        if lowered.startswith(word):
+            rest = stripped[len(word):]
+            first = rest.strip().split(" ", 1)[0] if rest.strip() else ""
+            # "ticket system is down" is a sentence, not a command: the next word must be a subcommand.
+            if rest[:1] == " " and first.lower() in ALIASES:
+                return rest.strip()
+            # Chinese is often written without spaces: 工单新建 …
+            if word == "工单" and any(rest.startswith(a) for a in ALIASES if not a.isascii()):
+                alias = max((a for a in ALIASES if not a.isascii() and rest.startswith(a)), key=len)
+                return f"{alias} {rest[len(alias):].strip()}".strip()
+    return None
+
+
+def _ticket(sub: str, tokens: list[str], index: int = 0) -> int:
+    if len(tokens) <= index:
+        raise UsageError(sub, _("Which ticket? Give its number, e.g. T-000123."))
+    number = parse_number(tokens[index])
+    if number is None:
+        raise UsageError(sub, _("'{token}' is not a ticket number (e.g. T-000123)."), token=tokens[index])
+    return number
+
+
+def _rest(tokens: list[str], start: int) -> str:
+    return " ".join(tokens[start:]).strip()
+
+
+def parse_command(text: str) -> Command:
+    """Parse the text after the command word; UsageError on anything wrong."""
+    tokens = normalize(text).split()
+    if not tokens:
+        return Help()
+    word = tokens[0].lower().lstrip("/")
+    sub = ALIASES.get(word)
+    if sub is None:
+        raise UsageError(None, _("Unknown command '{word}'."), word=tokens[0])
+    args = tokens[1:]
+    match sub:
+        case "new":
+            return _parse_new(args)
+        case "list":
+            scope = LIST_SCOPES.get(args[0].lower()) if args else "open"
+            if scope is None or len(args) > 1:
+                raise UsageError(sub, _("'{token}' is not a list; use mine, open, unassigned or breaching."),
+                                 token=" ".join(args))
+            return ListTickets(scope)
+        case "show" | "resume" | "sla":
+            ticket = _ticket(sub, args)
+            return {"show": Show, "resume": Resume, "sla": Sla}[sub](ticket)
+        case "claim":
+            return Claim(_ticket(sub, args) if args else None)
+        case "assign":
+            ticket = _ticket(sub, args)
+            if len(args) < 2:
+                raise UsageError(sub, _("Assign to whom? Name a person or a team, e.g. @alice or @Finance."))
+            return Assign(ticket, _rest(args, 1))
+        case "priority":
+            ticket = _ticket(sub, args)
+            if len(args) != 2 or not _PRIORITY.match(args[1]):
+                raise UsageError(sub, _("Priority must be one of P0, P1, P2, P3."))
+            return SetPriority(ticket, Priority(args[1].upper()))
+        case "category":
+            ticket = _ticket(sub, args)
+            if len(args) != 2:
+                raise UsageError(sub, _("Give one category, e.g. bug or billing."))
+            return SetCategory(ticket, args[1].lower().lstrip("#"))
+        case "note" | "reply":
+            ticket = _ticket(sub, args)
+            body = _rest(args, 1)
+            if not body:
+                raise UsageError(sub, _("The text is missing."))
+            return (Note if sub == "note" else Reply)(ticket, body)
+        case "wait":
+            ticket = _ticket(sub, args)
+            on = WAIT_ON.get(args[1].lower()) if len(args) > 1 else "customer"
+            if on is None or len(args) > 2:
+                raise UsageError(sub, _("Wait for 'customer' or 'colleague'."))
+            return Wait(ticket, on)
+        case "resolve" | "close" | "reopen":
+            ticket = _ticket(sub, args)
+            cls = {"resolve": Resolve, "close": Close, "reopen": Reopen}[sub]
+            return cls(ticket, _rest(args, 1) or None)
+        case "stats":
+            return Stats()
+        case _:
+            topic = ALIASES.get(args[0].lower().lstrip("/")) if args else None
+            return Help(topic)
+
+
+def _parse_new(args: list[str]) -> NewTicket:
+    priority = category = assignee = None
+    words = []
+    for token in args:
+        if _PRIORITY.match(token) and priority is None:
+            priority = Priority(token.upper())
+        elif token.startswith("#") and len(token) > 1 and category is None:
+            category = token[1:].lower()
+        elif token.startswith("@") and len(token) > 1 and assignee is None:
+            assignee = token[1:]
+        else:
+            words.append(token)
+    title = " ".join(words).strip()
+    if not title:
+        raise UsageError("new", _("A ticket needs a title."))
+    return NewTicket(title, priority, category, assignee)
+
+
+def usage_text(subcommand: str | None, t) -> str:
+    """The usage of one subcommand, or the whole help when None, in `t`'s language."""
+    if subcommand in SUBCOMMANDS:
+        _aliases, usage, description = SUBCOMMANDS[subcommand]
+        return f"{t._(usage)} — {t._(description)}"
+    lines = [t._("Ticket commands (the same text works without the slash):")]
+    lines += [f"• {t._(usage)} — {t._(description)}" for _aliases, usage, description in SUBCOMMANDS.values()]
+    return "\n".join(lines)
+
+
+def format_usage_error(err: UsageError, t) -> str:
+    """The problem and the usage of that subcommand, localized."""
+    problem = t._(err.problem, **err.params)
+    if err.subcommand is None:
+        return f"{problem}\n{usage_text(None, t)}"
+    label = t._("Usage:")
+    return f"{problem}\n{label} {usage_text(err.subcommand, t)}"

@@ -1,0 +1,159 @@
+"""ORM rows. The timeline is append-only; deliveries are the inbox, outbox rows the messages to send."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.db import metadata
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes stored as UTC; SQLite hands back naive values, so UTC is re-attached on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    priority: Mapped[str] = mapped_column(String(4))
+    category: Mapped[str] = mapped_column(String(64))
+    product_module: Mapped[str | None] = mapped_column(String(128))
+    impact: Mapped[str] = mapped_column(String(32))
+    customer_name: Mapped[str] = mapped_column(String(200), default="")
+    customer_tier: Mapped[str] = mapped_column(String(16))
+    customer_language: Mapped[str | None] = mapped_column(String(16))
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    department: Mapped[str | None] = mapped_column(String(64))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    requester_platform: Mapped[str] = mapped_column(String(16))
+    requester_user_id: Mapped[str] = mapped_column(String(200))
+    source: Mapped[dict[str, Any]] = mapped_column()
+    customer_conversation: Mapped[dict[str, Any] | None] = mapped_column()
+    # The conversation parts again as plain columns, so a thread can be found by an indexed lookup.
+    customer_conv_key: Mapped[str | None] = mapped_column(String(400), index=True)
+    agent_thread: Mapped[dict[str, Any] | None] = mapped_column()
+    agent_thread_key: Mapped[str | None] = mapped_column(String(400), index=True)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    first_response_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    last_customer_message_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        Index("ix_tickets_requester", "requester_platform", "requester_user_id", "status"),
+        Index("ix_tickets_assignee_status", "assignee", "status"),
+    )
+
+
+class TimelineRow(Base):
+    """Append-only: no code path updates or deletes a timeline row."""
+
+    __tablename__ = "timeline"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    platform: Mapped[str] = mapped_column(String(16))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(String(16))
+
+
+class DeliveryRow(Base):
+    """The inbox: one row per platform delivery id, written before the delivery is acknowledged."""
+
+    __tablename__ = "deliveries"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column()
+    processed_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class OutboxRow(Base):
+    """A message to send, committed together with the change that caused it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[dict[str, Any]] = mapped_column()
+    target_key: Mapped[str] = mapped_column(String(400))
+    text: Mapped[str | None] = mapped_column(Text)
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    placement_id: Mapped[int | None] = mapped_column(Integer)
+    viewer_role: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(16))
+    ephemeral_user: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    message_ref: Mapped[str | None] = mapped_column(String(400))
+
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_target", "target_key", "status"),
+    )
+
+
+class CardPlacementRow(Base):
+    """Where a ticket's card was posted, so every copy can be re-rendered."""
+
+    __tablename__ = "card_placements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    target: Mapped[dict[str, Any]] = mapped_column()
+    # platform|conversation|message_ref: a thread under this card belongs to the ticket.
+    thread_key: Mapped[str] = mapped_column(String(600), index=True)
+    message_ref: Mapped[str] = mapped_column(String(400))
+    viewer_role: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class KeyValueRow(Base):
+    """Small named state, e.g. the last agent chosen by round-robin."""
+
+    __tablename__ = "kv"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,90 @@
+"""The CLI and the config file: check-config, invalid config reporting, serve's defaults and /healthz."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, Settings, load_config
+from tests.harness import EXAMPLE_CONFIG
+
+
+def test_sample_config_is_valid_and_complete():
+    config = load_config(EXAMPLE_CONFIG)
+    departments = {d.key for d in config.departments}
+    assert {"support", "finance", "rnd", "logistics"} <= departments
+    assert {d.name["zh-CN"] for d in config.departments} >= {"客服", "财务", "研发", "物流"}
+    roles = {role for p in config.people for role in p.roles}
+    assert {"agent", "lead", "manager", "colleague"} <= roles
+    assert config.business_hours.timezone == "Asia/Shanghai" and config.business_hours.hours == "09:00-18:00"
+    assert config.routing
+
+
+def test_check_config_reports_ok(capsys):
+    assert main(["check-config", "--config", str(EXAMPLE_CONFIG)]) == 0
+    out = capsys.readouterr().out
+    assert "config OK" in out and "console" in out
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "key", "problem"),
+    [
+        ("people:\n  - {key: a, name: A, roles: [agent], department: sales}\n", "people.0.department", "unknown department"),
+        ("language: fr\n", "language", "zh-CN"),
+        ("intake: {join_window_minutes: -5}\n", "intake.join_window_minutes", "greater than or equal"),
+        ("routing:\n  - {name: x, match: {}, then: {department: nowhere}}\n", "routing.0.then.department", "unknown"),
+        ("colour: blue\n", "colour", "Extra inputs are not permitted"),
+        ("people: [\n", "", "not valid YAML"),
+    ],
+)
+def test_invalid_config_names_file_key_and_problem(tmp_path: Path, capsys, yaml_text, key, problem):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml_text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert str(path) in message and key in message and problem in message
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert str(path) in capsys.readouterr().err
+
+
+def test_missing_config_file(tmp_path: Path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_database_defaults_to_sqlite_in_working_directory(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    url = Settings().effective_database_url()
+    assert url == f"sqlite+aiosqlite:///{tmp_path / 'ticketbot.db'}"
+
+
+def test_platforms_enabled_only_when_configured(monkeypatch):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    assert not Settings().slack_enabled
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    assert Settings().slack_enabled
+
+
+def test_postgres_url_gets_async_driver(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
+    assert Settings().effective_database_url() == "postgresql+asyncpg://u@h/db"
+
+
+async def test_serve_creates_sqlite_file_and_answers_healthz(tmp_path: Path, monkeypatch, aiohttp_client):
+    from bot.app import build_app
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    app = await build_app(Settings(), config=load_config(EXAMPLE_CONFIG))
+    client = await aiohttp_client(app)
+    response = await client.get("/healthz")
+    assert response.status == 200 and (await response.json())["status"] == "ok"
+    assert (tmp_path / "ticketbot.db").exists()
+    page = await client.get("/")
+    assert page.status == 200 and "ticketbot" in (await page.text()).lower()
