@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy import text
 
 from bot.config import AppConfig, Settings, load_config
 from bot.directory import Directory
@@ -100,8 +99,7 @@ async def _healthz(request: web.Request) -> web.Response:
     """200 when the database answers, 503 otherwise."""
     services = request.app[SERVICES]
     try:
-        async with services.store.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await services.store.ping()
     except Exception as exc:  # any failure to reach the database means unhealthy
         return web.json_response({"status": "error", "database": str(exc)}, status=503)
     return web.json_response({"status": "ok"})

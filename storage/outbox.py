@@ -40,10 +40,15 @@ class OutboxStore:
 
     sessions = None  # provided by SqlStore
 
-    def _due(self, now: datetime):
+    @staticmethod
+    def _blocked():
+        """An older unsent row for the same conversation exists: this one must wait its turn."""
         older = aliased(OutboxRow)
-        blocked = exists().where(older.target_key == OutboxRow.target_key, older.id < OutboxRow.id,
-                                 older.status.in_([PENDING, SENDING]))
+        return exists().where(older.target_key == OutboxRow.target_key, older.id < OutboxRow.id,
+                              older.status.in_([PENDING, SENDING]))
+
+    def _due(self, now: datetime):
+        blocked = self._blocked()
         return and_(
             or_(and_(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= now),
                 and_(OutboxRow.status == SENDING, OutboxRow.lease_until < now)),
@@ -103,10 +108,10 @@ class OutboxStore:
                 row.thread_key = f"{conversation_key(target.thread(None)).rstrip('|')}|{message_ref}"
 
     async def next_outbox_due(self) -> datetime | None:
-        """When the next pending row falls due (None when nothing is pending)."""
+        """When the next sendable pending row falls due (None when nothing is pending)."""
         async with self.sessions() as session:
             return (await session.execute(
-                select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING)
+                select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING, ~self._blocked())
             )).scalar_one_or_none()
 
     async def outbox_rows(self) -> list[OutboxRow]:

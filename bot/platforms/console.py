@@ -27,6 +27,8 @@ class ConsoleHub:
         self._refs = itertools.count(1)
         self.limit = limit
         self.channels: list[str] = []
+        # Only these people see channels (the triage channel holds internal notes); customers see their DM.
+        self.staff: set[str] = set()
 
     def _store(self, message: dict) -> dict:
         message["seq"] = next(self._seq)
@@ -55,7 +57,7 @@ class ConsoleHub:
         return self.post(conversation_id, thread_id=thread_id, html=render_text(text), author=author, bot=False)
 
     def messages(self, viewer: str, since: int = 0) -> list[dict]:
-        """Messages `viewer` may see (channels, their own DM; ephemeral ones only theirs) newer than `since`."""
+        """Messages `viewer` may see (channels if staff, their own DM; ephemeral ones only theirs) after `since`."""
         visible = []
         for message in self._messages.values():
             if message["seq"] <= since:
@@ -63,7 +65,8 @@ class ConsoleHub:
             if message["ephemeral_user"] not in (None, viewer):
                 continue
             conversation = message["conversation"]
-            if conversation not in self.channels and conversation != viewer:
+            in_channel = conversation in self.channels and viewer in self.staff
+            if not in_channel and conversation != viewer:
                 continue
             visible.append(message)
         return sorted(visible, key=lambda m: m["seq"])
@@ -136,11 +139,12 @@ def setup_console(app: web.Application, *, router, directory: Directory, config,
     triage = config.triage_channels.get(Platform.CONSOLE, "triage")
     hub.channels = [triage]
     people = {p["user_id"]: p for p in personas(directory)}
+    hub.staff = {user_id for user_id, p in people.items() if p["role"] != Role.CUSTOMER.value}
 
     def actor_and_conversation(user_id: str, conversation_id: str, thread: str | None):
         if user_id not in people:
             raise web.HTTPBadRequest(text=f"unknown persona '{user_id}'")
-        if conversation_id not in (user_id, *hub.channels):
+        if conversation_id != user_id and (conversation_id not in hub.channels or user_id not in hub.staff):
             raise web.HTTPBadRequest(text=f"'{user_id}' cannot write in '{conversation_id}'")
         kind = ConversationKind.DM if conversation_id == user_id else ConversationKind.CHANNEL
         actor = Actor(platform=Platform.CONSOLE, user_id=user_id, display_name=people[user_id]["name"])

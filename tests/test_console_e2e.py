@@ -1,0 +1,152 @@
+"""The whole story through HTTP in the console, as a person clicks it after `make run`.
+
+customer message → ticket → triage card → claim → priority → note → reply reaches the customer → resolve → close
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from bot.app import SERVICES, build_app
+from bot.config import Settings, load_config
+from tests.harness import EXAMPLE_CONFIG
+
+CUSTOMER, AGENT = "wang-store", "alice"
+
+
+@pytest.fixture
+async def console(database_url, aiohttp_client, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    app = await build_app(Settings(), config=load_config(EXAMPLE_CONFIG))
+    client = await aiohttp_client(app)
+    return client
+
+
+async def messages(client, viewer: str) -> list[dict]:
+    response = await client.get("/console/api/messages", params={"as": viewer, "since": "0"})
+    assert response.status == 200
+    return (await response.json())["messages"]
+
+
+async def eventually(check, timeout: float = 10.0):
+    """Poll like the page does until `check()` returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        assert asyncio.get_running_loop().time() < deadline, "the console never showed it"
+        await asyncio.sleep(0.05)
+
+
+async def send(client, who: str, conversation: str, text: str, **extra) -> dict:
+    response = await client.post("/console/api/send", json={"as": who, "conversation": conversation, "text": text, **extra})
+    assert response.status == 200, await response.text()
+    return await response.json()
+
+
+def control(html: str, verb: str) -> str:
+    """The data-action of the card control for `verb` (claim, priority, …)."""
+    match = re.search(rf'data-action="(tb:{verb}:\d+:\d+)"', html)
+    assert match, f"no {verb} control on the card"
+    return match.group(1)
+
+
+async def triage_card(client):
+    async def find():
+        cards = [m for m in await messages(client, AGENT) if m["conversation"] == "triage" and m["card"]]
+        return cards[-1] if cards else None
+    return await eventually(find)
+
+
+async def press(client, card: dict, verb: str, value: str | None = None):
+    response = await client.post("/console/api/press", json={
+        "as": AGENT, "conversation": "triage", "ref": card["ref"], "action": control(card["html"], verb), "value": value})
+    assert response.status == 200, await response.text()
+
+
+async def card_shows(client, text: str) -> dict:
+    async def find():
+        card = await triage_card(client)
+        return card if text in card["html"] else None
+    return await eventually(find)
+
+
+async def test_whole_ticket_story_in_the_console(console):
+    client = console
+    personas = (await (await client.get("/console/api/personas")).json())["personas"]
+    assert {"customer", "agent", "lead", "colleague", "manager"} <= {p["role"] for p in personas}
+
+    await send(client, CUSTOMER, CUSTOMER, "我的订单页面打不开")
+    answer = await eventually(lambda: _said(client, CUSTOMER, "T-000001"))
+    assert "已为您创建工单" in answer
+
+    card = await triage_card(client)
+    assert "T-000001" in card["html"] and "我的订单页面打不开" in card["html"]
+
+    await press(client, card, "claim")
+    card = await card_shows(client, "处理中")  # the card was updated in place: same ref, new state
+    assert card["ref"] == (await triage_card(client))["ref"]
+
+    await press(client, card, "priority", "P1")
+    card = await card_shows(client, "P1 · 高")
+
+    await send(client, AGENT, "triage", "/ticket note T-000001 looks like the CDN")
+    await send(client, AGENT, "triage", "/ticket reply T-000001 请清除浏览器缓存后再试")
+    reply = await eventually(lambda: _said(client, CUSTOMER, "请清除浏览器缓存后再试"))
+    assert "Alice Wang" in reply
+    assert not any("CDN" in m["html"] for m in await messages(client, CUSTOMER)), "internal notes stay internal"
+
+    await press(client, await triage_card(client), "resolve")
+    await card_shows(client, "已解决")
+    resolved = await eventually(lambda: _said(client, CUSTOMER, "已解决"))
+    assert "T-000001" in resolved
+
+    await press(client, await triage_card(client), "close")
+    card = await card_shows(client, "已关闭")
+    assert "tb:reopen" in card["html"] and "tb:claim" not in card["html"]
+
+    services = client.app[SERVICES]
+    async with services.store.unit() as uow:
+        kinds = [e.kind for e in await uow.timeline(1)]
+    assert kinds[0] == "created" and {"assigned", "priority", "note", "reply"} <= set(kinds)
+    assert kinds.count("status") >= 2
+
+
+async def _said(client, viewer: str, text: str) -> str | None:
+    for message in await messages(client, viewer):
+        if message["conversation"] == viewer and text in message["html"] and not message["card"]:
+            return message["html"]
+    return None
+
+
+async def test_retried_send_with_same_id_has_one_effect(console):
+    client = console
+    first = await send(client, CUSTOMER, CUSTOMER, "页面打不开", id="client-1")
+    second = await send(client, CUSTOMER, CUSTOMER, "页面打不开", id="client-1")
+    assert first == {"ok": True} and second.get("duplicate") is True
+    await eventually(lambda: _said(client, CUSTOMER, "T-000001"))
+    humans = [m for m in await messages(client, CUSTOMER) if not m["bot"]]
+    assert len(humans) == 1
+
+
+@pytest.mark.parametrize("body", [{"as": "nobody", "conversation": "nobody", "text": "hi"},
+                                  {"as": CUSTOMER, "conversation": CUSTOMER},
+                                  {"as": CUSTOMER, "conversation": "someone-else", "text": "hi"}])
+async def test_bad_console_requests_are_refused_and_change_nothing(console, body):
+    response = await console.post("/console/api/send", json=body)
+    assert response.status == 400
+    assert await messages(console, CUSTOMER) == []
+
+
+async def test_customer_does_not_see_triage_channel_nor_others_dms(console):
+    await send(console, CUSTOMER, CUSTOMER, "页面打不开")
+    await eventually(lambda: _said(console, CUSTOMER, "T-000001"))
+    assert await messages(console, "acme-buyer") == [], "another customer sees nothing of it"
+    assert {m["conversation"] for m in await messages(console, CUSTOMER)} == {CUSTOMER}, "no triage channel"
+    assert any(m["conversation"] == "triage" for m in await messages(console, AGENT))
+    response = await console.post("/console/api/send", json={"as": CUSTOMER, "conversation": "triage", "text": "hi"})
+    assert response.status == 400, "customers cannot write in staff channels"
