@@ -13,9 +13,13 @@ from bot.events import Platform
 from bot.i18n import translator
 from bot.platforms.console import ConsoleHub, ConsoleMessenger, setup_console
 from bot.ports import Clock, Context, Messenger, SystemClock
+from bot.sla import SlaPolicy
 from cards.ticket import ticket_card
 from handlers.outbox import OutboxDispatcher
 from handlers.router import Router
+from handlers.sla_text import badge
+from schedules.scheduler import JobSpec, Scheduler
+from schedules.sla import SlaSweep
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.store import SqlStore
@@ -36,16 +40,23 @@ class Services:
     messengers: dict[Platform, Messenger]
     console_hub: ConsoleHub | None
     engine: object
+    sla: SlaPolicy
+    sweep: SlaSweep
+    scheduler: Scheduler
 
 
 SERVICES = web.AppKey("services", Services)
 
 
-def card_renderer(directory: Directory, config: AppConfig):
-    """(ticket, viewer, language) → neutral Card, for the dispatcher to render at send time."""
+def card_renderer(directory: Directory, config: AppConfig, policy: SlaPolicy | None = None, clock: Clock | None = None):
+    """(ticket, viewer, language) → neutral Card with its SLA badge, rendered by the dispatcher at send time."""
     def render(ticket, viewer: str, language: str):
-        return ticket_card(ticket, viewer=viewer, directory=directory, categories=config.categories,
-                           t=translator(language))
+        t = translator(language)
+        state = policy.state(ticket, clock.now()) if policy and clock else None
+        escalated = bool(state and state.breached and not state.paused
+                         and ticket.escalation_acked != f"{state.clock.value}:{state.due.isoformat()}")
+        return ticket_card(ticket, viewer=viewer, directory=directory, categories=config.categories, t=t,
+                           badge=badge(state, ticket, t) if state else None, escalated=escalated)
     return render
 
 
@@ -65,18 +76,24 @@ async def build_app(
     engine = create_engine(url)
     store = SqlStore(engine, clock)
     directory = Directory(config)
+    policy = SlaPolicy(config)
     all_messengers: dict[Platform, Messenger] = dict(messengers or {})
     hub = None
     if settings.console_enabled:
         hub = ConsoleHub()
         all_messengers.setdefault(Platform.CONSOLE, ConsoleMessenger(hub))
-    dispatcher = OutboxDispatcher(store=store, messengers=all_messengers, render_card=card_renderer(directory, config),
-                                  clock=clock)
-    ctx = Context(store=store, clock=clock, directory=directory, config=config, wake_outbox=dispatcher.wake)
+    dispatcher = OutboxDispatcher(store=store, messengers=all_messengers,
+                                  render_card=card_renderer(directory, config, policy, clock), clock=clock)
+    ctx = Context(store=store, clock=clock, directory=directory, config=config, wake_outbox=dispatcher.wake, sla=policy)
     router = Router(ctx)
+    sweep = SlaSweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
+                     wake_outbox=dispatcher.wake)
+    # The table of recurring jobs: stable ids, so a restart replaces rather than duplicates them.
+    scheduler = Scheduler([JobSpec("sla-sweep", sweep.tick, every_seconds=config.sla.sweep_seconds)])
 
     app = web.Application()
-    app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, hub, engine)
+    app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, hub, engine,
+                             policy, sweep, scheduler)
     app.router.add_get("/healthz", _healthz)
     if hub is not None:
         setup_console(app, router=router, directory=directory, config=config, hub=hub)
@@ -86,8 +103,11 @@ async def build_app(
         if replayed:
             log.info("replayed %s unprocessed deliveries", replayed)
         if background:
+            await sweep.tick()  # notifications missed while we were down fire once, now
+            scheduler.start()
             dispatcher.start()
         yield
+        scheduler.shutdown()
         await dispatcher.stop()
         await store.close()
 

@@ -126,7 +126,9 @@ class Calendar:
 
     @property
     def business_day(self) -> timedelta:
-        """The length of a full business day (the template weekday's hours)."""
+        """The length of a full business day (the template weekday's hours; 24 h when always open)."""
+        if self.always_open:
+            return timedelta(days=1)
         hours = self.weekly_hours.get(self.workday_template) or next(iter(self.weekly_hours.values()), ())
         return sum((datetime.combine(date.min, e) - datetime.combine(date.min, s) for s, e in hours), timedelta(0))
 

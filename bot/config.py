@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.events import Platform
-from bot.tickets import Priority, Tier
+from bot.tickets import Priority, Status, Tier
 
 Language = Literal["zh-CN", "en"]
 Role = Literal["agent", "lead", "manager", "colleague"]
@@ -107,6 +107,62 @@ class BusinessHoursConfig(_Strict):
     extra_workdays: list[str] = []
 
 
+class TargetConfig(_Strict):
+    """One priority's promise: durations like 15m, 4h, 3d; `business` clocks count only open hours."""
+
+    first_response: str | None = None
+    resolution: str | None = None
+    clock: Literal["24x7", "business"] = "business"
+
+
+def _default_targets() -> dict[Priority, TargetConfig]:
+    return {
+        Priority.P0: TargetConfig(first_response="15m", resolution="4h", clock="24x7"),
+        Priority.P1: TargetConfig(first_response="1h", resolution="24h", clock="24x7"),
+        Priority.P2: TargetConfig(first_response="4h", resolution="3d", clock="business"),
+        Priority.P3: TargetConfig(first_response="8h", resolution=None, clock="business"),
+    }
+
+
+class SlaOverride(_Strict):
+    """Tighter (or looser) targets for a customer tier and/or a department."""
+
+    tier: Tier | None = None
+    department: str | None = None
+    targets: dict[Priority, TargetConfig]
+
+
+class EscalationLevel(_Strict):
+    """One step of the escalation chain: whom to tell, how long after the breach."""
+
+    after: str = "0m"
+    to: str  # assignee | lead | department_head | manager | a person key
+
+
+class SlaConfig(_Strict):
+    """SLA policy, reminders and escalations."""
+
+    targets: dict[Priority, TargetConfig] = Field(default_factory=_default_targets)
+    overrides: list[SlaOverride] = []
+    paused_statuses: list[Status] = [Status.WAITING_CUSTOMER]
+    reminders: list[float] = [0.5, 0.8]
+    # Outside business hours only the other priorities' reminders go out; these wait for the morning.
+    quiet_priorities: list[Priority] = [Priority.P2, Priority.P3]
+    escalation: list[EscalationLevel] = [
+        EscalationLevel(after="0m", to="assignee"),
+        EscalationLevel(after="30m", to="lead"),
+        EscalationLevel(after="2h", to="department_head"),
+        EscalationLevel(after="4h", to="manager"),
+    ]
+    escalation_channels: dict[Platform, str] = {}
+    # Told at once when a P0 ticket is opened (the director, say).
+    notify_on_p0: list[str] = []
+    sweep_seconds: float = Field(default=1.0, gt=0)
+    # Extra calendars by name, and which department counts on which.
+    calendars: dict[str, BusinessHoursConfig] = {}
+    department_calendars: dict[str, str] = {}
+
+
 class AppConfig(_Strict):
     """The whole YAML file."""
 
@@ -120,6 +176,7 @@ class AppConfig(_Strict):
     intake: IntakeConfig = IntakeConfig()
     lifecycle: LifecycleConfig = LifecycleConfig()
     business_hours: BusinessHoursConfig = BusinessHoursConfig()
+    sla: SlaConfig = SlaConfig()
     # Per platform, the conversation id where triage cards are posted.
     triage_channels: dict[Platform, str] = {}
 
@@ -150,6 +207,15 @@ class AppConfig(_Strict):
                     problems.append(f"routing.{i}.then.notify: unknown person '{who}'")
         if self.departments and self.intake.default_department not in departments:
             problems.append(f"intake.default_department: unknown department '{self.intake.default_department}'")
+        for who in self.sla.notify_on_p0:
+            if who not in people:
+                problems.append(f"sla.notify_on_p0: unknown person '{who}'")
+        for i, level in enumerate(self.sla.escalation):
+            if level.to not in ("assignee", "lead", "department_head", "manager") and level.to not in people:
+                problems.append(f"sla.escalation.{i}.to: unknown person or role '{level.to}'")
+        for dept, name in self.sla.department_calendars.items():
+            if name not in self.sla.calendars:
+                problems.append(f"sla.department_calendars.{dept}: unknown calendar '{name}'")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -129,7 +129,7 @@ class UnitOfWork(Protocol):
         ...
     async def list_tickets(self, query: TicketQuery) -> list[Ticket]: ...
     async def find_open_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
-        """The requester's most recent open ticket with activity since `since`."""
+        """The requester's most recent open ticket with activity since `since` (or waiting on them)."""
         ...
     async def find_ticket_by_thread(self, conversation: Conversation) -> Ticket | None:
         """The ticket whose agent thread or customer conversation is `conversation` (thread-exact)."""
@@ -147,6 +147,13 @@ class UnitOfWork(Protocol):
         ...
     async def placements(self, ticket_id: int) -> list[CardPlacement]: ...
     async def mark_delivery_done(self, platform: Platform, delivery_id: str) -> None: ...
+    async def claim_notification(self, ticket_id: int, key: str, *, sent: bool = True) -> bool:
+        """Record that an SLA notification fires; False when it already did."""
+        ...
+    async def fired_notifications(self, ticket_id: int) -> set[str]: ...
+    async def set_next_due(self, ticket: Ticket, next_due_at: datetime | None) -> bool:
+        """Move the sweep's bookmark unless the ticket changed since it was read."""
+        ...
 
 
 class TicketStore(Protocol):
@@ -178,6 +185,10 @@ class TicketStore(Protocol):
 
     async def next_outbox_due(self) -> datetime | None: ...
 
+    async def due_tickets(self, now: datetime, limit: int = 200) -> list[Ticket]:
+        """Tickets whose SLA bookmark `next_due_at` has come."""
+        ...
+
 
 @dataclass
 class Context:
@@ -188,4 +199,5 @@ class Context:
     directory: Any  # bot.directory.Directory
     config: Any  # bot.config.AppConfig
     wake_outbox: Any = None  # callable() that nudges the dispatcher after a commit
+    sla: Any = None  # bot.sla.SlaPolicy; None switches SLA clocks off
     extras: dict = field(default_factory=dict)

@@ -187,6 +187,14 @@ class Ticket:
     # The agents' discussion thread for this ticket (e.g. under the triage card), if any.
     agent_thread: Conversation | None = None
     last_customer_message_at: datetime | None = None
+    # SLA: stored promises (bot.sla computes them), the pauses, and when the sweep should look next.
+    respond_by: datetime | None = None
+    resolve_by: datetime | None = None
+    sla_paused_at: datetime | None = None
+    sla_pauses: list[tuple[datetime, datetime]] = field(default_factory=list)
+    next_due_at: datetime | None = None
+    # The breach someone said "I'm on it" to (its notification key), which stops the next levels.
+    escalation_acked: str | None = None
     id: int | None = None
     version: int = 0
 

@@ -32,3 +32,19 @@ def decode(action_id: str) -> ActionRef | None:
         return ActionRef(Action(parts[1]), int(parts[2]), int(parts[3]))
     except ValueError:
         return None
+
+
+ACK = "ack"
+
+
+def encode_ack(ticket_id: int, version: int) -> str:
+    """'tb:ack:123:4' — "I'm on it" on an escalation: stops the next escalation levels."""
+    return f"{PREFIX}:{ACK}:{ticket_id}:{version}"
+
+
+def decode_ack(action_id: str) -> int | None:
+    """The ticket id of an "I'm on it" action id, else None."""
+    parts = action_id.split(":")
+    if len(parts) == 4 and parts[0] == PREFIX and parts[1] == ACK and parts[2].isdigit():
+        return int(parts[2])
+    return None

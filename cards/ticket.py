@@ -36,7 +36,8 @@ def assignee_options(ticket: Ticket, directory: Directory, t) -> tuple[Option, .
     return tuple(options)
 
 
-def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories: list[str], t, badge: Badge | None = None) -> Card:
+def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories: list[str], t, badge: Badge | None = None,
+                escalated: bool = False) -> Card:
     """The card for `ticket` as `viewer` ('agent' or 'customer') should see it, in `t`'s language."""
     assignee = directory.person(ticket.assignee)
     department = directory.departments.get(ticket.department or "")
@@ -58,6 +59,8 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
             fields.append(Field(t._("Module"), ticket.product_module))
     allowed = set(allowed_actions(ticket.status))
     controls: list[Button | Select] = []
+    if viewer != CUSTOMER_VIEW and escalated:
+        controls.append(Button(t._("I'm on it"), actions.encode_ack(ticket.id or 0, ticket.version), "primary"))
     if viewer != CUSTOMER_VIEW:
         for action in _BUTTONS:
             if action in allowed:
@@ -83,7 +86,7 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
         title=f"{ticket.number} · {ticket.title}",
         subtitle=(ticket.description[:280] if ticket.description and ticket.description != ticket.title else None),
         fields=tuple(fields),
-        badge=badge,
+        badge=badge if viewer != CUSTOMER_VIEW else None,
         actions=tuple(controls),
         ticket_id=ticket.id,
         version=ticket.version,

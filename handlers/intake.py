@@ -21,6 +21,7 @@ from bot.tickets import (
     next_status,
 )
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
+from handlers.lifecycle import p0_alert
 from handlers.notify import post_card, tell_person
 from handlers.turn import Turn
 
@@ -96,6 +97,8 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
     if assignee:
         ticket.assignee = assignee
         ticket.status = next_status(ticket.status, Action.ASSIGN)
+    if ctx.sla is not None:
+        ctx.sla.refresh(ticket, now)
     saved = await uow.add_ticket(ticket)
 
     async def line(kind: str, *, before=None, after=None, text=None, visibility=Visibility.INTERNAL):
@@ -115,6 +118,8 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
                   "auto": f"{_strategy(turn, ticket.department)} in {ticket.department}"}[how]
         await line("assigned", after=assignee, text=reason)
     await _announce(turn, uow, saved, decision, from_customer=from_customer)
+    if saved.priority is Priority.P0:
+        await p0_alert(turn)(uow, saved)
     return saved
 
 

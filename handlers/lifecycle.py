@@ -153,6 +153,8 @@ async def _apply(turn: Turn, uow: UnitOfWork, ticket: Ticket, change: Change) ->
         ticket.closed_at = now
     if change.action is Action.REOPEN:
         ticket.resolved_at = ticket.closed_at = None
+    if turn.ctx.sla is not None:
+        turn.ctx.sla.refresh(ticket, now)
 
 
 def _status_line(turn: Turn, before: Status, after: Status):
@@ -221,9 +223,34 @@ def set_priority(turn: Turn, priority: Priority):
     def build(ticket: Ticket) -> Change:
         before = ticket.priority
         ticket.priority = priority
-        return Change(Action.PRIORITY, "priority", before.value, priority.value,
+        followups = [p0_alert(turn)] if priority is Priority.P0 and before is not Priority.P0 else []
+        return Change(Action.PRIORITY, "priority", before.value, priority.value, followups=followups,
                       confirm=turn.t._("{number} priority {before} → {after}.", number=ticket.number,
                                        before=priority_label(before, turn.t), after=priority_label(priority, turn.t)))
+    return build
+
+
+def p0_alert(turn: Turn):
+    """The people configured to hear of every P0 are told at once."""
+    async def alert(uow: UnitOfWork, ticket: Ticket) -> None:
+        for key in turn.ctx.config.sla.notify_on_p0:
+            await tell_person(uow, turn.ctx.directory, key,
+                              lambda t: t._("🔥 P0 {number}: {title} (customer: {customer})", number=ticket.number,
+                                            title=ticket.title, customer=ticket.customer_name or "—"),
+                              prefer=ticket.source.platform)
+    return alert
+
+
+def acknowledge(turn: Turn):
+    """"I'm on it" on an escalation: the next escalation levels of this breach are not sent."""
+    def build(ticket: Ticket) -> Change:
+        state = turn.ctx.sla.state(ticket, turn.ctx.clock.now()) if turn.ctx.sla else None
+        if state is None or not state.breached:
+            raise Refusal(turn.t._("{number} is not escalated.", number=ticket.number))
+        ticket.escalation_acked = f"{state.clock.value}:{state.due.isoformat()}"
+        return Change(Action.NOTE, "escalation_ack", text=ticket.escalation_acked,
+                      confirm=turn.t._("{name} is on {number}; further escalation stopped.", name=turn.person.name,
+                                       number=ticket.number))
     return build
 
 

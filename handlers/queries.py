@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from bot.i18n.labels import priority_label, status_label
 from bot.permissions import LIST, STATS, VIEW, denial
 from bot.ports import TicketQuery
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, format_number
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
 from handlers.notify import post_card
+from handlers.sla_text import sla_lines
 from handlers.turn import Turn
 
 
@@ -62,6 +65,8 @@ async def list_tickets(turn: Turn, scope: str) -> None:
         query = TicketQuery(statuses=frozenset(OPEN_STATUSES), assignee=person.key)
     elif scope == "unassigned":
         query = TicketQuery(statuses=frozenset(OPEN_STATUSES), unassigned=True)
+    elif scope == "breaching":
+        query = TicketQuery(statuses=frozenset(OPEN_STATUSES), limit=100_000)
     async with turn.ctx.store.unit() as uow:
         reason = denial(person, LIST)
         if reason:
@@ -70,14 +75,29 @@ async def list_tickets(turn: Turn, scope: str) -> None:
             return
         tickets = await uow.list_tickets(query)
         if scope == "breaching" and not person.is_customer:
-            # Until a first response is given the promise is at risk; the most urgent and oldest first.
-            tickets = [x for x in tickets if x.first_response_at is None]
+            tickets = breaching(turn, tickets)
         if tickets:
             text = t._("{count} tickets:", count=len(tickets)) + "\n" + "\n".join(ticket_line(x, turn) for x in tickets)
         else:
             text = t._("No tickets here.")
         await turn.reply(uow, text, private=not person.is_customer and turn.conversation.kind.value != "dm")
         await turn.finish(uow)
+
+
+def breaching(turn: Turn, tickets: list[Ticket]) -> list[Ticket]:
+    """Tickets breached or with under a fifth of their window left, the most urgent (least time left) first."""
+    policy, now = turn.ctx.sla, turn.ctx.clock.now()
+    if policy is None:
+        return []
+    scored = []
+    for ticket in tickets:
+        state = policy.state(ticket, now)
+        if state.remaining is None or ticket.created_at is None:
+            continue
+        window = state.due - ticket.created_at
+        if state.breached or state.remaining <= window * 0.2:
+            scored.append((state.remaining, ticket))
+    return [ticket for _remaining, ticket in sorted(scored, key=lambda pair: pair[0])]
 
 
 async def stats(turn: Turn) -> None:
@@ -103,20 +123,23 @@ async def stats(turn: Turn) -> None:
 
 
 async def sla(turn: Turn, ticket_id: int) -> None:
-    """The ticket's clock facts: created, first response, resolved."""
-    t = turn.t
+    """Both clocks, the pauses and what fires next."""
+    t, policy = turn.t, turn.ctx.sla
+    zone = ZoneInfo(turn.ctx.config.business_hours.timezone)
+
+    def fmt(value):
+        return value.astimezone(zone).strftime("%m-%d %H:%M") if value else "—"
+
     async with turn.ctx.store.unit() as uow:
         ticket = await uow.get_ticket(ticket_id)
         if ticket is None or denial(turn.person, VIEW, ticket):
             await turn.reply(uow, t._("There is no ticket {number}.", number=format_number(ticket_id)), private=True)
         else:
-            def fmt(value):
-                return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
-            await turn.reply(uow, "\n".join([
-                t._("{number} ({priority}, {status})", number=ticket.number, priority=ticket.priority.value,
-                    status=status_label(ticket.status, t)),
-                t._("Opened: {at}", at=fmt(ticket.created_at)),
-                t._("First response: {at}", at=fmt(ticket.first_response_at)),
-                t._("Resolved: {at}", at=fmt(ticket.resolved_at)),
-            ]))
+            lines = [t._("{number} ({priority}, {status})", number=ticket.number, priority=ticket.priority.value,
+                         status=status_label(ticket.status, t)),
+                     t._("Opened: {at}", at=fmt(ticket.created_at))]
+            if policy is not None:
+                fired = await uow.fired_notifications(ticket.id)
+                lines += sla_lines(policy, ticket, turn.ctx.clock.now(), fired, t, fmt)
+            await turn.reply(uow, "\n".join(lines))
         await turn.finish(uow)

@@ -165,6 +165,10 @@ class Router:
 
     async def _button(self, turn: Turn, event: ButtonPressed) -> None:
         """A card press goes through the same builders as the equivalent command."""
+        ack_ticket = actions.decode_ack(event.action)
+        if ack_ticket is not None:
+            await lifecycle.change_ticket(turn, ack_ticket, lifecycle.acknowledge(turn), from_button=True)
+            return
         ref = actions.decode(event.action)
         if ref is None:
             async with self.ctx.store.unit() as uow:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.events import Conversation, Platform
 from bot.tickets import Identity, Impact, Priority, Status, Ticket, Tier, TimelineEntry, Visibility
 from storage.tables import TicketRow, TimelineRow
@@ -51,6 +53,12 @@ def ticket_values(ticket: Ticket) -> dict:
         "resolved_at": ticket.resolved_at,
         "closed_at": ticket.closed_at,
         "last_customer_message_at": ticket.last_customer_message_at,
+        "respond_by": ticket.respond_by,
+        "resolve_by": ticket.resolve_by,
+        "sla_paused_at": ticket.sla_paused_at,
+        "sla_pauses": [[start.isoformat(), end.isoformat()] for start, end in ticket.sla_pauses],
+        "next_due_at": ticket.next_due_at,
+        "escalation_acked": ticket.escalation_acked,
     }
 
 
@@ -82,6 +90,12 @@ def ticket_from_row(row: TicketRow) -> Ticket:
         resolved_at=row.resolved_at,
         closed_at=row.closed_at,
         last_customer_message_at=row.last_customer_message_at,
+        respond_by=row.respond_by,
+        resolve_by=row.resolve_by,
+        sla_paused_at=row.sla_paused_at,
+        sla_pauses=[(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in row.sla_pauses or []],
+        next_due_at=row.next_due_at,
+        escalation_acked=row.escalation_acked,
     )
 
 

@@ -16,7 +16,14 @@ from bot.tickets import OPEN_STATUSES, Status, Ticket, TimelineEntry
 from storage.db import sessionmaker
 from storage.mapping import conversation_key, ticket_from_row, ticket_values, timeline_from_row
 from storage.outbox import OutboxStore, outbox_row
-from storage.tables import CardPlacementRow, DeliveryRow, KeyValueRow, TicketRow, TimelineRow
+from storage.tables import (
+    CardPlacementRow,
+    DeliveryRow,
+    KeyValueRow,
+    SlaNotificationRow,
+    TicketRow,
+    TimelineRow,
+)
 
 
 def dialect_insert(session: AsyncSession, table):
@@ -89,12 +96,16 @@ class SqlUnitOfWork:
         return [ticket_from_row(row) for row in rows]
 
     async def find_open_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
-        """The requester's latest open (or resolved) ticket with activity since `since`."""
+        """The requester's latest open (or resolved) ticket with activity since `since`.
+
+        A ticket waiting on the customer takes their answer whenever it comes: we asked them.
+        """
         statuses = [s.value for s in OPEN_STATUSES | {Status.RESOLVED}]
         row = (await self.session.execute(
             select(TicketRow)
             .where(TicketRow.requester_platform == platform.value, TicketRow.requester_user_id == user_id,
-                   TicketRow.status.in_(statuses), TicketRow.updated_at >= since)
+                   TicketRow.status.in_(statuses),
+                   or_(TicketRow.updated_at >= since, TicketRow.status == Status.WAITING_CUSTOMER.value))
             .order_by(TicketRow.updated_at.desc(), TicketRow.id.desc()).limit(1)
         )).scalar_one_or_none()
         return ticket_from_row(row) if row else None
@@ -164,6 +175,27 @@ class SqlUnitOfWork:
         )).scalars()
         return [placement_from_row(row) for row in rows]
 
+    async def claim_notification(self, ticket_id: int, key: str, *, sent: bool = True) -> bool:
+        """Record that a reminder/escalation fires; False when it already did (another replica, a restart)."""
+        stmt = dialect_insert(self.session, SlaNotificationRow).values(
+            ticket_id=ticket_id, key=key, fired_at=self.clock.now(), sent=sent
+        ).on_conflict_do_nothing()
+        return (await self.session.execute(stmt)).rowcount == 1
+
+    async def fired_notifications(self, ticket_id: int) -> set[str]:
+        """Keys of the ticket's notifications that already fired."""
+        rows = await self.session.execute(
+            select(SlaNotificationRow.key).where(SlaNotificationRow.ticket_id == ticket_id))
+        return set(rows.scalars())
+
+    async def set_next_due(self, ticket: Ticket, next_due_at: datetime | None) -> bool:
+        """Move the sweep's bookmark without a version bump, unless the ticket changed meanwhile."""
+        result = await self.session.execute(
+            update(TicketRow).where(TicketRow.id == ticket.id, TicketRow.version == ticket.version)
+            .values(next_due_at=next_due_at).execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
     async def mark_delivery_done(self, platform: Platform, delivery_id: str) -> None:
         """Mark a delivery processed, committing with its effects."""
         await self.session.execute(
@@ -202,6 +234,14 @@ class SqlStore(OutboxStore):
                 select(DeliveryRow).where(DeliveryRow.processed_at.is_(None)).order_by(DeliveryRow.received_at)
             )).scalars()
             return [(Platform(r.platform), r.delivery_id, r.payload) for r in rows]
+
+    async def due_tickets(self, now: datetime, limit: int = 200) -> list[Ticket]:
+        """Tickets whose next reminder, escalation or re-evaluation is due (an indexed range scan)."""
+        async with self.sessions() as session:
+            rows = (await session.execute(
+                select(TicketRow).where(TicketRow.next_due_at <= now).order_by(TicketRow.next_due_at).limit(limit)
+            )).scalars()
+            return [ticket_from_row(row) for row in rows]
 
     async def ping(self) -> None:
         """Raise unless the database answers."""

@@ -68,6 +68,13 @@ class TicketRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     last_customer_message_at: Mapped[datetime | None] = mapped_column()
+    respond_by: Mapped[datetime | None] = mapped_column()
+    resolve_by: Mapped[datetime | None] = mapped_column()
+    sla_paused_at: Mapped[datetime | None] = mapped_column()
+    sla_pauses: Mapped[list[str]] = mapped_column(default=list)
+    # The sweep's index: tickets whose next reminder/escalation (or re-evaluation) is due.
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    escalation_acked: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         Index("ix_tickets_requester", "requester_platform", "requester_user_id", "status"),
@@ -148,6 +155,17 @@ class CardPlacementRow(Base):
     viewer_role: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column()
+
+
+class SlaNotificationRow(Base):
+    """A reminder or escalation that was sent: the unique key makes it fire once, whatever the replicas."""
+
+    __tablename__ = "sla_notifications"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fired_at: Mapped[datetime] = mapped_column()
+    sent: Mapped[bool] = mapped_column(default=True)  # False: skipped because a later one superseded it
 
 
 class KeyValueRow(Base):

@@ -10,10 +10,12 @@ from bot.config import AppConfig, load_config
 from bot.directory import Directory
 from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
 from bot.ports import Context, SendError
+from bot.sla import SlaPolicy
 from bot.tickets import Ticket, TimelineEntry
 from cards.model import Card, Select
 from handlers.outbox import OutboxDispatcher
 from handlers.router import Router
+from schedules.sla import SlaSweep
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "ticketbot.example.yaml"
 _ids = itertools.count(1)
@@ -74,10 +76,19 @@ class Harness:
         self.messenger = RecordingMessenger()
         from bot.app import card_renderer
 
+        self.sla = SlaPolicy(self.config)
         self.dispatcher = OutboxDispatcher(store=store, messengers={Platform.CONSOLE: self.messenger},
-                                           render_card=card_renderer(self.directory, self.config), clock=clock)
-        self.ctx = Context(store=store, clock=clock, directory=self.directory, config=self.config)
+                                           render_card=card_renderer(self.directory, self.config, self.sla, clock),
+                                           clock=clock)
+        self.ctx = Context(store=store, clock=clock, directory=self.directory, config=self.config, sla=self.sla)
         self.router = Router(self.ctx)
+        self.sweep = SlaSweep(store=store, policy=self.sla, directory=self.directory, config=self.config, clock=clock)
+
+    async def tick(self) -> int:
+        """One SLA sweep, then send what it queued; returns how many notifications fired."""
+        fired = await self.sweep.tick()
+        await self.dispatcher.drain()
+        return fired
 
     def actor(self, user_id: str) -> Actor:
         """The console actor for a user id of the sample config."""

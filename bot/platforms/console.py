@@ -137,7 +137,8 @@ def personas(directory: Directory) -> list[dict]:
 def setup_console(app: web.Application, *, router, directory: Directory, config, hub: ConsoleHub) -> None:
     """Mount the console page and its JSON API."""
     triage = config.triage_channels.get(Platform.CONSOLE, "triage")
-    hub.channels = [triage]
+    escalations = config.sla.escalation_channels.get(Platform.CONSOLE)
+    hub.channels = [triage, *([escalations] if escalations and escalations != triage else [])]
     people = {p["user_id"]: p for p in personas(directory)}
     hub.staff = {user_id for user_id, p in people.items() if p["role"] != Role.CUSTOMER.value}
 

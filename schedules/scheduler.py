@@ -1,0 +1,59 @@
+"""APScheduler AsyncIOScheduler with one small table of jobs, each with a stable id."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One recurring job: a stable id, what to run, and either an interval or a crontab line."""
+
+    id: str
+    run: Callable[[], Awaitable[object]]
+    every_seconds: float | None = None
+    cron: str | None = None
+    timezone: str = "UTC"
+
+    def trigger(self):
+        """The APScheduler trigger for this spec."""
+        if self.cron:
+            return CronTrigger.from_crontab(self.cron, timezone=self.timezone)
+        return IntervalTrigger(seconds=self.every_seconds or 60)
+
+
+class Scheduler:
+    """Runs the job table on the event loop; sweeps are indexed queries, never one job per ticket."""
+
+    def __init__(self, jobs: list[JobSpec]):
+        self.jobs = jobs
+        self._scheduler: AsyncIOScheduler | None = None
+
+    def start(self) -> None:
+        """Start all jobs (call from inside the running loop)."""
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        for spec in self.jobs:
+            # One instance at a time, and a late tick is merged rather than replayed many times.
+            scheduler.add_job(spec.run, spec.trigger(), id=spec.id, replace_existing=True, max_instances=1,
+                              coalesce=True, misfire_grace_time=None)
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def shutdown(self) -> None:
+        """Stop without waiting for running jobs."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+
+    @property
+    def job_ids(self) -> list[str]:
+        """Ids of the scheduled jobs (for tests and `check-config`)."""
+        return [job.id for job in self._scheduler.get_jobs()] if self._scheduler else [s.id for s in self.jobs]

@@ -1,0 +1,143 @@
+"""The SLA sweep: an indexed query for due tickets → reminders and escalations, each claimed exactly once."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+from bot.directory import Directory, Role
+from bot.events import Conversation, ConversationKind
+from bot.i18n import translator
+from bot.ports import Clock, Outgoing, OutgoingKind, TicketStore, UnitOfWork
+from bot.sla import Notification, SlaPolicy
+from bot.tickets import Ticket
+from cards.ticket import STAFF_VIEW
+from handlers.notify import dm_target, post_card, refresh_cards, tell_person
+from handlers.sla_text import amount, what
+
+log = logging.getLogger(__name__)
+
+
+class SlaSweep:
+    """One tick: find tickets whose bookmark is due, fire what is due for each, move the bookmark."""
+
+    def __init__(self, *, store: TicketStore, policy: SlaPolicy, directory: Directory, config, clock: Clock,
+                 wake_outbox=None, batch: int = 500):
+        self.store, self.policy, self.directory, self.config, self.clock = store, policy, directory, config, clock
+        self.wake_outbox = wake_outbox
+        self.batch = batch
+        self.tick_ms: list[float] = []  # durations of recent ticks, for the benchmark and diagnostics
+
+    async def tick(self) -> int:
+        """Evaluate every due ticket (in batches); returns how many notifications were sent."""
+        started = time.perf_counter()
+        now = self.clock.now()
+        sent = 0
+        while True:
+            tickets = await self.store.due_tickets(now, self.batch)
+            for ticket in tickets:
+                sent += await self.evaluate(ticket, now)
+            if len(tickets) < self.batch:
+                break
+        self.tick_ms.append((time.perf_counter() - started) * 1000)
+        del self.tick_ms[:-1000]
+        if sent and self.wake_outbox:
+            self.wake_outbox()
+        return sent
+
+    async def evaluate(self, ticket: Ticket, now: datetime) -> int:
+        """Fire the ticket's due notifications once each and set its next bookmark."""
+        schedule = self.policy.schedule(ticket, now)
+        sent = 0
+        async with self.store.unit() as uow:
+            fired = await uow.fired_notifications(ticket.id)
+            due = [n for n in schedule if n.fire_at <= now and n.key not in fired]
+            for notification in due:
+                skip = self._superseded(notification, due) or self._acknowledged(ticket, notification)
+                # The claim and the messages commit together: a replica that loses the claim sends nothing.
+                if await uow.claim_notification(ticket.id, notification.key, sent=not skip) and not skip:
+                    await self._send(uow, ticket, notification, now)
+                    sent += 1
+            upcoming = [n.fire_at for n in schedule if n.fire_at > now and n.key not in fired]
+            await uow.set_next_due(ticket, min(upcoming, default=None))
+            if sent:
+                await refresh_cards(uow, ticket)  # the badge changes band at every notification
+        return sent
+
+    @staticmethod
+    def _superseded(notification: Notification, due: list[Notification]) -> bool:
+        """After downtime, an old reminder is not worth sending when a later one for the same deadline is due."""
+        return notification.kind == "remind" and any(
+            other.clock == notification.clock and other.deadline == notification.deadline
+            and other.fire_at > notification.fire_at for other in due)
+
+    @staticmethod
+    def _acknowledged(ticket: Ticket, notification: Notification) -> bool:
+        stamp = f"{notification.clock.value}:{notification.deadline.isoformat()}"
+        return notification.kind == "escalate" and ticket.escalation_acked == stamp
+
+    async def _send(self, uow: UnitOfWork, ticket: Ticket, notification: Notification, now: datetime) -> None:
+        if notification.kind == "remind":
+            await self._remind(uow, ticket, notification, now)
+        else:
+            await self._escalate(uow, ticket, notification, now)
+
+    async def _remind(self, uow: UnitOfWork, ticket: Ticket, n: Notification, now: datetime) -> None:
+        """To the assignee with the card; to the department's queue (triage channel) when unassigned."""
+        def text(t) -> str:
+            return t._("⏰ {number} ({priority}): {what} due in {left} — {title}", number=ticket.number,
+                       priority=ticket.priority.value, what=what(n.clock, t), left=amount(n.deadline - now, t),
+                       title=ticket.title)
+        person = self.directory.person(ticket.assignee)
+        if person is not None and await tell_person(uow, self.directory, person.key, text, prefer=ticket.source.platform):
+            target = dm_target(person, ticket.source.platform)
+            await post_card(uow, ticket, target, viewer=STAFF_VIEW, language=self.directory.language_of(person))
+            return
+        queue = self._channel(ticket, self.config.triage_channels)
+        if queue is not None:
+            t = translator(self.directory.default_language)
+            await uow.enqueue(Outgoing(OutgoingKind.TEXT, queue, text=text(t), language=t.language))
+
+    async def _escalate(self, uow: UnitOfWork, ticket: Ticket, n: Notification, now: datetime) -> None:
+        """To the level's people by DM, and to the escalation channel, each with the card ("I'm on it")."""
+        def text(t) -> str:
+            return t._("🚨 Escalation level {level}: {number} ({priority}) {what} was due {ago} ago — {title}",
+                       level=n.level + 1, number=ticket.number, priority=ticket.priority.value,
+                       what=what(n.clock, t), ago=amount(now - n.deadline, t), title=ticket.title)
+        for key in self.recipients(ticket, n.to):
+            person = self.directory.person(key)
+            if await tell_person(uow, self.directory, key, text, prefer=ticket.source.platform):
+                await post_card(uow, ticket, dm_target(person, ticket.source.platform), viewer=STAFF_VIEW,
+                                language=self.directory.language_of(person))
+        channel = self._channel(ticket, self.config.sla.escalation_channels)
+        if channel is not None:
+            t = translator(self.directory.default_language)
+            await uow.enqueue(Outgoing(OutgoingKind.TEXT, channel, text=text(t), language=t.language))
+            await post_card(uow, ticket, channel, viewer=STAFF_VIEW, language=t.language)
+
+    def recipients(self, ticket: Ticket, to: str | None) -> list[str]:
+        """Directory keys for an escalation target: a role relative to the ticket, or a person."""
+        department = ticket.department or ""
+        match to:
+            case "assignee":
+                return [ticket.assignee] if ticket.assignee else [p.key for p in self.directory.members(department, Role.LEAD)]
+            case "lead":
+                return [p.key for p in self.directory.members(department, Role.LEAD)]
+            case "department_head":
+                head = self.directory.departments.get(department)
+                return [head.head] if head and head.head else []
+            case "manager":
+                managers = self.directory.members(department, Role.MANAGER) or [
+                    p for p in self.directory.people() if p.has(Role.MANAGER)]
+                return [p.key for p in managers]
+            case None:
+                return []
+            case _:
+                return [to]
+
+    @staticmethod
+    def _channel(ticket: Ticket, channels: dict) -> Conversation | None:
+        platform = ticket.source.platform
+        channel = channels.get(platform)
+        return Conversation(platform=platform, id=channel, kind=ConversationKind.CHANNEL) if channel else None
