@@ -10,7 +10,7 @@ from aiohttp import web
 from bot.config import AppConfig, Settings, load_config
 from bot.directory import Directory
 from bot.events import Platform
-from bot.i18n import translator
+from bot.i18n import preload, translator
 from bot.platforms.console import ConsoleHub, ConsoleMessenger, setup_console
 from bot.ports import Clock, Context, Messenger, SystemClock
 from bot.sla import SlaPolicy
@@ -71,6 +71,7 @@ async def build_app(
     """Build the aiohttp application: migrate, wire the core, mount the console and configured platforms."""
     config = config or load_config(settings.ticketbot_config)
     clock = clock or SystemClock()
+    preload()
     url = settings.effective_database_url()
     await upgrade(url)
     engine = create_engine(url)

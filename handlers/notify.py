@@ -9,9 +9,9 @@ from bot.ports import Outgoing, OutgoingKind, UnitOfWork
 from bot.tickets import Ticket
 
 
-async def refresh_cards(uow: UnitOfWork, ticket: Ticket) -> None:
-    """Re-render every copy of the ticket's card, wherever it was posted."""
-    for placement in await uow.placements(ticket.id):
+async def refresh_cards(uow: UnitOfWork, ticket: Ticket, placements=None) -> None:
+    """Re-render every copy of the ticket's card, wherever it was posted (`placements` if already loaded)."""
+    for placement in placements if placements is not None else await uow.placements(ticket.id):
         await uow.enqueue(
             Outgoing(
                 OutgoingKind.CARD_UPDATE,

@@ -55,9 +55,36 @@ class OutboxDispatcher:
     async def run_once(self) -> int:
         """Send every due row once; returns how many rows were attempted."""
         items = await self.store.claim_outbox(self.clock.now())
+        if not items:
+            return 0
+        tickets, placements = await self._load(items)
+        stalled: set[str] = set()
+        released: list[int] = []
+        done: list[tuple[int, str | None]] = []
         for item in items:
-            await self._send(item)
+            key = f"{item.message.target.platform}|{item.message.target.id}"
+            if key in stalled:
+                released.append(item.id)  # keep the conversation's order: wait behind the failed one
+                continue
+            ok, ref = await self._send(item, tickets, placements)
+            if ok:
+                done.append((item.id, ref))
+            elif ok is False:
+                stalled.add(key)
+        # Marked sent together: a crash before this line resends the round (at-least-once, never lost).
+        await self.store.outbox_sent_many(done, now=self.clock.now())
+        await self.store.outbox_release(released)
         return len(items)
+
+    async def _load(self, items: list[OutboxItem]):
+        """The tickets and card placements this round renders, in one read."""
+        ids = {i.message.ticket_id for i in items if i.message.kind is not OutgoingKind.TEXT and i.message.ticket_id}
+        if not ids:
+            return {}, {}
+        async with self.store.unit() as uow:
+            tickets = {ticket_id: await uow.get_ticket(ticket_id) for ticket_id in ids}
+            placements = await uow.placements_for(list(ids))
+        return tickets, {p.id: p for found in placements.values() for p in found}
 
     async def drain(self, rounds: int = 50) -> None:
         """Run until nothing is due (used by tests and on shutdown)."""
@@ -65,32 +92,30 @@ class OutboxDispatcher:
             if not await self.run_once():
                 return
 
-    async def _send(self, item: OutboxItem) -> None:
+    async def _send(self, item: OutboxItem, tickets: dict, placements: dict) -> tuple[bool | None, str | None]:
+        """(True, ref) when sent; (False, None) when it will be retried; (None, None) when given up."""
         message = item.message
         messenger = self.messengers.get(message.target.platform)
         try:
             if messenger is None:
                 raise SendError(f"platform {message.target.platform} is not configured", permanent=True)
             await self._pace(messenger, message.target.platform, message.target.id)
-            ref = await self._deliver(messenger, item)
+            ref = await self._deliver(messenger, item, tickets, placements)
         except SendError as exc:
             await self._failed(item, str(exc), exc.retry_after, exc.permanent)
-            return
+            return (None if exc.permanent else False), None  # a dead message does not hold up the next ones
         except Exception as exc:  # a bug or an unexpected API answer: retry, but keep the trace
             log.exception("outbox item %s failed", item.id)
             await self._failed(item, repr(exc), None, False)
-            return
-        await self.store.outbox_sent(item.id, message_ref=ref, now=self.clock.now())
+            return False, None
+        return True, ref
 
-    async def _deliver(self, messenger: Messenger, item: OutboxItem) -> str | None:
+    async def _deliver(self, messenger: Messenger, item: OutboxItem, tickets: dict, placements: dict) -> str | None:
         message = item.message
         if message.kind is OutgoingKind.TEXT:
             return await messenger.post(message.target, text=message.text, ephemeral_user=message.ephemeral_user)
-        async with self.store.unit() as uow:
-            ticket = await uow.get_ticket(message.ticket_id)
-            placement = None
-            if message.kind is OutgoingKind.CARD_UPDATE:
-                placement = next((p for p in await uow.placements(message.ticket_id) if p.id == message.placement_id), None)
+        ticket = tickets.get(message.ticket_id)
+        placement = placements.get(message.placement_id) if message.kind is OutgoingKind.CARD_UPDATE else None
         if ticket is None:
             raise SendError(f"ticket {message.ticket_id} is gone", permanent=True)
         card = self.render_card(ticket, message.viewer_role, message.language)
@@ -101,6 +126,8 @@ class OutboxDispatcher:
         new_ref = await messenger.update(placement.target, placement.message_ref, card)
         if new_ref and new_ref != placement.message_ref:
             await self.store.update_placement_ref(placement.id, new_ref)
+            placements[placement.id] = type(placement)(placement.id, placement.ticket_id, placement.target, new_ref,
+                                                       placement.viewer_role, placement.language)
         return new_ref or placement.message_ref
 
     async def _pace(self, messenger: Messenger, platform: Platform, conversation_id: str) -> None:

@@ -47,44 +47,67 @@ class OutboxStore:
         return exists().where(older.target_key == OutboxRow.target_key, older.id < OutboxRow.id,
                               older.status.in_([PENDING, SENDING]))
 
-    def _due(self, now: datetime):
-        blocked = self._blocked()
-        return and_(
-            or_(and_(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= now),
-                and_(OutboxRow.status == SENDING, OutboxRow.lease_until < now)),
-            ~blocked,
-        )
+    async def claim_outbox(self, now: datetime, *, limit: int = 50, lease_seconds: float = 60) -> list[OutboxItem]:
+        """Claim due rows (a run of several per conversation, in order) by a conditional UPDATE with a lease.
 
-    async def claim_outbox(self, now: datetime, *, limit: int = 20, lease_seconds: float = 60) -> list[OutboxItem]:
-        """Claim due rows by a conditional UPDATE, so two dispatchers never take the same row."""
+        A row is skipped while an older row of its conversation is still unsent and not itself claimable,
+        so one conversation's messages arrive in order; two dispatchers never claim the same row.
+        """
         lease = now + timedelta(seconds=lease_seconds)
-        claimed: list[OutboxItem] = []
+        claimable = or_(and_(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= now),
+                        and_(OutboxRow.status == SENDING, OutboxRow.lease_until < now))
         async with self.sessions() as session, session.begin():
-            ids = (await session.execute(
-                select(OutboxRow.id).where(self._due(now)).order_by(OutboxRow.id).limit(limit)
+            candidates = (await session.execute(
+                select(OutboxRow.id, OutboxRow.target_key).where(claimable).order_by(OutboxRow.id).limit(limit)
+            )).all()
+            if not candidates:
+                return []
+            keys = {key for _id, key in candidates}
+            # The oldest unsent row per conversation that we may not send now (backing off, or leased).
+            waiting = dict((await session.execute(
+                select(OutboxRow.target_key, func.min(OutboxRow.id))
+                .where(OutboxRow.target_key.in_(keys), OutboxRow.status.in_([PENDING, SENDING]), ~claimable)
+                .group_by(OutboxRow.target_key)
+            )).all())
+            ids = [row_id for row_id, key in candidates if key not in waiting or row_id < waiting[key]]
+            if not ids:
+                return []
+            rows = (await session.execute(
+                update(OutboxRow).where(OutboxRow.id.in_(ids), claimable)
+                .values(status=SENDING, lease_until=lease).returning(OutboxRow)
+                .execution_options(synchronize_session=False)
             )).scalars().all()
-            for row_id in ids:
-                result = await session.execute(
-                    update(OutboxRow).where(OutboxRow.id == row_id, self._due(now))
-                    .values(status=SENDING, lease_until=lease).execution_options(synchronize_session=False)
-                )
-                if result.rowcount == 1:
-                    row = await session.get(OutboxRow, row_id)
-                    claimed.append(OutboxItem(row.id, _outgoing(row), row.attempts))
-        return claimed
+            return [OutboxItem(row.id, _outgoing(row), row.attempts) for row in sorted(rows, key=lambda r: r.id)]
+
+    async def outbox_release(self, item_ids: list[int]) -> None:
+        """Hand claimed rows back untouched (an earlier message of their conversation failed)."""
+        if not item_ids:
+            return
+        async with self.sessions() as session, session.begin():
+            await session.execute(update(OutboxRow).where(OutboxRow.id.in_(item_ids), OutboxRow.status == SENDING)
+                                  .values(status=PENDING, lease_until=None).execution_options(synchronize_session=False))
 
     async def outbox_sent(self, item_id: int, *, message_ref: str | None, now: datetime) -> None:
         """Mark a row sent; a posted card becomes a placement to re-render on every change."""
+        await self.outbox_sent_many([(item_id, message_ref)], now=now)
+
+    async def outbox_sent_many(self, sent: list[tuple[int, str | None]], *, now: datetime) -> None:
+        """outbox_sent for a whole dispatch round, in one transaction."""
+        if not sent:
+            return
+        refs = dict(sent)
         async with self.sessions() as session, session.begin():
-            row = await session.get(OutboxRow, item_id)
-            row.status, row.sent_at, row.message_ref, row.lease_until = SENT, now, message_ref, None
-            if row.kind == OutgoingKind.CARD.value and message_ref and row.ticket_id:
-                target = Conversation.model_validate(row.target)
-                session.add(CardPlacementRow(
-                    ticket_id=row.ticket_id, target=row.target, message_ref=message_ref,
-                    thread_key=f"{conversation_key(target.thread(None)).rstrip('|')}|{message_ref}",
-                    viewer_role=row.viewer_role, language=row.language, created_at=now,
-                ))
+            rows = (await session.execute(select(OutboxRow).where(OutboxRow.id.in_(list(refs))))).scalars()
+            for row in rows:
+                message_ref = refs[row.id]
+                row.status, row.sent_at, row.message_ref, row.lease_until = SENT, now, message_ref, None
+                if row.kind == OutgoingKind.CARD.value and message_ref and row.ticket_id:
+                    target = Conversation.model_validate(row.target)
+                    session.add(CardPlacementRow(
+                        ticket_id=row.ticket_id, target=row.target, message_ref=message_ref,
+                        thread_key=f"{conversation_key(target.thread(None)).rstrip('|')}|{message_ref}",
+                        viewer_role=row.viewer_role, language=row.language, created_at=now,
+                    ))
 
     async def outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
         """Count a failed attempt; retry at `retry_at`, or give up (dead) when None."""

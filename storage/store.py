@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -187,6 +187,46 @@ class SqlUnitOfWork:
         rows = await self.session.execute(
             select(SlaNotificationRow.key).where(SlaNotificationRow.ticket_id == ticket_id))
         return set(rows.scalars())
+
+    async def fired_for(self, ticket_ids: Sequence[int]) -> dict[int, set[str]]:
+        """Fired notification keys for several tickets at once (one query per sweep batch)."""
+        found: dict[int, set[str]] = {}
+        rows = await self.session.execute(select(SlaNotificationRow.ticket_id, SlaNotificationRow.key)
+                                          .where(SlaNotificationRow.ticket_id.in_(list(ticket_ids))))
+        for ticket_id, key in rows:
+            found.setdefault(ticket_id, set()).add(key)
+        return found
+
+    async def claim_notifications(self, claims: Sequence[tuple[int, str, bool]]) -> set[tuple[int, str]]:
+        """Claim many (ticket_id, key, sent) at once; returns the (ticket_id, key) pairs this call won."""
+        if not claims:
+            return set()
+        now = self.clock.now()
+        stmt = dialect_insert(self.session, SlaNotificationRow).values(
+            [{"ticket_id": t, "key": k, "fired_at": now, "sent": sent} for t, k, sent in claims]
+        ).on_conflict_do_nothing().returning(SlaNotificationRow.ticket_id, SlaNotificationRow.key)
+        return {(ticket_id, key) for ticket_id, key in await self.session.execute(stmt)}
+
+    async def set_next_due_many(self, bookmarks: Sequence[tuple[Ticket, datetime | None]]) -> None:
+        """set_next_due for a whole sweep batch in one executemany."""
+        if not bookmarks:
+            return
+        connection = await self.session.connection()
+        await connection.execute(
+            update(TicketRow.__table__)
+            .where(TicketRow.__table__.c.id == bindparam("b_id"), TicketRow.__table__.c.version == bindparam("b_version"))
+            .values(next_due_at=bindparam("b_due")),
+            [{"b_id": t.id, "b_version": t.version, "b_due": due} for t, due in bookmarks],
+        )
+
+    async def placements_for(self, ticket_ids: Sequence[int]) -> dict[int, list[CardPlacement]]:
+        """Card placements of several tickets in one query."""
+        found: dict[int, list[CardPlacement]] = {}
+        rows = (await self.session.execute(select(CardPlacementRow).where(CardPlacementRow.ticket_id.in_(list(ticket_ids)))
+                                           .order_by(CardPlacementRow.id))).scalars()
+        for row in rows:
+            found.setdefault(row.ticket_id, []).append(placement_from_row(row))
+        return found
 
     async def set_next_due(self, ticket: Ticket, next_due_at: datetime | None) -> bool:
         """Move the sweep's bookmark without a version bump, unless the ticket changed meanwhile."""

@@ -95,19 +95,23 @@ async def test_outbox_keeps_order_per_conversation_and_leases(store, clock):
         for to, text in (("C1", "one"), ("C1", "two"), ("C2", "other")):
             await uow.enqueue(_text(to, text))
     first = await store.claim_outbox(clock.now(), lease_seconds=30)
-    assert [i.message.text for i in first] == ["one", "other"], "'two' waits for 'one'"
+    assert [i.message.text for i in first] == ["one", "two", "other"], "a conversation's run, in order"
     assert await store.claim_outbox(clock.now()) == [], "claimed rows are leased"
-    await store.outbox_sent(first[1].id, message_ref="m1", now=clock.now())
-    clock.advance(seconds=31)  # the sender of 'one' died: its lease runs out and another takes it
-    again = await store.claim_outbox(clock.now())
-    assert [i.message.text for i in again] == ["one"]
-    await store.outbox_failed(again[0].id, error="boom", retry_at=clock.now() + timedelta(seconds=10))
-    assert await store.claim_outbox(clock.now()) == []
+    one, two, other = first
+    await store.outbox_sent(other.id, message_ref="m1", now=clock.now())
+    # 'one' fails and backs off; the dispatcher hands 'two' back so it cannot overtake 'one'.
+    await store.outbox_failed(one.id, error="boom", retry_at=clock.now() + timedelta(seconds=10))
+    await store.outbox_release([two.id])
+    assert await store.claim_outbox(clock.now()) == [], "'two' waits behind 'one'"
     assert await store.next_outbox_due() == clock.now() + timedelta(seconds=10)
     clock.advance(seconds=10)
-    retry = await store.claim_outbox(clock.now())
-    assert retry[0].attempts == 1
-    await store.outbox_failed(retry[0].id, error="gone", retry_at=None)
+    retry = await store.claim_outbox(clock.now(), lease_seconds=30)
+    assert [(i.message.text, i.attempts) for i in retry] == [("one", 1), ("two", 0)]
+    clock.advance(seconds=31)  # the sender died: the lease runs out and another dispatcher takes over
+    again = await store.claim_outbox(clock.now())
+    assert [i.message.text for i in again] == ["one", "two"]
+    await store.outbox_failed(again[0].id, error="gone", retry_at=None)
+    await store.outbox_release([again[1].id])
     assert [i.message.text for i in await store.claim_outbox(clock.now())] == ["two"], "a dead row no longer blocks"
 
 

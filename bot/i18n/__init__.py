@@ -74,3 +74,9 @@ def translator(language: str | None) -> Translator:
     """The translator for `language` (unknown languages fall back to English msgids)."""
     normalized = normalize_language(language) or "en"
     return Translator(normalized, _load(normalized))
+
+
+def preload() -> None:
+    """Compile every catalog now, so the first message of a running bot does not pay for it."""
+    for language in SUPPORTED:
+        translator(language)
