@@ -202,3 +202,22 @@ async def test_the_app_runs_the_sweep_from_its_job_table(database_url, monkeypat
     assert services.scheduler.job_ids == ["sla-sweep"]
     await asyncio.sleep(1.5)
     assert len(services.sweep.tick_ms) >= 2, "the start-up catch-up tick and at least one scheduled tick ran"
+
+
+async def test_department_calendar_and_unassigned_reminder_to_the_queue(store, clock):
+    from bot.config import load_config
+    from tests.harness import EXAMPLE_CONFIG
+
+    config = load_config(EXAMPLE_CONFIG)
+    # Finance works 10:00–16:00 on its own calendar; its tickets have no agent, so reminders go to the queue.
+    config.sla.calendars = {"finance": config.business_hours.model_copy(update={"hours": "10:00-16:00"})}
+    config.sla.department_calendars = {"finance": "finance"}
+    bot = Harness(store, clock, config)
+    clock.set(sh(2026, 11, 20, 15, 0))
+    await bot.say("wang-store", "请帮我开发票")
+    ticket = await bot.ticket()
+    assert (ticket.department, ticket.assignee) == ("finance", None)
+    assert ticket.respond_by == sh(2026, 11, 23, 13, 0), "1 h on Friday, then 3 h from Monday 10:00"
+    clock.set(sh(2026, 11, 23, 11, 0))  # 50 % of the window
+    assert await bot.tick() == 1
+    assert any(t.startswith("⏰ T-000001") for t in bot.texts("triage"))
