@@ -98,6 +98,12 @@ async def build_app(
     app.router.add_get("/healthz", _healthz)
     if hub is not None:
         setup_console(app, router=router, directory=directory, config=config, hub=hub)
+    if settings.slack_enabled:
+        from bot.platforms.slack import SlackAdapter
+
+        slack = SlackAdapter(settings=settings, router=router, config=config)
+        all_messengers.setdefault(Platform.SLACK, slack.messenger)  # the dispatcher holds this same mapping
+        slack.mount(app)
 
     async def lifecycle(app: web.Application):
         replayed = await router.replay_pending()

@@ -26,7 +26,8 @@ def encode(action: Action, ticket_id: int, version: int) -> str:
 def decode(action_id: str) -> ActionRef | None:
     """The ActionRef in `action_id`, or None when it is not one of ours or malformed."""
     parts = action_id.split(":")
-    if len(parts) != 4 or parts[0] != PREFIX:
+    # A fifth part names a variant of the same control (e.g. Slack's people picker beside the team list).
+    if len(parts) not in (4, 5) or parts[0] != PREFIX:
         return None
     try:
         return ActionRef(Action(parts[1]), int(parts[2]), int(parts[3]))

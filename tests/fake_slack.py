@@ -1,0 +1,99 @@
+"""A local fake of Slack's Web API (port 0) that records every call the real slack-sdk client makes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode
+
+from aiohttp import web
+
+TEAM, BOT_USER = "T0OURS", "U0BOT"
+
+
+def slack_sign(secret: str, body: str, timestamp: str | None = None) -> dict[str, str]:
+    """Headers exactly as Slack signs a request (v0 HMAC-SHA256 over 'v0:timestamp:body')."""
+    timestamp = timestamp or str(int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+@dataclass
+class Call:
+    """One Web API call as the fake received it."""
+
+    method: str
+    args: dict
+    status: int = 200
+
+
+@dataclass
+class FakeSlack:
+    """Recorded calls, scripted failures, and message timestamps handed out like Slack's."""
+
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[str, list[tuple[int, dict, dict]]] = field(default_factory=dict)
+    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def fail_next(self, method: str, status: int, body: dict, headers: dict | None = None) -> None:
+        """Make the next call of `method` answer with `status`, `body` and `headers`."""
+        self.failures.setdefault(method, []).append((status, body, headers or {}))
+
+    def of(self, method: str) -> list[dict]:
+        """Arguments of every successful call of `method`, oldest first."""
+        return [call.args for call in self.calls if call.method == method and call.status == 200]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        raw = await request.text()
+        if request.content_type == "application/json":
+            args = json.loads(raw or "{}")
+        else:
+            args = dict(parse_qsl(raw))
+            if isinstance(args.get("blocks"), str):
+                args["blocks"] = json.loads(args["blocks"])
+        args.update(request.query)
+        call = Call(method, args)
+        self.calls.append(call)
+        if self.failures.get(method):
+            status, body, headers = self.failures[method].pop(0)
+            call.status = status
+            return web.json_response(body, status=status, headers=headers)
+        return web.json_response(self.answer(method, args))
+
+    def answer(self, method: str, args: dict) -> dict:
+        """What Slack answers to `method` (enough for the calls the bot makes)."""
+        ts = f"1700000000.{next(self._ts):06d}"
+        match method:
+            case "auth.test":
+                return {"ok": True, "team_id": TEAM, "user_id": BOT_USER, "bot_id": "B0BOT"}
+            case "chat.postMessage":
+                return {"ok": True, "channel": args.get("channel"), "ts": ts}
+            case "chat.update":
+                return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+            case "chat.postEphemeral":
+                return {"ok": True, "message_ts": ts}
+            case "conversations.open":
+                return {"ok": True, "channel": {"id": "D" + str(args.get("users", "")).removeprefix("U")}}
+            case "views.open":
+                return {"ok": True, "view": {"id": "V1"}}
+        return {"ok": True}
+
+
+async def start_fake_slack(aiohttp_server) -> tuple[FakeSlack, str]:
+    """Serve the fake on a free port; returns it and the base URL for the SDK client."""
+    fake = FakeSlack()
+    app = web.Application()
+    app.router.add_post("/api/{method}", fake.handle)
+    app.router.add_get("/api/{method}", fake.handle)
+    server = await aiohttp_server(app)
+    return fake, str(server.make_url("/api/"))
+
+
+def form(**fields) -> str:
+    """A form-encoded body as Slack posts slash commands."""
+    return urlencode(fields)

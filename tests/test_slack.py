@@ -1,0 +1,239 @@
+"""Slack on the wire: requests signed as Slack signs them, posted to /slack/events; the real slack-sdk client
+talks to a local fake Web API and we assert on what it sent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.app import SERVICES, build_app
+from bot.config import Settings, load_config
+from bot.events import Platform
+from tests.fake_slack import TEAM, form, slack_sign, start_fake_slack
+from tests.harness import EXAMPLE_CONFIG
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+FIXTURES = Path(__file__).parent / "fixtures" / "slack"
+CUSTOMER, ALICE, LEAD = "U0CUST", "U0ALICE", "U0LINFANG"
+
+
+def test_signature_matches_slacks_documented_test_vector():
+    body = FIXTURES.joinpath("signature_vector_body.txt").read_text().strip()
+    headers = slack_sign(SECRET, body, "1531420618")
+    assert headers["X-Slack-Signature"] == "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+
+
+class SlackWorld:
+    """Our app with Slack switched on, the fake Web API behind it, and Slack's side of the conversation."""
+
+    def __init__(self, client, fake):
+        self.client, self.fake = client, fake
+        self._n = 0
+
+    async def post(self, body: str, content_type: str, *, timestamp: str | None = None, secret: str = SECRET,
+                   extra: dict | None = None):
+        headers = {"Content-Type": content_type, **slack_sign(secret, body, timestamp), **(extra or {})}
+        return await self.client.post("/slack/events", data=body.encode(), headers=headers)
+
+    async def command(self, user: str, text: str, channel: str = "C0TRIAGE", **extra):
+        self._n += 1
+        body = form(token="x", team_id=TEAM, channel_id=channel, user_id=user, user_name=user.lower(),
+                    command="/ticket", text=text, response_url="https://hooks.slack.test/1",
+                    trigger_id=f"trig.{self._n}.{time.time()}", **extra)
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    def message_body(self, user: str, text: str, channel: str, *, thread_ts: str | None = None, kind="message",
+                     user_team: str = TEAM) -> dict:
+        self._n += 1
+        event = {"type": kind, "channel": channel, "channel_type": "im" if channel.startswith("D") else "channel",
+                 "user": user, "text": text, "ts": f"1700000100.{self._n:06d}", "team": TEAM, "user_team": user_team}
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        return {"token": "x", "team_id": TEAM, "api_app_id": "A0APP", "type": "event_callback",
+                "event_id": f"Ev{self._n:08d}", "event_time": int(time.time()), "event": event}
+
+    async def event(self, body: dict, extra: dict | None = None):
+        return await self.post(json.dumps(body), "application/json", extra=extra)
+
+    async def say(self, user: str, text: str, channel: str, **kwargs):
+        return await self.event(self.message_body(user, text, channel, **kwargs))
+
+    async def press(self, user: str, message: dict, action_id: str, *, value=None, kind="button", trigger=None):
+        action = {"action_id": action_id, "block_id": "b", "type": kind, "action_ts": str(time.time())}
+        if kind == "button":
+            action["value"] = action_id
+        elif kind == "static_select":
+            action["selected_option"] = {"text": {"type": "plain_text", "text": value}, "value": value}
+        elif kind == "users_select":
+            action["selected_user"] = value
+        self._n += 1
+        payload = {"type": "block_actions", "user": {"id": user, "name": user.lower(), "team_id": TEAM},
+                   "team": {"id": TEAM}, "api_app_id": "A0APP", "trigger_id": trigger or f"act.{self._n}",
+                   "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"]},
+                   "channel": {"id": message["channel"]}, "actions": [action]}
+        return await self.post(form(payload=json.dumps(payload)), "application/x-www-form-urlencoded")
+
+    async def eventually(self, check, timeout: float = 10.0):
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            result = check()
+            if result:
+                return result
+            assert asyncio.get_running_loop().time() < deadline, "Slack never received it"
+            await asyncio.sleep(0.05)
+
+    def triage_cards(self) -> list[dict]:
+        """Every card posted in the triage channel, with the latest blocks of each (after chat.update)."""
+        cards = {}
+        for call in self.fake.calls:
+            args = call.args
+            if call.status != 200:
+                continue
+            if call.method == "chat.postMessage" and args.get("channel") == "C0TRIAGE" and args.get("blocks"):
+                ts = self.fake.answer_ts(call)
+                cards[ts] = {"ts": ts, "channel": "C0TRIAGE", "blocks": args["blocks"]}
+            elif call.method == "chat.update" and args.get("ts") in cards:
+                cards[args["ts"]]["blocks"] = args["blocks"]
+        return list(cards.values())
+
+    def texts_to(self, channel: str, method: str = "chat.postMessage") -> list[str]:
+        return [a.get("text", "") for a in self.fake.of(method) if a.get("channel") == channel and not a.get("blocks")]
+
+
+def action_id(card: dict, verb: str) -> str:
+    """The action id of the card's control for `verb`."""
+    for block in card["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id", "").split(":")[1:2] == [verb] and not element["action_id"].endswith(":team"):
+                return element["action_id"]
+    raise AssertionError(f"no {verb} control on the card")
+
+
+def card_text(card: dict) -> str:
+    return json.dumps(card["blocks"], ensure_ascii=False)
+
+
+@pytest.fixture
+async def slack(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    fake, base_url = await start_fake_slack(aiohttp_server)
+    # The fake hands out increasing ts values; remember which call got which, like Slack's answers.
+    answers = {}
+    original = fake.answer
+
+    def answer(method, args):
+        result = original(method, args)
+        answers[id(args)] = result.get("ts")
+        return result
+    fake.answer = answer
+    fake.answer_ts = lambda call: answers.get(id(call.args))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for name, value in {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+                        "SLACK_API_BASE_URL": base_url}.items():
+        monkeypatch.setenv(name, value)
+    config = load_config(EXAMPLE_CONFIG)
+    config.triage_channels[Platform.SLACK] = "C0TRIAGE"
+    config.sla.escalation_channels[Platform.SLACK] = "C0ESCALATE"
+    app = await build_app(Settings(), config=config)
+    app[SERVICES].messengers[Platform.SLACK].min_interval = 0.0  # pacing is tested on its own
+    return SlackWorld(await aiohttp_client(app), fake)
+
+
+async def test_forged_and_stale_requests_are_refused(slack):
+    body = form(team_id=TEAM, channel_id="C0TRIAGE", user_id=ALICE, command="/ticket", text="new x", trigger_id="t1")
+    assert (await slack.post(body, "application/x-www-form-urlencoded", secret="wrong")).status == 401
+    stale = str(int(time.time()) - 301)
+    assert (await slack.post(body, "application/x-www-form-urlencoded", timestamp=stale)).status == 401
+    assert slack.fake.of("chat.postMessage") == []
+
+
+async def test_url_verification(slack):
+    response = await slack.event({"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"})
+    assert response.status == 200 and (await response.json()) == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
+
+
+async def test_customer_dm_opens_ticket_with_card_in_triage(slack):
+    response = await slack.say(CUSTOMER, "My invoice page is blank", "D0CUST")
+    assert response.status == 200
+    answer = await slack.eventually(lambda: [t for t in slack.texts_to("D0CUST") if "T-000001" in t])
+    assert "opened ticket T-000001" in answer[0]
+    card = (await slack.eventually(slack.triage_cards))[0]
+    assert card["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "T-000001 · My invoice page is blank", "emoji": True}}
+    assert action_id(card, "claim").startswith("tb:claim:1:")
+    elements = [e["type"] for b in card["blocks"] for e in b.get("elements", []) if b["type"] == "actions"]
+    assert "users_select" in elements and "static_select" in elements
+    FIXTURES.joinpath("triage_card_new.json").write_text(json.dumps(card["blocks"], ensure_ascii=False, indent=1))
+
+
+async def test_text_with_the_word_payload_works(slack):
+    assert (await slack.command(ALICE, "new payload too big")).status == 200
+    card = (await slack.eventually(slack.triage_cards))[0]
+    assert "payload too big" in card_text(card)
+
+
+async def test_retried_event_has_one_effect(slack):
+    body = slack.message_body(CUSTOMER, "hello, something broke", "D0CUST")
+    await slack.event(body)
+    await slack.event(body, extra={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    await slack.eventually(slack.triage_cards)
+    await asyncio.sleep(0.3)
+    assert len(slack.triage_cards()) == 1
+    assert len([t for t in slack.texts_to("D0CUST") if "T-000001" in t]) == 1
+
+
+async def test_double_click_one_wins_the_other_is_told(slack):
+    await slack.say(CUSTOMER, "请帮我开发票", "D0CUST")  # routed to Finance: unassigned
+    card = (await slack.eventually(slack.triage_cards))[0]
+    claim = action_id(card, "claim")
+    await asyncio.gather(slack.press(ALICE, card, claim), slack.press(LEAD, card, claim))
+    told = await slack.eventually(lambda: [a for a in slack.fake.of("chat.postEphemeral") if "changed by" in a.get("text", "")
+                                           or "刚刚被" in a.get("text", "")])
+    assert len(told) == 1 and told[0]["user"] in (ALICE, LEAD)
+    await slack.eventually(lambda: "处理中" in card_text(slack.triage_cards()[0]))
+
+
+async def test_modal_for_new_without_text_and_inline_errors(slack):
+    await slack.command(ALICE, "new")
+    [opened] = await slack.eventually(lambda: slack.fake.of("views.open"))
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    assert view["callback_id"] == "ticket_new"
+    assert {b["block_id"] for b in view["blocks"]} == {"title", "description", "priority", "category",
+                                                       "product_module", "impact", "customer"}
+
+    def submission(title: str) -> str:
+        values = {"title": {"value": {"type": "plain_text_input", "value": title}},
+                  "priority": {"value": {"type": "static_select", "selected_option": {"value": "P1"}}},
+                  "impact": {"value": {"type": "static_select", "selected_option": {"value": "department"}}}}
+        payload = {"type": "view_submission", "user": {"id": ALICE, "name": "alice"}, "team": {"id": TEAM},
+                   "view": {**view, "id": "V1", "hash": title or "empty", "state": {"values": values}}}
+        return form(payload=json.dumps(payload))
+
+    response = await slack.post(submission(""), "application/x-www-form-urlencoded")
+    body = await response.json()
+    assert body["response_action"] == "errors" and "title" in body["errors"]
+    response = await slack.post(submission("VPN drops every hour"), "application/x-www-form-urlencoded")
+    assert response.status == 200
+    card = (await slack.eventually(slack.triage_cards))[0]
+    assert "VPN drops every hour" in card_text(card) and "P1" in card_text(card)
+
+
+async def test_rate_limit_retry_after_is_honoured(slack):
+    slack.fake.fail_next("chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+    await slack.say(CUSTOMER, "down again", "D0CUST")
+    started = time.monotonic()
+    card = await slack.eventually(slack.triage_cards)
+    assert card and time.monotonic() - started >= 0.9, "the card waited for Retry-After"
+    limited = [c for c in slack.fake.calls if c.status == 429]
+    assert len(limited) == 1 and limited[0].args["channel"] == "C0TRIAGE"
+    assert len(slack.triage_cards()) == 1
+
+
+async def test_permission_error_is_ephemeral(slack):
+    await slack.say(CUSTOMER, "broken", "D0CUST")
+    await slack.eventually(slack.triage_cards)
+    await slack.command("U0ZHAO", "resolve T-000001")  # a Finance colleague may not resolve
+    told = await slack.eventually(lambda: slack.fake.of("chat.postEphemeral"))
+    assert told[0]["user"] == "U0ZHAO" and "客服团队" in told[0]["text"]
