@@ -50,9 +50,23 @@ async def relay_to_agents(uow: UnitOfWork, ticket: Ticket, text: str) -> None:
                                        language=placement.language))
 
 
+REPLY_MARKERS = ("reply:", "reply：", "回复:", "回复：", ">>")
+
+
+def reply_from_thread(text: str) -> str | None:
+    """The customer-bound text of a thread message marked 'reply:' / '回复：' / '>>', else None."""
+    stripped = text.strip()
+    for marker in REPLY_MARKERS:
+        if stripped.lower().startswith(marker):
+            return stripped[len(marker):].strip() or None
+    return None
+
+
 async def thread_message(turn: Turn, ticket: Ticket, text: str) -> None:
-    """Staff writing in a ticket's thread: the words land on the timeline as an internal note."""
-    await lifecycle.change_ticket(turn, ticket.id, _thread_note(turn, text))
+    """Staff in a ticket's thread: an internal note, unless clearly marked as a reply to the customer."""
+    answer = reply_from_thread(text)
+    builder = lifecycle.reply(turn, answer) if answer else _thread_note(turn, text)
+    await lifecycle.change_ticket(turn, ticket.id, builder)
 
 
 def _thread_note(turn: Turn, text: str):

@@ -237,3 +237,45 @@ async def test_permission_error_is_ephemeral(slack):
     await slack.command("U0ZHAO", "resolve T-000001")  # a Finance colleague may not resolve
     told = await slack.eventually(lambda: slack.fake.of("chat.postEphemeral"))
     assert told[0]["user"] == "U0ZHAO" and "客服团队" in told[0]["text"]
+
+
+async def test_thread_replies_land_on_timeline_and_marked_ones_reach_the_customer(slack):
+    await slack.say(CUSTOMER, "导出报表失败", "D0CUST")
+    card = (await slack.eventually(slack.triage_cards))[0]
+    await slack.say(ALICE, "looks like a timeout in the export job", "C0TRIAGE", thread_ts=card["ts"])
+    await slack.say(ALICE, "回复：我们已修复导出任务，请再试一次", "C0TRIAGE", thread_ts=card["ts"])
+    reply = await slack.eventually(lambda: [t for t in slack.texts_to("D0CUST") if "我们已修复导出任务" in t])
+    assert "回复" not in reply[0].split("：", 1)[0][:4]
+    assert not [t for t in slack.texts_to("D0CUST") if "timeout" in t]
+    # The customer's next message is relayed into the agents' thread under the card.
+    await slack.say(CUSTOMER, "可以了，谢谢", "D0CUST")
+    relayed = await slack.eventually(lambda: [a for a in slack.fake.of("chat.postMessage")
+                                              if a.get("thread_ts") == card["ts"] and "可以了" in a.get("text", "")])
+    assert relayed[0]["channel"] == "C0TRIAGE"
+    services = slack.client.app[SERVICES]
+    async with services.store.unit() as uow:
+        kinds = [(e.kind, e.text) for e in await uow.timeline(1)]
+    assert ("note", "looks like a timeout in the export job") in kinds
+    assert ("reply", "我们已修复导出任务，请再试一次") in kinds and ("customer_message", "可以了，谢谢") in kinds
+
+
+async def test_slack_connect_people_of_another_team_are_customers(slack):
+    # Someone of a partner company writes in a shared channel: a ticket, answered in that channel.
+    await slack.say("U0PARTNER", "Our orders stopped syncing", "C0SHARED", user_team="T0PARTNER")
+    answer = await slack.eventually(lambda: [t for t in slack.texts_to("C0SHARED") if "T-000001" in t])
+    assert "opened ticket T-000001" in answer[0]
+    # Our own agent chatting in the same shared channel is not a customer and opens nothing.
+    await slack.say(ALICE, "we are looking", "C0SHARED")
+    await slack.command(ALICE, "reply T-000001 Fixed on our side, please retry")
+    await slack.eventually(lambda: [t for t in slack.texts_to("C0SHARED") if "please retry" in t])
+    services = slack.client.app[SERVICES]
+    async with services.store.unit() as uow:
+        assert await uow.get_ticket(2) is None
+
+
+async def test_commands_by_mention(slack):
+    await slack.say(CUSTOMER, "broken", "D0CUST")
+    await slack.eventually(slack.triage_cards)
+    await slack.say(ALICE, "<@U0BOT> ticket list", "C0TRIAGE", kind="app_mention")
+    listing = await slack.eventually(lambda: [a for a in slack.fake.of("chat.postEphemeral") if "T-000001" in a["text"]])
+    assert listing[0]["user"] == ALICE
