@@ -188,9 +188,12 @@ def split_command_word(text: str) -> str | None:
     return None
 
 
+WHICH_TICKET = _("Which ticket? Give its number, e.g. T-000123.")
+
+
 def _ticket(sub: str, tokens: list[str], index: int = 0) -> int:
     if len(tokens) <= index:
-        raise UsageError(sub, _("Which ticket? Give its number, e.g. T-000123."))
+        raise UsageError(sub, WHICH_TICKET)
     number = parse_number(tokens[index])
     if number is None:
         raise UsageError(sub, _("'{token}' is not a ticket number (e.g. T-000123)."), token=tokens[index])

@@ -98,11 +98,14 @@ class Router:
         try:
             request = cmd.parse_command(text)
         except cmd.UsageError as err:
-            async with self.ctx.store.unit() as uow:
-                await turn.reply(uow, cmd.format_usage_error(err, turn.t), private=True)
-                await turn.finish(uow)
+            await self._usage(turn, err)
             return
         await self.run_request(turn, request)
+
+    async def _usage(self, turn: Turn, err: cmd.UsageError) -> None:
+        async with self.ctx.store.unit() as uow:
+            await turn.reply(uow, cmd.format_usage_error(err, turn.t), private=True)
+            await turn.finish(uow)
 
     async def run_request(self, turn: Turn, request) -> None:
         """Run a parsed command (also reached by buttons and forms)."""
@@ -124,8 +127,8 @@ class Router:
                     await turn.finish(uow)
             case cmd.Claim(ticket_id=ticket_id):
                 ticket_id = ticket_id or await self._ticket_of_thread(turn)
-                if ticket_id is None:
-                    await self.run_command(turn, "claim ?")
+                if ticket_id is None:  # outside a ticket's thread the number is needed
+                    await self._usage(turn, cmd.UsageError("claim", cmd.WHICH_TICKET))
                     return
                 await lifecycle.change_ticket(turn, ticket_id, lifecycle.claim(turn))
             case _:

@@ -124,3 +124,17 @@ async def test_bad_command_gets_usage_and_changes_nothing(store, clock):
     message = bot.last_text("triage", visible_to="liming")
     assert "P0" in message and "优先级" in message
     assert await bot.ticket() is None
+
+
+async def test_claim_without_number_outside_a_thread_asks_which_ticket(store, clock):
+    bot = Harness(store, clock)
+    await bot.say("alice", "/ticket claim", bot.channel())
+    assert "Which ticket?" in bot.last_text("triage", visible_to="alice")
+
+
+async def test_claim_without_number_in_the_ticket_thread(store, clock):
+    bot = Harness(store, clock)
+    await bot.say("wang-store", "请帮我开发票")  # unassigned (Finance has no agents)
+    card = bot.cards("triage")[0]
+    await bot.say("alice", "/ticket claim", bot.channel(thread=card.ref))
+    assert (await bot.ticket()).assignee == "alice"
