@@ -58,45 +58,61 @@ def illegal_message(turn: Turn, ticket: Ticket, exc: IllegalTransition) -> str:
     )
 
 
+RETRIES = 5
+
+
 async def change_ticket(turn: Turn, ticket_id: int, build, *, expected_version: int | None = None,
                         from_button: bool = False) -> Ticket | None:
-    """Apply `build(ticket) -> Change` under the lifecycle table, permissions and the version check."""
+    """Apply `build(ticket) -> Change` under the lifecycle table, permissions and the version check.
+
+    A press on a card carries the version the person saw: if the ticket moved on, they are told who changed
+    it. A command or message does not depend on what was seen, so a concurrent save just means: try again
+    on the fresh ticket.
+    """
+    for attempt in range(RETRIES):
+        try:
+            return await _change_once(turn, ticket_id, build, expected_version, from_button)
+        except StaleTicket as stale:
+            if expected_version is not None or attempt == RETRIES - 1:
+                await _tell_conflict(turn, stale)
+                return None
+    return None
+
+
+async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int | None,
+                       from_button: bool) -> Ticket | None:
     t, store = turn.t, turn.ctx.store
-    try:
-        async with store.unit() as uow:
-            ticket = await uow.get_ticket(ticket_id)
-            if ticket is None:
-                await turn.reply(uow, t._("There is no ticket {number}.", number=format_number(ticket_id)), private=True)
-                await turn.finish(uow)
-                return None
-            if expected_version is not None and ticket.version != expected_version:
-                raise StaleTicket(ticket, await _last_actor(uow, ticket))
-            try:
-                change = build(ticket)
-                await _apply(turn, uow, ticket, change)
-            except Refusal as refusal:
-                await turn.reply(uow, refusal.message, private=True)
-                if from_button:
-                    await refresh_cards(uow, ticket)
-                await turn.finish(uow)
-                return None
-            saved = await uow.save_ticket(ticket)
-            await uow.append_timeline(
-                TimelineEntry(
-                    ticket_id=saved.id, kind=change.kind, actor=turn.actor_key, platform=turn.platform,
-                    at=turn.ctx.clock.now(), before=change.before, after=change.after, text=change.text,
-                    visibility=change.visibility,
-                )
-            )
-            for followup in change.followups:
-                await followup(uow, saved)
-            await refresh_cards(uow, saved)
-            if change.confirm and not from_button:
-                await turn.reply(uow, change.confirm)
+    async with store.unit() as uow:
+        ticket = await uow.get_ticket(ticket_id)
+        if ticket is None:
+            await turn.reply(uow, t._("There is no ticket {number}.", number=format_number(ticket_id)), private=True)
             await turn.finish(uow)
-    except StaleTicket as stale:
-        await _tell_conflict(turn, stale)
-        return None
+            return None
+        if expected_version is not None and ticket.version != expected_version:
+            raise StaleTicket(ticket, await _last_actor(uow, ticket))
+        try:
+            change = build(ticket)
+            await _apply(turn, uow, ticket, change)
+        except Refusal as refusal:
+            await turn.reply(uow, refusal.message, private=True)
+            if from_button:
+                await refresh_cards(uow, ticket)
+            await turn.finish(uow)
+            return None
+        saved = await uow.save_ticket(ticket)
+        await uow.append_timeline(
+            TimelineEntry(
+                ticket_id=saved.id, kind=change.kind, actor=turn.actor_key, platform=turn.platform,
+                at=turn.ctx.clock.now(), before=change.before, after=change.after, text=change.text,
+                visibility=change.visibility,
+            )
+        )
+        for followup in change.followups:
+            await followup(uow, saved)
+        await refresh_cards(uow, saved)
+        if change.confirm and not from_button:
+            await turn.reply(uow, change.confirm)
+        await turn.finish(uow)
     _wake(turn)
     return saved
 

@@ -67,7 +67,10 @@ class OutboxDispatcher:
                 released.append(item.id)  # keep the conversation's order: wait behind the failed one
                 continue
             ok, ref = await self._send(item, tickets, placements)
-            if ok:
+            if ok and item.message.kind is OutgoingKind.CARD:
+                # Remember a new card's place at once: a press on it must be able to refresh it.
+                await self.store.outbox_sent(item.id, message_ref=ref, now=self.clock.now())
+            elif ok:
                 done.append((item.id, ref))
             elif ok is False:
                 stalled.add(key)

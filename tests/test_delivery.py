@@ -82,3 +82,17 @@ async def test_stale_card_press_is_refused_with_fresh_card(store, clock):
     await bot.dispatcher.drain()
     assert (await bot.ticket()).status is not Status.RESOLVED
     assert "李明" in bot.last_text("triage", visible_to="alice")
+
+
+async def test_concurrent_commands_both_land(store, clock):
+    bot = Harness(store, clock)
+    await bot.say("wang-store", "页面打不开")
+    # Two people type at the same moment; neither pressed a card, so neither may be dropped.
+    await asyncio.gather(
+        bot.say("alice", "/ticket note T-000001 first note", bot.channel(), send=False),
+        bot.say("liming", "/ticket note T-000001 second note", bot.channel(), send=False),
+        bot.say("linfang", "/ticket priority T-000001 P1", bot.channel(), send=False),
+    )
+    notes = {e.text for e in await bot.timeline() if e.kind == "note"}
+    assert notes == {"first note", "second note"}
+    assert (await bot.ticket()).priority.value == "P1"

@@ -138,3 +138,18 @@ async def test_claim_without_number_in_the_ticket_thread(store, clock):
     card = bot.cards("triage")[0]
     await bot.say("alice", "/ticket claim", bot.channel(thread=card.ref))
     assert (await bot.ticket()).assignee == "alice"
+
+
+async def test_least_loaded_assignment(store, clock):
+    from bot.config import load_config
+    from tests.harness import EXAMPLE_CONFIG
+
+    config = load_config(EXAMPLE_CONFIG)
+    config.departments[0].assignment = "least_loaded"
+    bot = Harness(store, clock, config)
+    await bot.say("alice", "/ticket new a @alice", bot.channel())
+    await bot.say("alice", "/ticket new b @alice", bot.channel())
+    await bot.say("cust-x", "broken")  # Li has fewer open tickets than Alice
+    assert (await bot.ticket(3)).assignee == "li"
+    reason = next(e for e in await bot.timeline(3) if e.kind == "assigned")
+    assert "least-loaded" in reason.text
