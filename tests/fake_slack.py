@@ -37,6 +37,9 @@ class FakeSlack:
 
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[tuple[int, dict, dict]]] = field(default_factory=dict)
+    ws_url: str = ""
+    sockets: list = field(default_factory=list)
+    socket_acks: list[dict] = field(default_factory=list)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def fail_next(self, method: str, status: int, body: dict, headers: dict | None = None) -> None:
@@ -81,7 +84,21 @@ class FakeSlack:
                 return {"ok": True, "channel": {"id": "D" + str(args.get("users", "")).removeprefix("U")}}
             case "views.open":
                 return {"ok": True, "view": {"id": "V1"}}
+            case "apps.connections.open":
+                return {"ok": True, "url": self.ws_url}
         return {"ok": True}
+
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, then record every acknowledgement the app sends back."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0APP"}})
+        async for message in ws:
+            if message.type.name == "TEXT":
+                self.socket_acks.append(json.loads(message.data))
+        return ws
 
 
 async def start_fake_slack(aiohttp_server) -> tuple[FakeSlack, str]:
@@ -90,7 +107,14 @@ async def start_fake_slack(aiohttp_server) -> tuple[FakeSlack, str]:
     app = web.Application()
     app.router.add_post("/api/{method}", fake.handle)
     app.router.add_get("/api/{method}", fake.handle)
+    app.router.add_get("/ws", fake.websocket)
+
+    async def close_sockets(_app):
+        for ws in fake.sockets:  # as Slack would, so the server does not wait on open handlers at shutdown
+            await ws.close()
+    app.on_shutdown.append(close_sockets)
     server = await aiohttp_server(app)
+    fake.ws_url = str(server.make_url("/ws")).replace("http://", "ws://")
     return fake, str(server.make_url("/api/"))
 
 

@@ -279,3 +279,47 @@ async def test_commands_by_mention(slack):
     await slack.say(ALICE, "<@U0BOT> ticket list", "C0TRIAGE", kind="app_mention")
     listing = await slack.eventually(lambda: [a for a in slack.fake.of("chat.postEphemeral") if "T-000001" in a["text"]])
     assert listing[0]["user"] == ALICE
+
+
+async def test_socket_mode_delivers_events_and_acknowledges(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    fake, base_url = await start_fake_slack(aiohttp_server)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for name, value in {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": "xapp-test",
+                        "SLACK_API_BASE_URL": base_url}.items():
+        monkeypatch.setenv(name, value)
+    config = load_config(EXAMPLE_CONFIG)
+    config.triage_channels[Platform.SLACK] = "C0TRIAGE"
+    app = await build_app(Settings(), config=config)
+    await aiohttp_client(app)  # starting the app opens the socket: no public URL involved
+    world = SlackWorld(None, fake)
+    socket = await world.eventually(lambda: fake.sockets)
+    envelope = {"envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False,
+                "payload": world.message_body(CUSTOMER, "Socket mode works?", "D0CUST")}
+    await socket[0].send_json(envelope)
+    assert await world.eventually(lambda: [a for a in fake.socket_acks if a.get("envelope_id") == "env-1"])
+    posted = await world.eventually(lambda: [a for a in fake.of("chat.postMessage") if a.get("channel") == "C0TRIAGE"])
+    assert "Socket mode works?" in json.dumps(posted[0]["blocks"], ensure_ascii=False)
+
+
+async def test_messages_to_one_channel_are_paced(store, clock):
+    from bot.events import Conversation
+    from bot.ports import Outgoing, OutgoingKind
+    from handlers.outbox import OutboxDispatcher
+    from tests.harness import RecordingMessenger
+
+    class Timed(RecordingMessenger):
+        min_interval = 0.3
+
+        async def post(self, target, **kwargs):
+            self.times = getattr(self, "times", []) + [(target.id, time.monotonic())]
+            return await super().post(target, **kwargs)
+
+    messenger = Timed(platform=Platform.SLACK)
+    dispatcher = OutboxDispatcher(store=store, messengers={Platform.SLACK: messenger}, render_card=None, clock=clock)
+    async with store.unit() as uow:
+        for n in range(3):
+            await uow.enqueue(Outgoing(OutgoingKind.TEXT, Conversation(platform=Platform.SLACK, id="C1"), text=f"m{n}"))
+    await dispatcher.drain()
+    stamps = [at for channel, at in messenger.times if channel == "C1"]
+    assert [m.text for m in messenger.sent] == ["m0", "m1", "m2"]
+    assert all(later - earlier >= 0.29 for earlier, later in zip(stamps, stamps[1:], strict=False))
