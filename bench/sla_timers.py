@@ -139,6 +139,16 @@ async def main() -> None:
         sweep = SlaSweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                          wake_outbox=dispatcher.wake)
         scheduler = Scheduler([JobSpec("sla-sweep", sweep.tick, every_seconds=args.sweep)])
+        lag_ms: list[float] = []
+
+        async def heartbeat():
+            # How late a 10 ms sleep wakes up = how long something held the event loop.
+            while True:
+                before = time.perf_counter()
+                await asyncio.sleep(0.01)
+                lag_ms.append((time.perf_counter() - before - 0.01) * 1000)
+
+        beating = asyncio.create_task(heartbeat())
         dispatcher.start()
         scheduler.start()
         deadline = time.time() + lead + args.seconds + 3
@@ -146,6 +156,7 @@ async def main() -> None:
             await asyncio.sleep(0.25)
         await asyncio.sleep(1.0)  # anything still in flight, and a chance for duplicates to show
         scheduler.shutdown()
+        beating.cancel()
         await dispatcher.stop()
         await store.close()
 
@@ -167,6 +178,8 @@ async def main() -> None:
         print(f"sweep ticks: {len(ticks)}, median {statistics.median(ticks):.2f} ms; idle ticks (nothing due): "
               f"{len(idle)}, median {statistics.median(idle) if idle else float('nan'):.2f} ms, "
               f"p99 {percentile(idle, 0.99):.2f} ms")
+    print(f"event loop held (heartbeat lag): p50 {percentile(lag_ms, 0.5):.2f} ms, p99 {percentile(lag_ms, 0.99):.2f} ms, "
+          f"max {max(lag_ms, default=0):.1f} ms")
     print(f"open={args.open} due={args.due} fired={len(first_arrival)} duplicates={duplicates} "
           f"lateness_p50_s={percentile(lateness, 0.5):.3f} lateness_p99_s={percentile(lateness, 0.99):.3f} "
           f"tick_ms_p99={percentile(ticks, 0.99):.1f} rss_mb={rss_mb:.0f}")
