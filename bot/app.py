@@ -104,6 +104,13 @@ async def build_app(
         slack = SlackAdapter(settings=settings, router=router, config=config)
         all_messengers.setdefault(Platform.SLACK, slack.messenger)  # the dispatcher holds this same mapping
         slack.mount(app)
+    if settings.wecom_enabled:
+        from bot.platforms.wecom import WeComCallback, WeComMessenger
+
+        WeComCallback(settings=settings, router=router).mount(app)
+        wecom = WeComMessenger(settings=settings)
+        all_messengers.setdefault(Platform.WECOM, wecom)
+        app.on_cleanup.append(lambda _app: wecom.close())
 
     async def lifecycle(app: web.Application):
         replayed = await router.replay_pending()
