@@ -38,12 +38,22 @@ class FakeWeCom:
         body = json.loads(await request.text() or "{}")
         self.calls.append((request.match_info["path"], dict(request.query), body))
         if self.errors:
-            return web.json_response({"errcode": self.errors.pop(0), "errmsg": "access_token expired"})
-        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": f"msg{len(self.calls)}"})
+            return web.json_response({"errcode": self.errors.pop(0), "errmsg": "error"})
+        answer = {"errcode": 0, "errmsg": "ok", "msgid": f"msg{len(self.calls)}"}
+        if body.get("msgtype") == "template_card":
+            answer["response_code"] = f"RC{len(self.calls)}"  # single use, 72 h
+        return web.json_response(answer)
 
     def sent(self, to: str) -> list[str]:
-        return [body["text"]["content"] for path, _q, body in self.calls
-                if path == "message/send" and body.get("touser") == to]
+        """Texts, and card titles, sent to a member."""
+        return [body["text"]["content"] if body["msgtype"] == "text" else body["template_card"]["main_title"]["title"]
+                for path, _q, body in self.calls if path == "message/send" and body.get("touser") == to]
+
+    def cards(self, to: str) -> list[dict]:
+        """Template cards sent to a member, and the updates of them."""
+        return [(path, body) for path, _q, body in self.calls
+                if (path == "message/send" and body.get("touser") == to and body["msgtype"] == "template_card")
+                or (path == "message/update_template_card" and to in body.get("userids", []))]
 
 
 @pytest.fixture
@@ -141,3 +151,41 @@ async def test_expired_token_is_refreshed_once(wecom):
     tokens = [q.get("access_token") for path, q, _b in fake.calls if path == "message/send"]
     assert tokens[:2] == ["TOKEN1", "TOKEN2"]
     assert [path for path, _q, _b in fake.calls].count("gettoken") == 2
+
+
+def card_event_xml(user: str, key: str, response_code: str, task_id: str, *, question: str | None = None,
+                   option: str | None = None) -> str:
+    """A template_card_event as WeCom sends it after a click."""
+    selected = ""
+    if question:
+        selected = (f"<SelectedItems><SelectedItem><QuestionKey><![CDATA[{question}]]></QuestionKey>"
+                    f"<OptionIds><OptionId><![CDATA[{option}]]></OptionId></OptionIds></SelectedItem></SelectedItems>")
+    return (f"<xml><ToUserName><![CDATA[{SAMPLE['corp_id']}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{int(time.time() * 1000)}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
+            f"<TaskId><![CDATA[{task_id}]]></TaskId><CardType><![CDATA[button_interaction]]></CardType>"
+            f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode><AgentID>218</AgentID>{selected}</xml>")
+
+
+async def test_card_click_goes_through_the_handlers_and_updates_in_place_then_anew(wecom):
+    client, fake = wecom
+    query, body = encrypted(text_xml("customer-3", "打印机卡纸", 90))
+    await client.post("/wecom/callback", params=query, data=body)
+    await eventually(lambda: fake.sent("customer-3"))
+    query, body = encrypted(text_xml("liming", "工单 查看 T-000001", 91))  # Li, an agent, asks for the card
+    await client.post("/wecom/callback", params=query, data=body)
+    [(_path, sent)] = await eventually(lambda: fake.cards("liming"))
+    card = sent["template_card"]
+    assert card["card_type"] == "button_interaction" and card["main_title"]["title"].startswith("T-000001")
+    claim = next(b["key"] for b in card["button_list"] if b["key"].startswith("tb:claim:"))
+    query, body = encrypted(card_event_xml("liming", claim, "RC-click-1", card["task_id"]))
+    await client.post("/wecom/callback", params=query, data=body)
+    updates = await eventually(lambda: [b for p, b in fake.cards("liming") if p == "message/update_template_card"])
+    assert updates[0]["response_code"].startswith("RC"), "updated in place with the code from the send"
+    assert any(row["value"] == "处理中" for row in updates[0]["template_card"]["horizontal_content_list"])
+    # The code is single-use: the next change sends a fresh card instead.
+    priority = updates[0]["template_card"]["button_selection"]["question_key"]
+    query, body = encrypted(card_event_xml("liming", priority, "RC-click-2", card["task_id"], question=priority, option="P1"))
+    await client.post("/wecom/callback", params=query, data=body)
+    fresh = await eventually(lambda: [b for p, b in fake.cards("liming") if p == "message/send"][1:])
+    assert fresh[0]["template_card"]["button_selection"]["selected_id"] == "P1"

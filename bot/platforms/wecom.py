@@ -15,10 +15,12 @@ from wechatpy.exceptions import InvalidSignatureException
 
 from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
 from bot.ports import SendError
+from cards.wecom import render_template_card, render_text
 
 log = logging.getLogger(__name__)
 TOKEN_ERRORS = {40001, 40014, 42001}  # invalid / expired access token: fetch a new one and try again
 PERMANENT_ERRORS = {60111, 81013, 301002}  # unknown user, no valid receiver, no permission
+SPENT_CODE_ERRORS = {40187, 40188}  # response_code invalid / expired or already used (doc 94888)
 
 
 def _query(request: web.Request, name: str) -> str:
@@ -137,18 +139,38 @@ class WeComMessenger:
         raise SendError(f"wecom {path}: access token rejected twice")
 
     async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str | None:
-        """Send text (cards as their text for now) to a member by DM, or to an app group chat."""
-        content = text if card is None else _card_text(card)
-        if target.kind is ConversationKind.DM:
-            data = await self.call("message/send", {"touser": ephemeral_user or target.id, "msgtype": "text",
-                                                    "agentid": self.agent_id, "text": {"content": content}})
+        """Text or a template card to a member; text (cards as text) to an app group chat.
+
+        A card's reference is 'msgid|response_code|member': the code (single use, 72 h) updates it in place.
+        """
+        if target.kind is not ConversationKind.DM:
+            content = text if card is None else render_text(card)
+            await self.call("appchat/send", {"chatid": target.id, "msgtype": "text", "text": {"content": content}})
+            return None
+        member = ephemeral_user or target.id
+        if card is None:
+            data = await self.call("message/send", {"touser": member, "msgtype": "text", "agentid": self.agent_id,
+                                                    "text": {"content": text or ""}})
             return data.get("msgid")
-        await self.call("appchat/send", {"chatid": target.id, "msgtype": "text", "text": {"content": content}})
-        return None
+        data = await self.call("message/send", {"touser": member, "msgtype": "template_card", "agentid": self.agent_id,
+                                                "template_card": render_template_card(card)})
+        return f"{data.get('msgid', '')}|{data.get('response_code', '')}|{member}"
 
     async def update(self, target: Conversation, message_ref: str, card) -> str | None:
-        """No in-place update yet: send the card anew and remember the new message."""
-        return await self.post(target, card=card)
+        """update_template_card with the card's unused response code; once spent or expired, send a fresh card."""
+        msgid, _, rest = message_ref.partition("|")
+        code, _, member = rest.partition("|")
+        if target.kind is not ConversationKind.DM or not code:
+            return await self.post(target, card=card)
+        try:
+            await self.call("message/update_template_card", {
+                "userids": [member or target.id], "agentid": self.agent_id, "response_code": code,
+                "template_card": render_template_card(card)})
+        except SendError as exc:
+            if not any(str(c) in str(exc) for c in SPENT_CODE_ERRORS):
+                raise
+            return await self.post(target, card=card)
+        return f"{msgid}||{member}"  # the code is used up; the next change sends a fresh card
 
     async def close(self) -> None:
         """Close the HTTP session."""
@@ -156,9 +178,3 @@ class WeComMessenger:
             await self._session.close()
 
 
-def _card_text(card) -> str:
-    lines = [card.title]
-    if card.badge:
-        lines.append(card.badge.text)
-    lines += [f"{f.label}: {f.value}" for f in card.fields]
-    return "\n".join(lines)
