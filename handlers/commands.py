@@ -40,8 +40,7 @@ LIST_SCOPES = {"mine": "mine", "我的": "mine", "open": "open", "未结": "open
 WAIT_ON = {"customer": "customer", "客户": "customer", "colleague": "colleague", "同事": "colleague"}
 SLASH_WORDS = ("/ticket", "/工单", "/tk")
 BARE_WORDS = ("ticket", "工单", "tk")
-_MENTION = re.compile(r"<@([A-Za-z0-9_.-]+)(?:\|[^>]*)?>")
-_LEADING_MENTION = re.compile(r"^(?:<@[^>]+>|@\S+)\s*")
+_LEADING_MENTION = re.compile(r"^@\S+\s*")
 _PRIORITY = re.compile(r"^[pP][0-3]$")
 
 
@@ -157,9 +156,8 @@ class UsageError(Exception):
 
 
 def normalize(text: str) -> str:
-    """Full-width spaces and markers to ASCII; Slack mentions `<@U1|name>` to `@U1`."""
-    text = text.replace("\u3000", " ").replace("＃", "#").replace("＠", "@")
-    return _MENTION.sub(lambda m: "@" + m.group(1), text).strip()
+    """Full-width spaces and markers to ASCII (platform mention syntax is the adapters' to translate)."""
+    return text.replace("\u3000", " ").replace("＃", "#").replace("＠", "@").strip()
 
 
 def split_command_word(text: str) -> str | None:

@@ -49,7 +49,7 @@ ZH, EN = translator("zh-CN"), translator("en")
         ("/ticket show T-000012", Show(12)),
         ("工单　查看　T-1", Show(1)),
         ("/ticket assign T-000012 @财务", Assign(12, "@财务")),
-        ("/ticket assign 12 <@U123|bob>", Assign(12, "@U123")),
+        ("/ticket assign 12 @U123", Assign(12, "@U123")),
         ("工单 指派 ＃12 ＠alice", Assign(12, "@alice")),
         ("/ticket claim", Claim(None)),
         ("工单 认领 T-3", Claim(3)),
@@ -71,7 +71,7 @@ ZH, EN = translator("zh-CN"), translator("en")
         ("/ticket help", Help(None)),
         ("工单 帮助 指派", Help("assign")),
         ("/ticket", Help(None)),
-        ("<@U999> ticket show 1", Show(1)),
+        ("@ticketbot ticket show 1", Show(1)),
         ("工单新建 打印机坏了", NewTicket("打印机坏了")),
     ],
 )

@@ -343,3 +343,17 @@ async def test_messages_to_one_channel_are_paced(store, clock):
     stamps = [at for channel, at in messenger.times if channel == "C1"]
     assert [m.text for m in messenger.sent] == ["m0", "m1", "m2"]
     assert all(later - earlier >= 0.29 for earlier, later in zip(stamps, stamps[1:], strict=False))
+
+
+def test_slack_mentions_become_neutral_before_the_grammar_sees_them():
+    from bot.platforms.slack import neutral_text
+
+    assert neutral_text("assign 12 <@U123|bob>") == "assign 12 @U123"
+    assert neutral_text("<@U0LIMING> please look") == "@U0LIMING please look"
+
+
+async def test_assign_by_slack_mention(slack):
+    await slack.say(CUSTOMER, "broken", "D0CUST")
+    await slack.eventually(slack.triage_cards)
+    await slack.command(LEAD, "assign T-000001 <@U0LIMING|li>")
+    await slack.eventually(lambda: "李明" in card_text(slack.triage_cards()[0]))

@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
 
+def neutral_text(text: str) -> str:
+    """Slack's mention markup `<@U1|name>` → the neutral `@U1` the command grammar understands."""
+    return _MENTION.sub(lambda m: "@" + m.group(1), text)
+
+
 def kind_of(channel_id: str) -> ConversationKind:
     """Slack's id prefixes: D… direct message, G… private group, C… channel."""
     return ConversationKind.DM if channel_id.startswith("D") else ConversationKind.CHANNEL
@@ -44,7 +49,7 @@ def command_event(body: dict) -> CommandIssued:
         delivery_id=f"cmd:{body.get('trigger_id') or body.get('response_url')}",
         actor=Actor(platform=Platform.SLACK, user_id=body["user_id"], display_name=body.get("user_name", "")),
         conversation=Conversation(platform=Platform.SLACK, id=channel, kind=kind_of(channel)),
-        text=body.get("text", ""),
+        text=neutral_text(body.get("text", "")),
     )
 
 
@@ -58,6 +63,7 @@ def message_event(body: dict, bot_user_id: str | None) -> MessagePosted | None:
     mentioned = event.get("type") == "app_mention" or (bot_user_id and f"<@{bot_user_id}>" in text)
     if bot_user_id:
         text = text.replace(f"<@{bot_user_id}>", "").strip()
+    text = neutral_text(text)
     # Slack Connect: a person whose team differs from ours belongs to another organisation — a customer.
     user_team = event.get("user_team") or event.get("team")
     external = bool(user_team and body.get("team_id") and user_team != body["team_id"])
