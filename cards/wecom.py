@@ -22,7 +22,8 @@ def render_template_card(card: Card) -> dict:
         "card_type": "button_interaction",
         "source": {"desc": "ticketbot"},
         "main_title": {"title": _short(card.title, 36), "desc": _short(card.badge.text if card.badge else "", 44)},
-        "horizontal_content_list": [{"keyname": _short(f.label, 5), "value": _short(f.value, 30)}
+        # WeCom suggests short key names (5 Chinese characters); 12 keeps English labels readable.
+        "horizontal_content_list": [{"keyname": _short(f.label, 12), "value": _short(f.value, 30)}
                                     for f in card.fields[:MAX_ROWS]],
         # Unique per send: WeCom refuses a task id it has seen before.
         "task_id": f"t{card.ticket_id or 0}-{card.version or 0}-{uuid.uuid4().hex[:12]}",
