@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, and_
 
 from bot.events import Conversation, Platform
+from bot.ports import CardPlacement, Outgoing, OutgoingKind
 from bot.tickets import Identity, Impact, Priority, Status, Ticket, Tier, TimelineEntry, Visibility
-from storage.tables import TicketRow, TimelineRow
+from storage.tables import CardPlacementRow, OutboxRow, TicketRow, TimelineRow
 
 
-def conversation_key(conversation: Conversation | None) -> str | None:
-    """'platform|conversation|thread' — an indexable identity of a conversation or thread."""
-    if conversation is None:
-        return None
-    return f"{conversation.platform.value}|{conversation.id}|{conversation.thread_id or ''}"
+def conversation_columns(prefix: str, conversation: Conversation | None) -> dict[str, str | None]:
+    """The `<prefix>_platform/_id/_thread` column values of a conversation (all None without one)."""
+    return {
+        f"{prefix}_platform": conversation.platform.value if conversation else None,
+        f"{prefix}_id": conversation.id if conversation else None,
+        f"{prefix}_thread": conversation.thread_id if conversation else None,
+    }
+
+
+def same_conversation(prefix: str, conversation: Conversation) -> ColumnElement[bool]:
+    """WHERE the `<prefix>_*` columns name exactly `conversation` (no thread matches only no thread)."""
+    platform, conversation_id, thread = (getattr(TicketRow, f"{prefix}_{part}") for part in ("platform", "id", "thread"))
+    # `== None` renders IS NULL, so a whole conversation never matches one of its threads.
+    return and_(platform == conversation.platform.value, conversation_id == conversation.id,
+                thread == conversation.thread_id)
+
+
+def target_key(target: Conversation) -> str:
+    """The outbox stream a message belongs to: its platform and conversation, threads included."""
+    return f"{target.platform.value}|{target.id}"
 
 
 def _conv(data: dict | None) -> Conversation | None:
@@ -22,6 +40,17 @@ def _conv(data: dict | None) -> Conversation | None:
 
 def _dump(conversation: Conversation | None) -> dict | None:
     return conversation.model_dump(mode="json") if conversation else None
+
+
+def _iso_utc(moment: datetime) -> str:
+    # Inside JSON the UTCDateTime column type cannot help: normalise to UTC here, as it does.
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to the database; use aware UTC datetimes")
+    return moment.astimezone(UTC).isoformat()
+
+
+def _from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def ticket_values(ticket: Ticket) -> dict:
@@ -44,9 +73,9 @@ def ticket_values(ticket: Ticket) -> dict:
         "requester_user_id": ticket.requester.user_id,
         "source": _dump(ticket.source),
         "customer_conversation": _dump(ticket.customer_conversation),
-        "customer_conv_key": conversation_key(ticket.customer_conversation),
+        **conversation_columns("customer_conv", ticket.customer_conversation),
         "agent_thread": _dump(ticket.agent_thread),
-        "agent_thread_key": conversation_key(ticket.agent_thread),
+        **conversation_columns("agent_conv", ticket.agent_thread),
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
         "first_response_at": ticket.first_response_at,
@@ -56,7 +85,7 @@ def ticket_values(ticket: Ticket) -> dict:
         "respond_by": ticket.respond_by,
         "resolve_by": ticket.resolve_by,
         "sla_paused_at": ticket.sla_paused_at,
-        "sla_pauses": [[start.isoformat(), end.isoformat()] for start, end in ticket.sla_pauses],
+        "sla_pauses": [[_iso_utc(start), _iso_utc(end)] for start, end in ticket.sla_pauses],
         "next_due_at": ticket.next_due_at,
         "escalation_acked": ticket.escalation_acked,
     }
@@ -93,7 +122,7 @@ def ticket_from_row(row: TicketRow) -> Ticket:
         respond_by=row.respond_by,
         resolve_by=row.resolve_by,
         sla_paused_at=row.sla_paused_at,
-        sla_pauses=[(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in row.sla_pauses or []],
+        sla_pauses=[(_from_iso(start), _from_iso(end)) for start, end in row.sla_pauses or []],
         next_due_at=row.next_due_at,
         escalation_acked=row.escalation_acked,
     )
@@ -104,4 +133,29 @@ def timeline_from_row(row: TimelineRow) -> TimelineEntry:
     return TimelineEntry(
         id=row.id, ticket_id=row.ticket_id, kind=row.kind, actor=row.actor, platform=Platform(row.platform),
         at=row.at, before=row.before, after=row.after, text=row.text, visibility=Visibility(row.visibility),
+    )
+
+
+def placement_from_row(row: CardPlacementRow) -> CardPlacement:
+    """The domain placement of a row."""
+    return CardPlacement(row.id, row.ticket_id, Conversation.model_validate(row.target), row.message_ref,
+                         row.viewer_role, row.language)
+
+
+def outbox_values(message: Outgoing) -> dict:
+    """Column values describing an outgoing message (status and timing are the outbox's business)."""
+    return {
+        "kind": message.kind.value, "target": message.target.model_dump(mode="json"),
+        "target_key": target_key(message.target), "text": message.text, "ticket_id": message.ticket_id,
+        "placement_id": message.placement_id, "viewer_role": message.viewer_role, "language": message.language,
+        "ephemeral_user": message.ephemeral_user,
+    }
+
+
+def outgoing_from_row(row: OutboxRow) -> Outgoing:
+    """The message an outbox row asks to send."""
+    return Outgoing(
+        kind=OutgoingKind(row.kind), target=Conversation.model_validate(row.target), text=row.text,
+        ticket_id=row.ticket_id, placement_id=row.placement_id, viewer_role=row.viewer_role,
+        language=row.language, ephemeral_user=row.ephemeral_user,
     )

@@ -4,80 +4,61 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.events import Conversation
-from bot.ports import OutboxItem, Outgoing, OutgoingKind
-from storage.mapping import conversation_key
+from bot.ports import OutboxItem, OutgoingKind
+from storage.mapping import outgoing_from_row
 from storage.tables import CardPlacementRow, OutboxRow
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+UNSENT = (PENDING, SENDING)
+# Key of the PostgreSQL advisory lock claimers take turns on (any constant; "tbot" in ASCII).
+OUTBOX_CLAIM_LOCK = 0x74626F74
 
 
-def outbox_row(message: Outgoing, now: datetime) -> OutboxRow:
-    """A pending outbox row for `message`."""
-    target = message.target
-    return OutboxRow(
-        created_at=now, kind=message.kind.value, target=target.model_dump(mode="json"),
-        # Order is kept per conversation (threads included), which is what a reader sees as one stream.
-        target_key=f"{target.platform.value}|{target.id}", text=message.text, ticket_id=message.ticket_id,
-        placement_id=message.placement_id, viewer_role=message.viewer_role, language=message.language,
-        ephemeral_user=message.ephemeral_user, status=PENDING, attempts=0, next_attempt_at=now,
-    )
-
-
-def _outgoing(row: OutboxRow) -> Outgoing:
-    return Outgoing(
-        kind=OutgoingKind(row.kind), target=Conversation.model_validate(row.target), text=row.text,
-        ticket_id=row.ticket_id, placement_id=row.placement_id, viewer_role=row.viewer_role,
-        language=row.language, ephemeral_user=row.ephemeral_user,
-    )
+def _claimable(row, now: datetime) -> ColumnElement[bool]:
+    """Due for (another) attempt: pending and due, or claimed by a dispatcher whose lease ran out."""
+    return or_(and_(row.status == PENDING, row.next_attempt_at <= now),
+               and_(row.status == SENDING, row.lease_until <= now))
 
 
 class OutboxStore:
-    """Outbox operations of SqlStore (kept apart so the store module stays small)."""
+    """Outbox operations of SqlStore (kept apart so each module stays small)."""
 
-    sessions = None  # provided by SqlStore
+    sessions: async_sessionmaker[AsyncSession]  # provided by SqlStore
 
-    @staticmethod
-    def _blocked():
-        """An older unsent row for the same conversation exists: this one must wait its turn."""
-        older = aliased(OutboxRow)
-        return exists().where(older.target_key == OutboxRow.target_key, older.id < OutboxRow.id,
-                              older.status.in_([PENDING, SENDING]))
+    async def claim_outbox(self, now: datetime, *, limit: int = 20, lease_seconds: float = 60) -> list[OutboxItem]:
+        """Claim due rows, oldest first, by a conditional UPDATE that sets a lease; see the rules below.
 
-    async def claim_outbox(self, now: datetime, *, limit: int = 50, lease_seconds: float = 60) -> list[OutboxItem]:
-        """Claim due rows (a run of several per conversation, in order) by a conditional UPDATE with a lease.
-
-        A row is skipped while an older row of its conversation is still unsent and not itself claimable,
-        so one conversation's messages arrive in order; two dispatchers never claim the same row.
+        A row waits while an older unsent row of its conversation cannot go now (backing off, or leased
+        to another dispatcher), so one conversation's messages arrive in order. Several rows of one
+        conversation may be claimed together, in order; the dispatcher hands back the rest of such a run
+        when one fails (outbox_release). Two dispatchers never claim the same row.
         """
-        lease = now + timedelta(seconds=lease_seconds)
-        claimable = or_(and_(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= now),
-                        and_(OutboxRow.status == SENDING, OutboxRow.lease_until < now))
+        older = aliased(OutboxRow)
+        held_back = exists().where(older.target_key == OutboxRow.target_key, older.id < OutboxRow.id,
+                                   older.status.in_(UNSENT), not_(_claimable(older, now)))
         async with self.sessions() as session, session.begin():
-            candidates = (await session.execute(
-                select(OutboxRow.id, OutboxRow.target_key).where(claimable).order_by(OutboxRow.id).limit(limit)
-            )).all()
-            if not candidates:
-                return []
-            keys = {key for _id, key in candidates}
-            # The oldest unsent row per conversation that we may not send now (backing off, or leased).
-            waiting = dict((await session.execute(
-                select(OutboxRow.target_key, func.min(OutboxRow.id))
-                .where(OutboxRow.target_key.in_(keys), OutboxRow.status.in_([PENDING, SENDING]), ~claimable)
-                .group_by(OutboxRow.target_key)
-            )).all())
-            ids = [row_id for row_id, key in candidates if key not in waiting or row_id < waiting[key]]
+            if session.get_bind().dialect.name == "postgresql":
+                # Claimers take turns: without it two could split one conversation's run (A takes row 1,
+                # B, not yet seeing A's claim, takes row 2) and send it out of order. SQLite's writers
+                # already take turns (BEGIN IMMEDIATE).
+                await session.execute(select(func.pg_advisory_xact_lock(OUTBOX_CLAIM_LOCK)))
+            ids = (await session.execute(
+                select(OutboxRow.id).where(_claimable(OutboxRow, now), ~held_back).order_by(OutboxRow.id).limit(limit)
+            )).scalars().all()
             if not ids:
                 return []
+            # Still conditional: the row must be claimable at the moment it is written, whatever was read.
             rows = (await session.execute(
-                update(OutboxRow).where(OutboxRow.id.in_(ids), claimable)
-                .values(status=SENDING, lease_until=lease).returning(OutboxRow)
-                .execution_options(synchronize_session=False)
+                update(OutboxRow).where(OutboxRow.id.in_(ids), _claimable(OutboxRow, now))
+                .values(status=SENDING, lease_until=now + timedelta(seconds=lease_seconds))
+                .returning(OutboxRow).execution_options(synchronize_session=False)
             )).scalars().all()
-            return [OutboxItem(row.id, _outgoing(row), row.attempts) for row in sorted(rows, key=lambda r: r.id)]
+            return [OutboxItem(row.id, outgoing_from_row(row), row.attempts) for row in sorted(rows, key=lambda r: r.id)]
 
     async def outbox_release(self, item_ids: list[int]) -> None:
         """Hand claimed rows back untouched (an earlier message of their conversation failed)."""
@@ -97,22 +78,27 @@ class OutboxStore:
             return
         refs = dict(sent)
         async with self.sessions() as session, session.begin():
-            rows = (await session.execute(select(OutboxRow).where(OutboxRow.id.in_(list(refs))))).scalars()
+            # Rows already sent are skipped, so a repeated call records no second placement.
+            rows = (await session.execute(
+                select(OutboxRow).where(OutboxRow.id.in_(list(refs)), OutboxRow.status != SENT)
+            )).scalars()
             for row in rows:
                 message_ref = refs[row.id]
                 row.status, row.sent_at, row.message_ref, row.lease_until = SENT, now, message_ref, None
-                if row.kind == OutgoingKind.CARD.value and message_ref and row.ticket_id:
+                if row.kind == OutgoingKind.CARD.value and message_ref and row.ticket_id is not None:
                     target = Conversation.model_validate(row.target)
                     session.add(CardPlacementRow(
-                        ticket_id=row.ticket_id, target=row.target, message_ref=message_ref,
-                        thread_key=f"{conversation_key(target.thread(None)).rstrip('|')}|{message_ref}",
-                        viewer_role=row.viewer_role, language=row.language, created_at=now,
+                        ticket_id=row.ticket_id, target=row.target, target_platform=target.platform.value,
+                        target_id=target.id, message_ref=message_ref, viewer_role=row.viewer_role,
+                        language=row.language, created_at=now,
                     ))
 
     async def outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
         """Count a failed attempt; retry at `retry_at`, or give up (dead) when None."""
         async with self.sessions() as session, session.begin():
             row = await session.get(OutboxRow, item_id)
+            if row is None:
+                return
             row.attempts += 1
             row.last_error = error[:2000]
             row.lease_until = None
@@ -124,17 +110,19 @@ class OutboxStore:
     async def update_placement_ref(self, placement_id: int, message_ref: str) -> None:
         """A platform had to post a card anew (e.g. an expired update code): remember the new message."""
         async with self.sessions() as session, session.begin():
-            row = await session.get(CardPlacementRow, placement_id)
-            if row is not None:
-                target = Conversation.model_validate(row.target)
-                row.message_ref = message_ref
-                row.thread_key = f"{conversation_key(target.thread(None)).rstrip('|')}|{message_ref}"
+            await session.execute(update(CardPlacementRow).where(CardPlacementRow.id == placement_id)
+                                  .values(message_ref=message_ref).execution_options(synchronize_session=False))
 
     async def next_outbox_due(self) -> datetime | None:
-        """When the next sendable pending row falls due (None when nothing is pending)."""
+        """When the next row can be claimed: a retry falling due or a lease running out (None: nothing unsent)."""
+        older = aliased(OutboxRow)
+        # Only the oldest unsent row of each conversation can open its stream; later ones follow it.
+        first_of_stream = ~exists().where(older.target_key == OutboxRow.target_key, older.id < OutboxRow.id,
+                                          older.status.in_(UNSENT))
+        due = case((OutboxRow.status == PENDING, OutboxRow.next_attempt_at), else_=OutboxRow.lease_until)
         async with self.sessions() as session:
             return (await session.execute(
-                select(func.min(OutboxRow.next_attempt_at)).where(OutboxRow.status == PENDING, ~self._blocked())
+                select(func.min(due)).where(OutboxRow.status.in_(UNSENT), first_of_stream)
             )).scalar_one_or_none()
 
     async def outbox_rows(self) -> list[OutboxRow]:

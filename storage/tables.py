@@ -33,7 +33,9 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     metadata = metadata
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+    type_annotation_map = {
+        datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON(), list[list[str]]: JSON(),
+    }
 
 
 class TicketRow(Base):
@@ -58,10 +60,15 @@ class TicketRow(Base):
     requester_user_id: Mapped[str] = mapped_column(String(200))
     source: Mapped[dict[str, Any]] = mapped_column()
     customer_conversation: Mapped[dict[str, Any] | None] = mapped_column()
-    # The conversation parts again as plain columns, so a thread can be found by an indexed lookup.
-    customer_conv_key: Mapped[str | None] = mapped_column(String(400), index=True)
     agent_thread: Mapped[dict[str, Any] | None] = mapped_column()
-    agent_thread_key: Mapped[str | None] = mapped_column(String(400), index=True)
+    # Both conversations' parts again as plain indexed columns: a reply is matched to its ticket by
+    # equality of (platform, conversation, thread), not by looking inside JSON. thread NULL = no thread.
+    customer_conv_platform: Mapped[str | None] = mapped_column(String(16))
+    customer_conv_id: Mapped[str | None] = mapped_column(String(255))
+    customer_conv_thread: Mapped[str | None] = mapped_column(String(255))
+    agent_conv_platform: Mapped[str | None] = mapped_column(String(16))
+    agent_conv_id: Mapped[str | None] = mapped_column(String(255))
+    agent_conv_thread: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
     first_response_at: Mapped[datetime | None] = mapped_column()
@@ -71,7 +78,7 @@ class TicketRow(Base):
     respond_by: Mapped[datetime | None] = mapped_column()
     resolve_by: Mapped[datetime | None] = mapped_column()
     sla_paused_at: Mapped[datetime | None] = mapped_column()
-    sla_pauses: Mapped[list[str]] = mapped_column(default=list)
+    sla_pauses: Mapped[list[list[str]]] = mapped_column(default=list)  # [[start, end], …] ISO strings
     # The sweep's index: tickets whose next reminder/escalation (or re-evaluation) is due.
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
     escalation_acked: Mapped[str | None] = mapped_column(String(200))
@@ -79,6 +86,8 @@ class TicketRow(Base):
     __table_args__ = (
         Index("ix_tickets_requester", "requester_platform", "requester_user_id", "status"),
         Index("ix_tickets_assignee_status", "assignee", "status"),
+        Index("ix_tickets_customer_conv", "customer_conv_platform", "customer_conv_id", "customer_conv_thread"),
+        Index("ix_tickets_agent_conv", "agent_conv_platform", "agent_conv_id", "agent_conv_thread"),
     )
 
 
@@ -120,6 +129,8 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column()
     kind: Mapped[str] = mapped_column(String(16))
     target: Mapped[dict[str, Any]] = mapped_column()
+    # "platform|conversation" (threads included): the stream whose order is kept. A collision of two
+    # conversations could only make one wait for the other, never reorder or lose a message.
     target_key: Mapped[str] = mapped_column(String(400))
     text: Mapped[str | None] = mapped_column(Text)
     ticket_id: Mapped[int | None] = mapped_column(Integer)
@@ -127,7 +138,7 @@ class OutboxRow(Base):
     viewer_role: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(16))
     ephemeral_user: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # pending → sending → sent, or dead after the last try
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column()
     lease_until: Mapped[datetime | None] = mapped_column()
@@ -149,12 +160,16 @@ class CardPlacementRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     target: Mapped[dict[str, Any]] = mapped_column()
-    # platform|conversation|message_ref: a thread under this card belongs to the ticket.
-    thread_key: Mapped[str] = mapped_column(String(600), index=True)
+    # The target's parts as indexed columns: a thread started under this card (on platforms whose thread
+    # id is the id of the message it hangs under) belongs to the ticket.
+    target_platform: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[str] = mapped_column(String(255))
     message_ref: Mapped[str] = mapped_column(String(400))
     viewer_role: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (Index("ix_card_placements_thread", "target_platform", "target_id", "message_ref"),)
 
 
 class SlaNotificationRow(Base):

@@ -2,54 +2,82 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import normalize_database_url
-from storage.db import create_engine
+from storage.db import SCHEMA_PARAM, create_engine, is_sqlite
 from storage.migrate import upgrade
 from storage.store import SqlStore
 from tests.fakes import FakeClock
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+# e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test runs every database test on PostgreSQL.
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _test_database_base() -> str | None:
+    """The PostgreSQL URL to test on (asyncpg), or None for SQLite."""
+    base = normalize_database_url(TEST_DATABASE_URL) if TEST_DATABASE_URL else None
+    return None if base is None or is_sqlite(base) else base
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite_template(tmp_path_factory):
+    """One SQLite file migrated to head per session; each test gets a copy (much cheaper than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    # Its own thread and loop: this may be set up from inside a test's running loop (getfixturevalue).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, upgrade(f"sqlite+aiosqlite:///{path}")).result()
+    return path  # upgrade closed every connection, so no WAL file is left beside it
 
 
 @pytest.fixture
-async def database_url(tmp_path):
-    """A fresh, empty, migrated database: a SQLite file, or a new PostgreSQL schema dropped afterwards."""
-    if not PG_URL:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-        await upgrade(url)
-        yield url
+async def empty_database_url(tmp_path):
+    """A fresh database without tables: a SQLite file, or (TEST_DATABASE_URL) a new PostgreSQL schema."""
+    base = _test_database_base()
+    if base is None:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
-    base = normalize_database_url(PG_URL)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    # One schema per test: tests stay independent without creating databases; the URL carries it.
+    schema = f"test_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(base)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}{'&' if '?' in base else '?'}schema={schema}"
     try:
-        await upgrade(url)
-        yield url
+        async with admin.begin() as connection:
+            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield make_url(base).update_query_dict({SCHEMA_PARAM: schema}).render_as_string(hide_password=False)
     finally:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        async with admin.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         await admin.dispose()
 
 
 @pytest.fixture
+async def database_url(request, empty_database_url):
+    """A fresh database migrated to the newest schema; pass it to storage.db.create_engine or bot.app."""
+    if is_sqlite(empty_database_url):
+        shutil.copyfile(request.getfixturevalue("_migrated_sqlite_template"), make_url(empty_database_url).database)
+    else:
+        await upgrade(empty_database_url)
+    return empty_database_url
+
+
+@pytest.fixture
 def clock():
-    """A fake clock starting Fri 2026-11-20 10:00 Asia/Shanghai."""
+    """A fake clock at 2026-11-20 02:00 UTC (Fri 10:00 in Shanghai); it moves only when told."""
     return FakeClock()
 
 
 @pytest.fixture
 async def store(database_url, clock):
-    """An SqlStore over the fresh database."""
+    """An SqlStore over the fresh database, on the fake clock."""
     store = SqlStore(create_engine(database_url), clock)
     yield store
     await store.close()

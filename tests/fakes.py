@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Fri 10:00 in Shanghai
+
 
 class FakeClock:
-    """A clock that only moves when told to."""
+    """A clock (bot.ports.Clock) that only moves when told to."""
 
-    def __init__(self, start: datetime | None = None):
-        self._now = start or datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Fri 10:00 in Shanghai
+    def __init__(self, start: datetime = START):
+        self.set(start)
 
     def now(self) -> datetime:
-        """The fake now."""
+        """The fake now, timezone-aware."""
         return self._now
 
-    def advance(self, **delta) -> datetime:
-        """Move forward by a timedelta given as keyword arguments."""
+    def advance(self, **delta: float) -> datetime:
+        """Move forward by timedelta(**delta), e.g. advance(minutes=5); returns the new now."""
         self._now += timedelta(**delta)
         return self._now
 
     def set(self, when: datetime) -> None:
-        """Jump to `when` (aware)."""
+        """Jump to `when`, which must be timezone-aware."""
+        if when.tzinfo is None:
+            raise ValueError("FakeClock needs an aware datetime")
         self._now = when

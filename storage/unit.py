@@ -1,0 +1,261 @@
+"""SqlUnitOfWork: one transaction over tickets, timeline, placements, round-robin state and SLA bookkeeping."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.events import Conversation, Platform
+from bot.ports import CardPlacement, Clock, Outgoing, StaleTicket, TicketQuery
+from bot.tickets import OPEN_STATUSES, Status, Ticket, TimelineEntry
+from storage.db import insert_ignoring_conflicts
+from storage.mapping import (
+    outbox_values,
+    placement_from_row,
+    same_conversation,
+    ticket_from_row,
+    ticket_values,
+    timeline_from_row,
+)
+from storage.tables import (
+    CardPlacementRow,
+    DeliveryRow,
+    KeyValueRow,
+    OutboxRow,
+    SlaNotificationRow,
+    TicketRow,
+    TimelineRow,
+)
+
+PENDING = "pending"
+
+
+class SqlUnitOfWork:
+    """One transaction (see bot.ports.UnitOfWork); SqlStore.unit() commits or rolls it back."""
+
+    def __init__(self, session: AsyncSession, clock: Clock):
+        self.session = session
+        self.clock = clock
+
+    # --- tickets -------------------------------------------------------------------------------------
+
+    async def add_ticket(self, ticket: Ticket) -> Ticket:
+        """Insert a new ticket; assigns its id, version 1 and (when unset) its timestamps."""
+        now = self.clock.now()
+        ticket.created_at = ticket.created_at or now
+        ticket.updated_at = ticket.updated_at or now
+        row = TicketRow(version=1, **ticket_values(ticket))
+        self.session.add(row)
+        await self.session.flush()
+        ticket.id, ticket.version = row.id, 1
+        return ticket
+
+    async def get_ticket(self, ticket_id: int) -> Ticket | None:
+        """The ticket with `ticket_id`, as the database has it now."""
+        # populate_existing: after a lost race the session may still hold the row as first read.
+        row = (await self.session.execute(
+            select(TicketRow).where(TicketRow.id == ticket_id).execution_options(populate_existing=True)
+        )).scalar_one_or_none()
+        return ticket_from_row(row) if row else None
+
+    async def save_ticket(self, ticket: Ticket) -> Ticket:
+        """Write `ticket` if its version is still current (bumping it), else raise StaleTicket."""
+        if ticket.id is None:
+            raise ValueError("save_ticket needs a stored ticket; use add_ticket for a new one")
+        # One conditional UPDATE: the database decides the race, so two transactions cannot both win.
+        result = await self.session.execute(
+            update(TicketRow)
+            .where(TicketRow.id == ticket.id, TicketRow.version == ticket.version)
+            .values(version=TicketRow.version + 1, **ticket_values(ticket))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            current = await self.get_ticket(ticket.id)
+            if current is None:
+                raise LookupError(f"ticket {ticket.id} does not exist")
+            raise StaleTicket(current, await self._last_actor(ticket.id))
+        ticket.version += 1
+        return ticket
+
+    async def _last_actor(self, ticket_id: int) -> str | None:
+        return (await self.session.execute(
+            select(TimelineRow.actor).where(TimelineRow.ticket_id == ticket_id).order_by(TimelineRow.id.desc()).limit(1)
+        )).scalar_one_or_none()
+
+    async def list_tickets(self, query: TicketQuery) -> list[Ticket]:
+        """Tickets matching `query`, most urgent first (P0 sorts before P1), then oldest."""
+        stmt = select(TicketRow)
+        if query.statuses is not None:
+            stmt = stmt.where(TicketRow.status.in_([s.value for s in query.statuses]))
+        if query.assignee is not None:
+            stmt = stmt.where(TicketRow.assignee == query.assignee)
+        if query.unassigned:
+            stmt = stmt.where(TicketRow.assignee.is_(None))
+        if query.requester_platform is not None:
+            stmt = stmt.where(TicketRow.requester_platform == query.requester_platform.value)
+        if query.requester_user_id is not None:
+            stmt = stmt.where(TicketRow.requester_user_id == query.requester_user_id)
+        if query.department is not None:
+            stmt = stmt.where(TicketRow.department == query.department)
+        stmt = stmt.order_by(TicketRow.priority, TicketRow.created_at, TicketRow.id).limit(query.limit)
+        return [ticket_from_row(row) for row in (await self.session.execute(stmt)).scalars()]
+
+    async def find_open_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
+        """The requester's latest open or resolved ticket with activity since `since` (or waiting on them).
+
+        Resolved counts: the customer writing again revives it. A ticket waiting on the customer takes
+        their answer whenever it comes: we asked them.
+        """
+        statuses = [s.value for s in OPEN_STATUSES | {Status.RESOLVED}]
+        row = (await self.session.execute(
+            select(TicketRow)
+            .where(TicketRow.requester_platform == platform.value, TicketRow.requester_user_id == user_id,
+                   TicketRow.status.in_(statuses),
+                   or_(TicketRow.updated_at >= since, TicketRow.status == Status.WAITING_CUSTOMER.value))
+            .order_by(TicketRow.updated_at.desc(), TicketRow.id.desc()).limit(1)
+        )).scalar_one_or_none()
+        return ticket_from_row(row) if row else None
+
+    async def find_ticket_by_thread(self, conversation: Conversation) -> Ticket | None:
+        """The ticket whose thread this is: under one of its cards, or its agent thread / customer conversation."""
+        if conversation.thread_id:
+            under_card = (await self.session.execute(
+                select(CardPlacementRow.ticket_id)
+                .where(CardPlacementRow.target_platform == conversation.platform.value,
+                       CardPlacementRow.target_id == conversation.id,
+                       CardPlacementRow.message_ref == conversation.thread_id)
+                .order_by(CardPlacementRow.id.desc()).limit(1)
+            )).scalar_one_or_none()
+            if under_card is not None:
+                return await self.get_ticket(under_card)
+        row = (await self.session.execute(
+            select(TicketRow)
+            .where(or_(same_conversation("agent_conv", conversation), same_conversation("customer_conv", conversation)))
+            .order_by(TicketRow.updated_at.desc(), TicketRow.id.desc()).limit(1)
+        )).scalar_one_or_none()
+        return ticket_from_row(row) if row else None
+
+    async def open_counts(self, assignees: Sequence[str]) -> dict[str, int]:
+        """Open tickets per assignee (0 for those with none)."""
+        counts = dict.fromkeys(assignees, 0)
+        if not counts:
+            return counts
+        rows = await self.session.execute(
+            select(TicketRow.assignee, func.count())
+            .where(TicketRow.assignee.in_(list(counts)), TicketRow.status.in_([s.value for s in OPEN_STATUSES]))
+            .group_by(TicketRow.assignee)
+        )
+        counts.update({assignee: count for assignee, count in rows})
+        return counts
+
+    async def rotate(self, key: str, candidates: Sequence[str]) -> str:
+        """The candidate after the one chosen last time for `key`; the first when that one is gone."""
+        if not candidates:
+            raise ValueError("rotate needs at least one candidate")
+        # Make sure the row exists, then lock it: concurrent rotations on PostgreSQL take turns.
+        await self.session.execute(insert_ignoring_conflicts(self.session, KeyValueRow).values(key=key, value=""))
+        last = (await self.session.execute(
+            select(KeyValueRow.value).where(KeyValueRow.key == key).with_for_update()
+        )).scalar_one()
+        chosen = candidates[(candidates.index(last) + 1) % len(candidates)] if last in candidates else candidates[0]
+        await self.session.execute(update(KeyValueRow).where(KeyValueRow.key == key).values(value=chosen)
+                                   .execution_options(synchronize_session=False))
+        return chosen
+
+    # --- history, outbox, placements, inbox ----------------------------------------------------------
+
+    async def append_timeline(self, entry: TimelineEntry) -> None:
+        """Add one line to a ticket's history (nothing ever updates or deletes one)."""
+        self.session.add(TimelineRow(ticket_id=entry.ticket_id, at=entry.at, kind=entry.kind, actor=entry.actor,
+                                     platform=entry.platform.value, before=entry.before, after=entry.after,
+                                     text=entry.text, visibility=entry.visibility.value))
+        await self.session.flush()
+
+    async def timeline(self, ticket_id: int) -> list[TimelineEntry]:
+        """The ticket's history, oldest first."""
+        rows = (await self.session.execute(
+            select(TimelineRow).where(TimelineRow.ticket_id == ticket_id).order_by(TimelineRow.id)
+        )).scalars()
+        return [timeline_from_row(row) for row in rows]
+
+    async def enqueue(self, message: Outgoing) -> None:
+        """Add a message to the outbox; the dispatcher sends it once this unit commits."""
+        now = self.clock.now()
+        self.session.add(OutboxRow(**outbox_values(message), created_at=now, status=PENDING, attempts=0,
+                                   next_attempt_at=now))
+        # No flush needed: the session inserts rows of one table in the order they were added, so outbox
+        # ids (which order a conversation's stream) follow the order of enqueue calls.
+
+    async def placements(self, ticket_id: int) -> list[CardPlacement]:
+        """Every place the ticket's card was posted, oldest first."""
+        return (await self.placements_for([ticket_id])).get(ticket_id, [])
+
+    async def placements_for(self, ticket_ids: Sequence[int]) -> dict[int, list[CardPlacement]]:
+        """Card placements of several tickets in one query."""
+        found: dict[int, list[CardPlacement]] = {}
+        rows = (await self.session.execute(
+            select(CardPlacementRow).where(CardPlacementRow.ticket_id.in_(list(ticket_ids))).order_by(CardPlacementRow.id)
+        )).scalars()
+        for row in rows:
+            found.setdefault(row.ticket_id, []).append(placement_from_row(row))
+        return found
+
+    async def mark_delivery_done(self, platform: Platform, delivery_id: str) -> None:
+        """Mark a delivery processed; it commits together with its effects."""
+        await self.session.execute(
+            update(DeliveryRow).where(DeliveryRow.platform == platform.value, DeliveryRow.delivery_id == delivery_id)
+            .values(processed_at=self.clock.now()).execution_options(synchronize_session=False)
+        )
+
+    # --- SLA bookkeeping -----------------------------------------------------------------------------
+
+    async def claim_notification(self, ticket_id: int, key: str, *, sent: bool = True) -> bool:
+        """Record that a reminder/escalation fires; False when it already did (another replica, a restart)."""
+        return bool(await self.claim_notifications([(ticket_id, key, sent)]))
+
+    async def claim_notifications(self, claims: Sequence[tuple[int, str, bool]]) -> set[tuple[int, str]]:
+        """Claim many (ticket_id, key, sent) at once; returns the (ticket_id, key) pairs this call won."""
+        if not claims:
+            return set()
+        now = self.clock.now()
+        # The primary key decides: an INSERT that conflicts was won by someone else.
+        stmt = insert_ignoring_conflicts(self.session, SlaNotificationRow).values(
+            [{"ticket_id": t, "key": k, "fired_at": now, "sent": sent} for t, k, sent in claims]
+        ).returning(SlaNotificationRow.ticket_id, SlaNotificationRow.key)
+        return {(ticket_id, key) for ticket_id, key in await self.session.execute(stmt)}
+
+    async def fired_notifications(self, ticket_id: int) -> set[str]:
+        """Keys of the ticket's notifications that already fired."""
+        return (await self.fired_for([ticket_id])).get(ticket_id, set())
+
+    async def fired_for(self, ticket_ids: Sequence[int]) -> dict[int, set[str]]:
+        """Fired notification keys for several tickets at once (one query per sweep batch)."""
+        found: dict[int, set[str]] = {}
+        rows = await self.session.execute(select(SlaNotificationRow.ticket_id, SlaNotificationRow.key)
+                                          .where(SlaNotificationRow.ticket_id.in_(list(ticket_ids))))
+        for ticket_id, key in rows:
+            found.setdefault(ticket_id, set()).add(key)
+        return found
+
+    async def set_next_due(self, ticket: Ticket, next_due_at: datetime | None) -> bool:
+        """Move the sweep's bookmark without a version bump, unless the ticket changed since it was read."""
+        result = await self.session.execute(
+            update(TicketRow).where(TicketRow.id == ticket.id, TicketRow.version == ticket.version)
+            .values(next_due_at=next_due_at).execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+    async def set_next_due_many(self, bookmarks: Sequence[tuple[Ticket, datetime | None]]) -> None:
+        """set_next_due for a whole sweep batch in one executemany."""
+        if not bookmarks:
+            return
+        table = TicketRow.__table__
+        connection = await self.session.connection()
+        await connection.execute(
+            update(table).where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+            .values(next_due_at=bindparam("b_due")),
+            [{"b_id": t.id, "b_version": t.version, "b_due": due} for t, due in bookmarks],
+        )
