@@ -105,12 +105,9 @@ async def build_app(
         all_messengers.setdefault(Platform.SLACK, slack.messenger)  # the dispatcher holds this same mapping
         slack.mount(app)
     if settings.wecom_enabled:
-        from bot.platforms.wecom import WeComCallback, WeComMessenger
+        from bot.platforms.wecom_setup import setup_wecom
 
-        WeComCallback(settings=settings, router=router).mount(app)
-        wecom = WeComMessenger(settings=settings)
-        all_messengers.setdefault(Platform.WECOM, wecom)
-        app.on_cleanup.append(lambda _app: wecom.close())
+        all_messengers.setdefault(Platform.WECOM, setup_wecom(app, settings=settings, router=router))
 
     async def lifecycle(app: web.Application):
         replayed = await router.replay_pending()

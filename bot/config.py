@@ -271,6 +271,9 @@ class Settings(BaseSettings):
     wecom_token: str | None = None
     wecom_encoding_aes_key: str | None = None
     wecom_api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    # WeCom 智能机器人 (AI bot) in callback mode: its own Token and EncodingAESKey (receiveid is "")
+    wecom_aibot_token: str | None = None
+    wecom_aibot_encoding_aes_key: str | None = None
     # DingTalk
     dingtalk_app_key: str | None = None
     dingtalk_app_secret: str | None = None
@@ -294,6 +297,11 @@ class Settings(BaseSettings):
         return all(
             (self.wecom_corp_id, self.wecom_agent_id, self.wecom_secret, self.wecom_token, self.wecom_encoding_aes_key)
         )
+
+    @property
+    def wecom_aibot_enabled(self) -> bool:
+        """The WeCom AI bot is on exactly when its callback keys are present and the WeCom app is on."""
+        return bool(self.wecom_aibot_token and self.wecom_aibot_encoding_aes_key and self.wecom_enabled)
 
     @property
     def dingtalk_enabled(self) -> bool:

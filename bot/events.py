@@ -85,6 +85,9 @@ class ButtonPressed(_Frozen):
     value: str | None = None
     # The platform's reference to the message holding the card, so the press can refresh that copy.
     message_ref: str | None = None
+    # Set where a press hands out a new reference to its card (WeCom: a fresh single-use update code):
+    # the stable name of the pressed card message; its stored placement then takes `message_ref`.
+    card_id: str | None = None
 
 
 class FormSubmitted(_Frozen):

@@ -53,7 +53,11 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class CardPlacement:
-    """One place a ticket's card was posted, so every copy can be re-rendered on change."""
+    """One place a ticket's card was posted, so every copy can be re-rendered on change.
+
+    `message_ref` is the platform's reference: the message's name, optionally followed by '|' and parts that
+    change over time (WeCom: 'task_id|response_code|member').
+    """
 
     id: int
     ticket_id: int
@@ -101,6 +105,13 @@ class SendError(Exception):
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+
+
+class PacingDelay(SendError):
+    """Not a failure: the platform's rate limit says wait `retry_after` seconds (no attempt is counted)."""
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message, retry_after=retry_after)
 
 
 class Messenger(Protocol):
@@ -191,11 +202,17 @@ class TicketStore(Protocol):
         """outbox_sent for a whole dispatch round."""
         ...
 
-    async def outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
-        """Record a failed attempt; retry at `retry_at`, or give up when None."""
+    async def outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None,
+                            counts: bool = True) -> None:
+        """Record a failed attempt (`counts`=False: only postponed); retry at `retry_at`, or give up when None."""
         ...
 
     async def update_placement_ref(self, placement_id: int, message_ref: str) -> None: ...
+
+    async def renew_placement_ref(self, *, ticket_id: int, target: Conversation, card_id: str,
+                                  message_ref: str) -> bool:
+        """Store the reference a press handed out for the card named `card_id`; False when no such card."""
+        ...
 
     async def next_outbox_due(self) -> datetime | None: ...
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from cards.model import Button, Card, Select
 
 MAX_BUTTONS = 6  # WeCom's limit per card
@@ -14,7 +12,7 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render_template_card(card: Card) -> dict:
+def render_template_card(card: Card, *, task_id: str) -> dict:
     """A button_interaction card: title, up to six rows, the buttons, and one drop-down (priority first)."""
     buttons = [c for c in card.actions if isinstance(c, Button)][:MAX_BUTTONS]
     selects = [c for c in card.actions if isinstance(c, Select) and c.kind == "static"]
@@ -25,8 +23,8 @@ def render_template_card(card: Card) -> dict:
         # WeCom suggests short key names (5 Chinese characters); 12 keeps English labels readable.
         "horizontal_content_list": [{"keyname": _short(f.label, 12), "value": _short(f.value, 30)}
                                     for f in card.fields[:MAX_ROWS]],
-        # Unique per send: WeCom refuses a task id it has seen before.
-        "task_id": f"t{card.ticket_id or 0}-{card.version or 0}-{uuid.uuid4().hex[:12]}",
+        # Names the card message: unique per send (WeCom refuses one it has seen), kept by its updates.
+        "task_id": task_id,
         "button_list": [{"text": _short(b.label, 10), "style": 1 if b.style == "primary" else 2, "key": b.action}
                         for b in buttons],
     }

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from bot.events import Platform
-from bot.ports import Clock, Messenger, OutboxItem, OutgoingKind, SendError, TicketStore
+from bot.ports import Clock, Messenger, OutboxItem, OutgoingKind, PacingDelay, SendError, TicketStore
 from bot.tickets import Ticket
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ class OutboxDispatcher:
         if not items:
             return 0
         tickets, placements = await self._load(items)
+        superseded = _superseded_updates(items)
         stalled: set[str] = set()
         released: list[int] = []
         done: list[tuple[int, str | None]] = []
@@ -65,6 +66,9 @@ class OutboxDispatcher:
             key = f"{item.message.target.platform}|{item.message.target.id}"
             if key in stalled:
                 released.append(item.id)  # keep the conversation's order: wait behind the failed one
+                continue
+            if item.id in superseded:
+                done.append((item.id, None))  # a later update of the same card renders the same stored state
                 continue
             ok, ref = await self._send(item, tickets, placements)
             if ok and item.message.kind is OutgoingKind.CARD:
@@ -104,6 +108,11 @@ class OutboxDispatcher:
                 raise SendError(f"platform {message.target.platform} is not configured", permanent=True)
             await self._pace(messenger, message.target.platform, message.target.id)
             ref = await self._deliver(messenger, item, tickets, placements)
+        except PacingDelay as exc:
+            # The platform's rate says wait: postpone, without spending one of the message's attempts.
+            await self.store.outbox_failed(item.id, error=str(exc), counts=False,
+                                           retry_at=self.clock.now() + timedelta(seconds=exc.retry_after))
+            return False, None
         except SendError as exc:
             await self._failed(item, str(exc), exc.retry_after, exc.permanent)
             return (None if exc.permanent else False), None  # a dead message does not hold up the next ones
@@ -187,3 +196,14 @@ class OutboxDispatcher:
             except asyncio.CancelledError:
                 pass
             self._task = None
+
+
+def _superseded_updates(items: list[OutboxItem]) -> set[int]:
+    """Ids of card updates followed, in the same round, by another update of the same card: only the last goes."""
+    last: dict[int, int] = {}
+    for item in items:
+        if item.message.kind is OutgoingKind.CARD_UPDATE and item.message.placement_id is not None:
+            last[item.message.placement_id] = item.id
+    return {item.id for item in items if item.message.kind is OutgoingKind.CARD_UPDATE
+            and item.message.placement_id is not None and last[item.message.placement_id] != item.id}
+

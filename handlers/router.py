@@ -173,6 +173,10 @@ class Router:
             await lifecycle.change_ticket(turn, ack_ticket, lifecycle.acknowledge(turn), from_button=True)
             return
         ref = actions.decode(event.action)
+        if ref is not None and event.card_id and event.message_ref:
+            # First, so the update this press causes can use the card's new reference (WeCom's fresh code).
+            await self.ctx.store.renew_placement_ref(ticket_id=ref.ticket_id, target=event.conversation,
+                                                     card_id=event.card_id, message_ref=event.message_ref)
         if ref is None:
             async with self.ctx.store.unit() as uow:
                 await turn.finish(uow)

@@ -93,13 +93,16 @@ class OutboxStore:
                         language=row.language, created_at=now,
                     ))
 
-    async def outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
-        """Count a failed attempt; retry at `retry_at`, or give up (dead) when None."""
+    async def outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None,
+                            counts: bool = True) -> None:
+        """Count a failed attempt (unless `counts` is False: postponed by pacing); retry at `retry_at`, or give up
+        (dead) when None."""
         async with self.sessions() as session, session.begin():
             row = await session.get(OutboxRow, item_id)
             if row is None:
                 return
-            row.attempts += 1
+            if counts:
+                row.attempts += 1
             row.last_error = error[:2000]
             row.lease_until = None
             if retry_at is None:
@@ -112,6 +115,20 @@ class OutboxStore:
         async with self.sessions() as session, session.begin():
             await session.execute(update(CardPlacementRow).where(CardPlacementRow.id == placement_id)
                                   .values(message_ref=message_ref).execution_options(synchronize_session=False))
+
+    async def renew_placement_ref(self, *, ticket_id: int, target: Conversation, card_id: str,
+                                  message_ref: str) -> bool:
+        """Store the reference a press handed out for the card named `card_id`; False when no such card."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(CardPlacementRow)
+                .where(CardPlacementRow.ticket_id == ticket_id,
+                       CardPlacementRow.target_platform == target.platform.value,
+                       CardPlacementRow.target_id == target.id,
+                       or_(CardPlacementRow.message_ref == card_id,
+                           CardPlacementRow.message_ref.startswith(card_id + "|", autoescape=True)))
+                .values(message_ref=message_ref).execution_options(synchronize_session=False))
+            return result.rowcount > 0
 
     async def next_outbox_due(self) -> datetime | None:
         """When the next row can be claimed: a retry falling due or a lease running out (None: nothing unsent)."""

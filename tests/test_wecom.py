@@ -28,6 +28,7 @@ class FakeWeCom:
         self.calls: list[tuple[str, dict, dict]] = []
         self.tokens = itertools.count(1)
         self.errors: list[int] = []
+        self.errors_for: dict[tuple[str, str], list[int]] = {}  # (API path, member) → errcodes, once each
 
     async def gettoken(self, request: web.Request) -> web.Response:
         self.calls.append(("gettoken", dict(request.query), {}))
@@ -39,6 +40,10 @@ class FakeWeCom:
         self.calls.append((request.match_info["path"], dict(request.query), body))
         if self.errors:
             return web.json_response({"errcode": self.errors.pop(0), "errmsg": "error"})
+        members = body.get("userids") or [body.get("touser")]
+        for member in members:
+            if queued := self.errors_for.get((request.match_info["path"], member)):
+                return web.json_response({"errcode": queued.pop(0), "errmsg": "error"})
         answer = {"errcode": 0, "errmsg": "ok", "msgid": f"msg{len(self.calls)}"}
         if body.get("msgtype") == "template_card":
             answer["response_code"] = f"RC{len(self.calls)}"  # single use, 72 h
@@ -167,25 +172,94 @@ def card_event_xml(user: str, key: str, response_code: str, task_id: str, *, que
             f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode><AgentID>218</AgentID>{selected}</xml>")
 
 
-async def test_card_click_goes_through_the_handlers_and_updates_in_place_then_anew(wecom):
-    client, fake = wecom
+async def _card_for_li(client, fake) -> dict:
+    """A customer's ticket T-000001, and its card sent to Li (an agent) by `工单 查看`."""
     query, body = encrypted(text_xml("customer-3", "打印机卡纸", 90))
     await client.post("/wecom/callback", params=query, data=body)
     await eventually(lambda: fake.sent("customer-3"))
-    query, body = encrypted(text_xml("liming", "工单 查看 T-000001", 91))  # Li, an agent, asks for the card
+    query, body = encrypted(text_xml("liming", "工单 查看 T-000001", 91))
     await client.post("/wecom/callback", params=query, data=body)
     [(_path, sent)] = await eventually(lambda: fake.cards("liming"))
-    card = sent["template_card"]
+    return sent["template_card"]
+
+
+def _updates(fake) -> list[dict]:
+    return [b for p, b in fake.cards("liming") if p == "message/update_template_card"]
+
+
+def _fresh_cards(fake) -> list[dict]:
+    return [b for p, b in fake.cards("liming") if p == "message/send"]
+
+
+async def test_card_clicks_go_through_the_handlers_and_update_in_place_with_each_clicks_code(wecom):
+    client, fake = wecom
+    card = await _card_for_li(client, fake)
     assert card["card_type"] == "button_interaction" and card["main_title"]["title"].startswith("T-000001")
     claim = next(b["key"] for b in card["button_list"] if b["key"].startswith("tb:claim:"))
     query, body = encrypted(card_event_xml("liming", claim, "RC-click-1", card["task_id"]))
     await client.post("/wecom/callback", params=query, data=body)
-    updates = await eventually(lambda: [b for p, b in fake.cards("liming") if p == "message/update_template_card"])
-    assert updates[0]["response_code"].startswith("RC"), "updated in place with the code from the send"
-    assert any(row["value"] == "处理中" for row in updates[0]["template_card"]["horizontal_content_list"])
-    # The code is single-use: the next change sends a fresh card instead.
-    priority = updates[0]["template_card"]["button_selection"]["question_key"]
-    query, body = encrypted(card_event_xml("liming", priority, "RC-click-2", card["task_id"], question=priority, option="P1"))
+    [update] = await eventually(lambda: _updates(fake))
+    assert update["response_code"] == "RC-click-1", "the click's own code updates the clicked card"
+    assert update["template_card"]["task_id"] == card["task_id"], "an update keeps the card's name"
+    assert any(row["value"] == "处理中" for row in update["template_card"]["horizontal_content_list"])
+    # A second click brings a second code: the card is updated in place again, no new message.
+    priority = update["template_card"]["button_selection"]["question_key"]
+    query, body = encrypted(card_event_xml("liming", priority, "RC-click-2", card["task_id"], question=priority,
+                                           option="P1"))
     await client.post("/wecom/callback", params=query, data=body)
-    fresh = await eventually(lambda: [b for p, b in fake.cards("liming") if p == "message/send"][1:])
-    assert fresh[0]["template_card"]["button_selection"]["selected_id"] == "P1"
+    second = await eventually(lambda: _updates(fake)[1:])
+    assert second[0]["response_code"] == "RC-click-2"
+    assert second[0]["template_card"]["button_selection"]["selected_id"] == "P1"
+    assert len(_fresh_cards(fake)) == 1
+
+
+async def test_a_change_without_a_code_left_sends_a_fresh_card_and_remembers_it(wecom):
+    client, fake = wecom
+    card = await _card_for_li(client, fake)
+    claim = next(b["key"] for b in card["button_list"] if b["key"].startswith("tb:claim:"))
+    query, body = encrypted(card_event_xml("liming", claim, "RC-click-1", card["task_id"]))
+    await client.post("/wecom/callback", params=query, data=body)
+    await eventually(lambda: _updates(fake))
+    # A command changes the ticket: the clicked card's code is spent, so a fresh card goes out …
+    query, body = encrypted(text_xml("liming", "工单 优先级 T-000001 P0", 92))
+    await client.post("/wecom/callback", params=query, data=body)
+    fresh = await eventually(lambda: _fresh_cards(fake)[1:])
+    assert fresh[0]["template_card"]["task_id"] != card["task_id"]
+    # … and is remembered: the next change updates that one with the code its send returned.
+    query, body = encrypted(text_xml("liming", "工单 优先级 T-000001 P1", 93))
+    await client.post("/wecom/callback", params=query, data=body)
+    updates = await eventually(lambda: _updates(fake)[1:])
+    codes = {path_body[1].get("response_code") for path_body in fake.cards("liming")}
+    assert updates[0]["template_card"]["task_id"] == fresh[0]["template_card"]["task_id"]
+    assert updates[0]["response_code"] in codes and updates[0]["response_code"].startswith("RC")
+    assert len(_fresh_cards(fake)) == 2
+
+
+async def test_an_expired_code_falls_back_to_a_fresh_card(wecom):
+    client, fake = wecom
+    card = await _card_for_li(client, fake)
+    claim = next(b["key"] for b in card["button_list"] if b["key"].startswith("tb:claim:"))
+    fake.errors_for[("message/update_template_card", "liming")] = [40188]  # response_code expired (72 h) or already used
+    query, body = encrypted(card_event_xml("liming", claim, "RC-old", card["task_id"]))
+    await client.post("/wecom/callback", params=query, data=body)
+    fresh = await eventually(lambda: _fresh_cards(fake)[1:])
+    assert any(row["value"] == "处理中" for row in fresh[0]["template_card"]["horizontal_content_list"])
+    assert [b["response_code"] for b in _updates(fake)] == ["RC-old"], "tried in place once, then anew"
+
+
+CARD_FIXTURE = Path(__file__).parent / "fixtures" / "wecom" / "template_card_staff_view_new_ticket.json"
+
+
+def _stable(body: dict) -> dict:
+    """A sent card without what changes from run to run: its task id and the SLA clock text."""
+    card = json.loads(json.dumps(body))
+    card["template_card"]["task_id"] = "<task_id>"
+    card["template_card"]["main_title"]["desc"] = "<sla clock>"
+    return card
+
+
+async def test_the_staff_card_matches_the_captured_template_card(wecom):
+    client, fake = wecom
+    await _card_for_li(client, fake)
+    [(_path, sent)] = fake.cards("liming")
+    assert _stable(sent) == json.loads(CARD_FIXTURE.read_text(encoding="utf-8"))

@@ -1,0 +1,72 @@
+"""WeCom REST API over aiohttp: access token cache and JSON calls (wechatpy's client is synchronous)."""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+
+from bot.ports import SendError
+
+TOKEN_ERRORS = {40001, 40014, 42001}  # invalid / expired access token: fetch a new one and try again
+PERMANENT_ERRORS = {60111, 81013, 301002, 95016, 95017}  # unknown user, no receiver, no permission, kf session closed
+RATE_LIMITED = 45009
+
+
+class WeComApiError(SendError):
+    """WeCom answered a non-zero errcode."""
+
+    def __init__(self, path: str, code: int, message: str, **kw):
+        super().__init__(f"wecom {path} {code}: {message}", **kw)
+        self.code = code
+
+
+class WeComApi:
+    """One self-built app's API: `call(path, payload)` with the token cached and refreshed when WeCom rejects it."""
+
+    def __init__(self, *, base_url: str, corp_id: str, secret: str, session: aiohttp.ClientSession | None = None):
+        self.base_url = base_url.rstrip("/") + "/"
+        self.corp_id, self.secret = corp_id, secret
+        self._session = session
+        self._token: tuple[str, float] | None = None
+
+    async def http(self) -> aiohttp.ClientSession:
+        """The shared HTTP session (created on first use, inside the running loop)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        return self._session
+
+    async def access_token(self, *, refresh: bool = False) -> str:
+        """The cached access token (fetched again when expired, or when WeCom said it is invalid)."""
+        if refresh or self._token is None or self._token[1] <= time.monotonic():
+            session = await self.http()
+            async with session.get(self.base_url + "gettoken",
+                                   params={"corpid": self.corp_id, "corpsecret": self.secret}) as response:
+                data = await response.json(content_type=None)
+            if data.get("errcode"):
+                raise WeComApiError("gettoken", data["errcode"], data.get("errmsg", ""))
+            # Renew five minutes early rather than fail one call at the edge of expiry.
+            self._token = (data["access_token"], time.monotonic() + int(data.get("expires_in", 7200)) - 300)
+        return self._token[0]
+
+    async def call(self, path: str, payload: dict) -> dict:
+        """POST a JSON API call; one retry with a fresh token on a token error; WeComApiError otherwise."""
+        for attempt in range(2):
+            token = await self.access_token(refresh=attempt > 0)
+            session = await self.http()
+            async with session.post(self.base_url + path, params={"access_token": token}, json=payload) as response:
+                data = await response.json(content_type=None)
+            code = data.get("errcode", 0)
+            if code in TOKEN_ERRORS and attempt == 0:
+                continue
+            if code == RATE_LIMITED:
+                raise WeComApiError(path, code, "api frequency limit", retry_after=60)
+            if code:
+                raise WeComApiError(path, code, data.get("errmsg", ""), permanent=code in PERMANENT_ERRORS)
+            return data
+        raise SendError(f"wecom {path}: access token rejected twice")
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()

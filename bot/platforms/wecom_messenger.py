@@ -1,0 +1,128 @@
+"""WeComMessenger: app messages and template cards to members, text to app group chats, paced per member.
+
+Conversations whose id carries a route prefix (e.g. 微信客服 customers, the 智能机器人 in group chats) are
+handed to the sender registered for that prefix, so each WeCom surface keeps its own module.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from bot.events import Conversation, ConversationKind, Platform
+from bot.platforms.wecom_api import WeComApi, WeComApiError
+from bot.ports import PacingDelay
+from cards.wecom import render_template_card, render_text
+
+SPENT_CODE_ERRORS = {40187, 40188}  # response_code invalid / expired or already used (doc 94888)
+# WeCom silently drops more than 30 app messages a minute to one member: keep under it ourselves.
+MEMBER_LIMIT, MEMBER_WINDOW = 30, 60.0
+
+
+class ConversationSender(Protocol):
+    """Sends to the conversations of one WeCom surface (ids starting with its prefix)."""
+
+    async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str | None: ...
+
+    async def update(self, target: Conversation, message_ref: str, card) -> str | None: ...
+
+
+def card_ref(task_id: str, response_code: str, member: str) -> str:
+    """A member's card: 'task_id|response_code|member'. The task id names the card; the code updates it once."""
+    return f"{task_id}|{response_code}|{member}"
+
+
+def parse_card_ref(ref: str) -> tuple[str, str, str]:
+    """(task_id, response_code, member) of a card reference ('' for missing parts)."""
+    task_id, _, rest = ref.partition("|")
+    code, _, member = rest.partition("|")
+    return task_id, code, member
+
+
+class MemberPacer:
+    """A sliding window per member: at most MEMBER_LIMIT sends in MEMBER_WINDOW seconds."""
+
+    def __init__(self, *, limit: int = MEMBER_LIMIT, window: float = MEMBER_WINDOW,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self.limit, self.window, self.monotonic = limit, window, monotonic
+        self._sent: dict[str, deque[float]] = {}
+
+    def take(self, member: str) -> None:
+        """Count one send to `member`, or raise PacingDelay saying when the window has room again."""
+        now = self.monotonic()
+        sent = self._sent.setdefault(member, deque())
+        while sent and sent[0] <= now - self.window:
+            sent.popleft()
+        if len(sent) >= self.limit:
+            raise PacingDelay(f"wecom: {self.limit} messages a minute to {member}", retry_after=sent[0] + self.window - now)
+        sent.append(now)
+
+
+class WeComMessenger:
+    """message/send and update_template_card to members; appchat/send to app group chats."""
+
+    platform = Platform.WECOM
+
+    def __init__(self, *, api: WeComApi, agent_id: int, pacer: MemberPacer | None = None):
+        self.api = api
+        self.agent_id = agent_id
+        self.pacer = pacer or MemberPacer()
+        self.routes: dict[str, ConversationSender] = {}
+
+    def route(self, prefix: str, sender: ConversationSender) -> None:
+        """Send to conversations whose id starts with `prefix` through `sender`."""
+        self.routes[prefix] = sender
+
+    def _routed(self, target: Conversation) -> ConversationSender | None:
+        return next((sender for prefix, sender in self.routes.items() if target.id.startswith(prefix)), None)
+
+    async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str | None:
+        """Text or a template card to a member; text (cards as text) to an app group chat."""
+        if (sender := self._routed(target)) is not None:
+            return await sender.post(target, text=text, card=card, ephemeral_user=ephemeral_user)
+        if target.kind is not ConversationKind.DM:
+            content = text if card is None else render_text(card)
+            await self.api.call("appchat/send", {"chatid": target.id, "msgtype": "text", "text": {"content": content}})
+            return None
+        member = ephemeral_user or target.id
+        self.pacer.take(member)
+        if card is None:
+            data = await self.api.call("message/send", {"touser": member, "msgtype": "text", "agentid": self.agent_id,
+                                                        "text": {"content": text or ""}})
+            return data.get("msgid")
+        return await self._send_card(member, card)
+
+    async def _send_card(self, member: str, card) -> str:
+        # Unique per card sent: WeCom refuses a task id it has seen before, and clicks name it.
+        task_id = f"t{card.ticket_id or 0}-{uuid.uuid4().hex[:16]}"
+        data = await self.api.call("message/send", {"touser": member, "msgtype": "template_card",
+                                                    "agentid": self.agent_id,
+                                                    "template_card": render_template_card(card, task_id=task_id)})
+        return card_ref(task_id, data.get("response_code", ""), member)
+
+    async def update(self, target: Conversation, message_ref: str, card) -> str | None:
+        """update_template_card with the card's unused response code; once spent or expired, send a fresh card."""
+        if (sender := self._routed(target)) is not None:
+            return await sender.update(target, message_ref, card)
+        task_id, code, member = parse_card_ref(message_ref)
+        member = member or target.id
+        if target.kind is not ConversationKind.DM:
+            return await self.post(target, card=card)
+        self.pacer.take(member)
+        if code:
+            try:
+                await self.api.call("message/update_template_card", {
+                    "userids": [member], "agentid": self.agent_id, "response_code": code,
+                    "template_card": render_template_card(card, task_id=task_id)})
+                return card_ref(task_id, "", member)  # the code is used up; a click on the card brings a new one
+            except WeComApiError as exc:
+                if exc.code not in SPENT_CODE_ERRORS:
+                    raise
+        return await self._send_card(member, card)
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self.api.close()

@@ -1,0 +1,194 @@
+"""WeCom 智能机器人 (AI bot) on the wire: JSON callbacks encrypted as WeCom does (receiveid ""), posted to the
+real /wecom/aibot; answers come back in the passive stream replies WeCom polls for, or at a fake response_url."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import time
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from wechatpy.crypto import _get_signature
+from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
+
+from bot.app import build_app
+from bot.config import Settings, load_config
+from tests.harness import EXAMPLE_CONFIG
+from tests.test_wecom import SAMPLE, FakeWeCom, encrypted, eventually, text_xml
+
+FIXTURES = Path(__file__).parent / "fixtures" / "wecom"
+MESSAGE = json.loads((FIXTURES / "aibot_group_text_mention.json").read_text())
+REFRESH = json.loads((FIXTURES / "aibot_stream_refresh.json").read_text())
+ENTER_CHAT = json.loads((FIXTURES / "aibot_enter_chat_event.json").read_text())
+TOKEN, AES_KEY = "aibotToken", "dGlja2V0Ym90LWFpYm90LXRlc3Qta2V5LTMyYnl0ZXM"
+CRYPTO = WeChatCrypto(TOKEN, AES_KEY, "")
+
+
+class Fake(FakeWeCom):
+    """The WeCom API fake plus the AI bot's response_url endpoint."""
+
+    def __init__(self):
+        super().__init__()
+        self.responses: list[tuple[str, dict]] = []
+
+    async def response_url(self, request: web.Request) -> web.Response:
+        self.responses.append((request.match_info["key"], json.loads(await request.text())))
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
+@pytest.fixture
+async def aibot(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    fake = Fake()
+    api = web.Application()
+    api.router.add_get("/cgi-bin/gettoken", fake.gettoken)
+    api.router.add_post("/aibot/response/{key}", fake.response_url)
+    api.router.add_post("/cgi-bin/{path:.+}", fake.api)
+    server = await aiohttp_server(api)
+    env = {"DATABASE_URL": database_url, "WECOM_CORP_ID": SAMPLE["corp_id"], "WECOM_AGENT_ID": "218",
+           "WECOM_SECRET": "secret", "WECOM_TOKEN": SAMPLE["token"], "WECOM_ENCODING_AES_KEY": SAMPLE["encoding_aes_key"],
+           "WECOM_API_BASE_URL": str(server.make_url("/cgi-bin/")),
+           "WECOM_AIBOT_TOKEN": TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": AES_KEY}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG)))
+    return client, fake, server
+
+
+def signed(encrypt: str) -> dict:
+    timestamp, nonce = str(int(time.time())), "1597212914"
+    return {"msg_signature": _get_signature(TOKEN, timestamp, nonce, encrypt), "timestamp": timestamp, "nonce": nonce}
+
+
+def callback(plain: dict) -> tuple[dict, str]:
+    """Query and JSON body exactly as WeCom posts an AI-bot callback (AES with receiveid "", SHA1 signature)."""
+    encrypt = PrpCrypto(CRYPTO.key).encrypt(json.dumps(plain, ensure_ascii=False), "").decode()
+    return signed(encrypt), json.dumps({"encrypt": encrypt})
+
+
+def message(user: str, content: str, msgid: str, response_url: str, *, chat: str = MESSAGE["chatid"]) -> dict:
+    data = copy.deepcopy(MESSAGE)
+    data.update(msgid=msgid, chatid=chat, response_url=response_url, **{"from": {"userid": user}})
+    data["text"]["content"] = content
+    return data
+
+
+async def reply_of(response) -> dict:
+    """Check and decrypt the bot's passive reply as WeCom does."""
+    assert response.status == 200
+    body = await response.json()
+    assert body["msgsignature"] == _get_signature(TOKEN, body["timestamp"], body["nonce"], body["encrypt"])
+    return json.loads(PrpCrypto(CRYPTO.key).decrypt(body["encrypt"], ""))
+
+
+async def post(client, plain: dict) -> dict:
+    query, body = callback(plain)
+    return await reply_of(await client.post("/wecom/aibot", params=query, data=body))
+
+
+async def finished_stream(client, stream_id: str, timeout: float = 10.0) -> str:
+    """Poll like WeCom (stream refresh callbacks) until the bot says finish; the final content."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        refresh = copy.deepcopy(REFRESH)
+        refresh["stream"]["id"] = stream_id
+        answer = await post(client, refresh)
+        assert answer["msgtype"] == "stream" and answer["stream"]["id"] == stream_id
+        if answer["stream"]["finish"]:
+            return answer["stream"]["content"]
+        assert asyncio.get_running_loop().time() < deadline, "the stream never finished"
+        await asyncio.sleep(0.1)
+
+
+async def test_url_verification_and_forged_callbacks(aibot):
+    client, fake, server = aibot
+    echostr = PrpCrypto(CRYPTO.key).encrypt("4827390512", "").decode()
+    response = await client.get("/wecom/aibot", params={**signed(echostr), "echostr": echostr})
+    assert response.status == 200 and await response.text() == "4827390512"
+    assert (await client.get("/wecom/aibot", params={**signed(echostr), "echostr": echostr,
+                                                      "msg_signature": "0" * 40})).status == 403
+    # Signed with the app's token instead of the AI bot's: refused, and nothing happens.
+    plain = message("liming", "@ticketbot 工单 新建 打印机坏了", "forged-1", str(server.make_url("/aibot/response/f")))
+    query, body = callback(plain)
+    query["msg_signature"] = _get_signature(SAMPLE["token"], query["timestamp"], query["nonce"],
+                                            json.loads(body)["encrypt"])
+    assert (await client.post("/wecom/aibot", params=query, data=body)).status == 403
+    await asyncio.sleep(0.3)
+    assert fake.calls == [] and fake.responses == []
+    # The same message, genuine, opens the first ticket: the forged one left no trace.
+    answer = await post(client, {**plain, "msgid": "genuine-1"})
+    assert "T-000001" in await finished_stream(client, answer["stream"]["id"])
+
+
+async def test_group_command_opens_a_ticket_and_the_group_sees_the_answer(aibot):
+    client, fake, server = aibot
+    plain = message("liming", "@ticketbot\u2005工单 新建 打印机坏了", "m-1", str(server.make_url("/aibot/response/a")))
+    first = await post(client, plain)
+    # WeCom waits 5 s: the bot answers at once with a stream it will fill.
+    assert first["msgtype"] == "stream" and first["stream"]["finish"] is False
+    content = await finished_stream(client, first["stream"]["id"])
+    assert "T-000001" in content and "打印机坏了" in content, "the ticket's card, as text, in the group"
+    assert fake.responses == [], "answered in the stream: the response_url is kept for later"
+    # Alice (language en) lists tickets in the same group: answered in English.
+    second = await post(client, message("alice.wang", "@ticketbot ticket list", "m-2",
+                                        str(server.make_url("/aibot/response/b"))))
+    listing = await finished_stream(client, second["stream"]["id"])
+    assert "1 tickets:" in listing and "T-000001" in listing and "打印机坏了" in listing
+
+
+async def test_redelivery_has_one_effect(aibot):
+    client, fake, server = aibot
+    plain = message("liming", "@ticketbot 工单 新建 VPN 连不上", "m-retry", str(server.make_url("/aibot/response/r")))
+    answers = [await post(client, plain) for _ in range(3)]  # WeCom retries when it did not hear back in 5 s
+    assert len({a["stream"]["id"] for a in answers}) == 1, "every retry gets the same stream"
+    content = await finished_stream(client, answers[0]["stream"]["id"])
+    assert content.count("T-000001") == 1
+    listing = await finished_stream(client, (await post(client, message(
+        "alice.wang", "@ticketbot ticket list", "m-list", str(server.make_url("/aibot/response/l")))))["stream"]["id"])
+    assert "1 tickets:" in listing and "T-000002" not in listing
+
+
+async def test_later_answers_use_the_response_url_once(aibot):
+    client, fake, server = aibot
+    # Someone outside the directory (a customer) writes in the group: their words open a ticket.
+    plain = message("wangwu", "@ticketbot 打印机卡纸了，急", "m-cust", str(server.make_url("/aibot/response/c1")))
+    content = await finished_stream(client, (await post(client, plain))["stream"]["id"])
+    assert "T-000001" in content
+    # Later an agent answers from the app: the stream is over, so the reply takes the chat's response_url.
+    query, body = encrypted(text_xml("alice.wang", "ticket reply T-000001 Please restart the printer", 501))
+    assert (await client.post("/wecom/callback", params=query, data=body)).status == 200
+    [(key, sent)] = await eventually(lambda: fake.responses)
+    assert key == "c1" and sent["msgtype"] == "markdown" and "restart the printer" in sent["markdown"]["content"]
+    # A second reply finds the url spent (single use): nothing is posted to it again.
+    query, body = encrypted(text_xml("alice.wang", "ticket reply T-000001 Any luck?", 502))
+    await client.post("/wecom/callback", params=query, data=body)
+    await asyncio.sleep(1.0)
+    assert len(fake.responses) == 1
+    # The customer's next @-mention joins the ticket (no answer needed): its stream ends, its url stays unused.
+    again = message("wangwu", "@ticketbot 还是不行", "m-cust-2", str(server.make_url("/aibot/response/c2")))
+    assert await finished_stream(client, (await post(client, again))["stream"]["id"]) == "✓"
+    assert len(fake.responses) == 1
+
+
+async def test_events_and_unknown_streams_are_answered_harmlessly(aibot):
+    client, fake, _server = aibot
+    query, body = callback(ENTER_CHAT)
+    response = await client.post("/wecom/aibot", params=query, data=body)
+    assert response.status == 200 and await response.text() == ""
+    refresh = copy.deepcopy(REFRESH)
+    refresh["stream"]["id"] = "unknown-stream"
+    assert (await post(client, refresh))["stream"]["finish"] is True
+
+
+def test_the_ai_bot_is_on_only_with_its_keys_and_the_wecom_app(monkeypatch):
+    for name in ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY",
+                 "WECOM_AIBOT_TOKEN", "WECOM_AIBOT_ENCODING_AES_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    app = {"wecom_corp_id": "c", "wecom_agent_id": "1", "wecom_secret": "s", "wecom_token": "t",
+           "wecom_encoding_aes_key": AES_KEY}
+    keys = {"wecom_aibot_token": TOKEN, "wecom_aibot_encoding_aes_key": AES_KEY}
+    assert Settings(_env_file=None, **app, **keys).wecom_aibot_enabled
+    assert not Settings(_env_file=None, **keys).wecom_aibot_enabled
+    assert not Settings(_env_file=None, **app, wecom_aibot_token=TOKEN).wecom_aibot_enabled
