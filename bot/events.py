@@ -88,6 +88,8 @@ class ButtonPressed(_Frozen):
     # Set where a press hands out a new reference to its card (WeCom: a fresh single-use update code):
     # the stable name of the pressed card message; its stored placement then takes `message_ref`.
     card_id: str | None = None
+    # A card that submits several choices at once (WeCom's multiple_interaction): (action, value) pairs.
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 class FormSubmitted(_Frozen):

@@ -36,6 +36,7 @@ def decode(action_id: str) -> ActionRef | None:
 
 
 ACK = "ack"
+VIEW = "view"
 
 
 def encode_ack(ticket_id: int, version: int) -> str:
@@ -49,3 +50,17 @@ def decode_ack(action_id: str) -> int | None:
     if len(parts) == 4 and parts[0] == PREFIX and parts[1] == ACK and parts[2].isdigit():
         return int(parts[2])
     return None
+
+
+def encode_view(ticket_id: int, layout: str) -> str:
+    """'tb:view:123:more' — show this copy of the ticket's card again, in `layout` (a platform's own word)."""
+    return f"{PREFIX}:{VIEW}:{ticket_id}:{layout}"
+
+
+def decode_view(action_id: str) -> tuple[int, str] | None:
+    """(ticket id, layout) of a view action id, else None."""
+    parts = action_id.split(":")
+    if len(parts) == 4 and parts[0] == PREFIX and parts[1] == VIEW and parts[2].isdigit():
+        return int(parts[2]), parts[3]
+    return None
+

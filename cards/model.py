@@ -65,3 +65,4 @@ class Card:
     ticket_id: int | None = None
     version: int | None = None
     notes: tuple[str, ...] = field(default=())
+    language: str | None = None  # of its texts; for labels a platform renderer adds itself

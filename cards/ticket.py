@@ -90,4 +90,5 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
         actions=tuple(controls),
         ticket_id=ticket.id,
         version=ticket.version,
+        language=t.language,
     )

@@ -1,23 +1,39 @@
-"""Pure renderer: neutral Card → WeCom template_card (button_interaction) or plain text where cards cannot go."""
+"""Pure renderer: neutral Card → WeCom template_card, or plain text where cards cannot go.
+
+A member's card is a button_interaction (the buttons and one drop-down). WeCom allows one drop-down there,
+so a card with more choices gets a "More…" button; pressed, the same card shows them all as a
+multiple_interaction (up to three drop-downs and a Save button), and saving brings the buttons back.
+"""
 
 from __future__ import annotations
 
+from bot.i18n import translator
+from cards import actions
 from cards.model import Button, Card, Select
 
-MAX_BUTTONS = 6  # WeCom's limit per card
+MAX_BUTTONS = 6  # WeCom's limits per card
 MAX_ROWS = 6
+MAX_SELECTS = 3  # multiple_interaction select_list
+MAX_OPTIONS = 10  # per drop-down
+EXPANDED, COLLAPSED = "more", "less"  # the layouts a view action asks for
 
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render_template_card(card: Card, *, task_id: str) -> dict:
-    """A button_interaction card: title, up to six rows, the buttons, and one drop-down (priority first)."""
-    buttons = [c for c in card.actions if isinstance(c, Button)][:MAX_BUTTONS]
-    selects = [c for c in card.actions if isinstance(c, Select) and c.kind == "static"]
+def _selects(card: Card) -> list[Select]:
+    # Priority first: the one choice that fits beside the buttons is the one changed most.
+    selects = [c for c in card.actions if isinstance(c, Select)]
+    return sorted(selects, key=lambda s: s.action.split(":")[1] != "priority")
+
+
+def _options(select: Select) -> list[dict]:
+    return [{"id": o.value, "text": _short(o.label, 16)} for o in select.options[:MAX_OPTIONS]]
+
+
+def _head(card: Card, task_id: str) -> dict:
     template = {
-        "card_type": "button_interaction",
         "source": {"desc": "ticketbot"},
         "main_title": {"title": _short(card.title, 36), "desc": _short(card.badge.text if card.badge else "", 44)},
         # WeCom suggests short key names (5 Chinese characters); 12 keeps English labels readable.
@@ -25,24 +41,54 @@ def render_template_card(card: Card, *, task_id: str) -> dict:
                                     for f in card.fields[:MAX_ROWS]],
         # Names the card message: unique per send (WeCom refuses one it has seen), kept by its updates.
         "task_id": task_id,
-        "button_list": [{"text": _short(b.label, 10), "style": 1 if b.style == "primary" else 2, "key": b.action}
-                        for b in buttons],
     }
     if card.subtitle:
         template["sub_title_text"] = _short(card.subtitle, 112)
+    return template
+
+
+def can_expand(card: Card) -> bool:
+    """True when the card has more choices than fit beside its buttons."""
+    return len(_selects(card)) > 1
+
+
+def render_template_card(card: Card, *, task_id: str, expanded: bool = False) -> dict:
+    """The card as WeCom shows it: buttons and one drop-down, or (expanded) all its drop-downs and Save."""
+    if expanded and can_expand(card):
+        return _render_choices(card, task_id)
+    t = translator(card.language)
+    selects = _selects(card)
+    buttons = [c for c in card.actions if isinstance(c, Button)]
+    more = [{"text": _short(t._("More…"), 10), "style": 2,
+             "key": actions.encode_view(card.ticket_id or 0, EXPANDED)}] if can_expand(card) else []
+    template = {"card_type": "button_interaction", **_head(card, task_id),
+                "button_list": [{"text": _short(b.label, 10), "style": 1 if b.style == "primary" else 2,
+                                 "key": b.action} for b in buttons][:MAX_BUTTONS - len(more)] + more}
     if selects:
         select = selects[0]
-        template["button_selection"] = {
-            "question_key": select.action, "title": _short(select.label, 10),
-            "option_list": [{"id": o.value, "text": _short(o.label, 10)} for o in select.options[:10]],
-            **({"selected_id": select.initial} if select.initial else {}),
-        }
-    if not buttons and "button_selection" not in template:
-        # A card without controls still needs one: a harmless link-free button that just refreshes.
+        template["button_selection"] = {"question_key": select.action, "title": _short(select.label, 10),
+                                        "option_list": _options(select),
+                                        **({"selected_id": select.initial} if select.initial else {})}
+    if not template["button_list"] and "button_selection" not in template:
+        # A card without controls (e.g. the customer's copy) is a plain notice; WeCom needs a card_action.
         template["card_type"] = "text_notice"
         template.pop("button_list")
         template["card_action"] = {"type": 0}
     return template
+
+
+def _render_choices(card: Card, task_id: str) -> dict:
+    t = translator(card.language)
+    select_list = []
+    for select in _selects(card)[:MAX_SELECTS]:
+        choice = {"question_key": select.action, "title": _short(select.label, 10), "option_list": _options(select)}
+        if select.initial in {o.value for o in select.options[:MAX_OPTIONS]}:
+            choice["selected_id"] = select.initial
+        select_list.append(choice)
+    # multiple_interaction has no rows of fields: the title names the ticket, the drop-downs show its state.
+    head = {key: value for key, value in _head(card, task_id).items() if key in ("source", "main_title", "task_id")}
+    return {"card_type": "multiple_interaction", **head, "select_list": select_list,
+            "submit_button": {"text": _short(t._("Save"), 10), "key": actions.encode_view(card.ticket_id or 0, COLLAPSED)}}
 
 
 def render_text(card: Card) -> str:

@@ -63,7 +63,8 @@ RETRIES = 5
 
 async def change_ticket(turn: Turn, ticket_id: int, build, *, expected_version: int | None = None,
                         from_button: bool = False) -> Ticket | None:
-    """Apply `build(ticket) -> Change` under the lifecycle table, permissions and the version check.
+    """Apply `build(ticket) -> Change` (or a list of builds, together) under the lifecycle table, permissions and
+    the version check.
 
     A press on a card carries the version the person saw: if the ticket moved on, they are told who changed
     it. A command or message does not depend on what was seen, so a concurrent save just means: try again
@@ -90,9 +91,13 @@ async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int 
             return None
         if expected_version is not None and ticket.version != expected_version:
             raise StaleTicket(ticket, await _last_actor(uow, ticket))
+        changes = []
         try:
-            change = build(ticket)
-            await _apply(turn, uow, ticket, change)
+            # Several builds (choices submitted together) apply as one change: all of them or none.
+            for one in build if isinstance(build, list) else [build]:
+                change = one(ticket)
+                await _apply(turn, uow, ticket, change)
+                changes.append(change)
         except Refusal as refusal:
             await turn.reply(uow, refusal.message, private=True)
             if from_button:
@@ -100,18 +105,20 @@ async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int 
             await turn.finish(uow)
             return None
         saved = await uow.save_ticket(ticket)
-        await uow.append_timeline(
-            TimelineEntry(
-                ticket_id=saved.id, kind=change.kind, actor=turn.actor_key, platform=turn.platform,
-                at=turn.ctx.clock.now(), before=change.before, after=change.after, text=change.text,
-                visibility=change.visibility,
+        for change in changes:
+            await uow.append_timeline(
+                TimelineEntry(
+                    ticket_id=saved.id, kind=change.kind, actor=turn.actor_key, platform=turn.platform,
+                    at=turn.ctx.clock.now(), before=change.before, after=change.after, text=change.text,
+                    visibility=change.visibility,
+                )
             )
-        )
-        for followup in change.followups:
-            await followup(uow, saved)
+            for followup in change.followups:
+                await followup(uow, saved)
         await refresh_cards(uow, saved)
-        if change.confirm and not from_button:
-            await turn.reply(uow, change.confirm)
+        for change in changes:
+            if change.confirm and not from_button:
+                await turn.reply(uow, change.confirm)
         await turn.finish(uow)
     _wake(turn)
     return saved

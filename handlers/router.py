@@ -8,11 +8,11 @@ from pydantic import TypeAdapter
 
 from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, FormSubmitted, MessagePosted
 from bot.ports import Context
-from bot.tickets import Action, Impact, Priority
-from cards import actions
+from bot.tickets import Impact, Priority
 from handlers import commands as cmd
 from handlers import conversation, lifecycle, queries
 from handlers.intake import Intake, new_from_command
+from handlers.presses import handle_press
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class Router:
             case MessagePosted(text=text):
                 await self._message(turn, text)
             case ButtonPressed():
-                await self._button(turn, event)
+                await handle_press(turn, event)
             case FormSubmitted():
                 await self._form(turn, event)
 
@@ -165,44 +165,6 @@ class Router:
         async with self.ctx.store.unit() as uow:
             ticket = await uow.find_ticket_by_thread(turn.conversation)
         return ticket.id if ticket else None
-
-    async def _button(self, turn: Turn, event: ButtonPressed) -> None:
-        """A card press goes through the same builders as the equivalent command."""
-        ack_ticket = actions.decode_ack(event.action)
-        if ack_ticket is not None:
-            await lifecycle.change_ticket(turn, ack_ticket, lifecycle.acknowledge(turn), from_button=True)
-            return
-        ref = actions.decode(event.action)
-        if ref is not None and event.card_id and event.message_ref:
-            # First, so the update this press causes can use the card's new reference (WeCom's fresh code).
-            await self.ctx.store.renew_placement_ref(ticket_id=ref.ticket_id, target=event.conversation,
-                                                     card_id=event.card_id, message_ref=event.message_ref)
-        if ref is None:
-            async with self.ctx.store.unit() as uow:
-                await turn.finish(uow)
-            return
-        value = (event.value or "").strip()
-        builders = {
-            Action.CLAIM: lambda: lifecycle.claim(turn),
-            Action.RESOLVE: lambda: lifecycle.resolve(turn, None),
-            Action.CLOSE: lambda: lifecycle.close(turn, None),
-            Action.REOPEN: lambda: lifecycle.reopen(turn, None),
-            Action.ASSIGN: lambda: lifecycle.assign(turn, value),
-            Action.PRIORITY: lambda: lifecycle.set_priority(turn, Priority(value.upper())),
-            Action.CATEGORY: lambda: lifecycle.set_category(turn, value.lower()),
-            Action.RESUME: lambda: lifecycle.resume(turn),
-        }
-        make = builders.get(ref.action)
-        try:
-            builder = make() if make else None
-        except ValueError:
-            builder = None
-        if builder is None or (ref.action in (Action.ASSIGN, Action.PRIORITY, Action.CATEGORY) and not value):
-            async with self.ctx.store.unit() as uow:
-                await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
-                await turn.finish(uow)
-            return
-        await lifecycle.change_ticket(turn, ref.ticket_id, builder, expected_version=ref.version, from_button=True)
 
     async def _form(self, turn: Turn, event: FormSubmitted) -> None:
         """The intake form: the same path as `/ticket new`, with more fields."""

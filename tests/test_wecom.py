@@ -159,16 +159,19 @@ async def test_expired_token_is_refreshed_once(wecom):
 
 
 def card_event_xml(user: str, key: str, response_code: str, task_id: str, *, question: str | None = None,
-                   option: str | None = None) -> str:
-    """A template_card_event as WeCom sends it after a click."""
-    selected = ""
+                   option: str | None = None, choices: dict[str, str] | None = None,
+                   card_type: str = "button_interaction") -> str:
+    """A template_card_event as WeCom sends it after a click: the key pressed and what each drop-down shows."""
+    chosen = dict(choices or {})
     if question:
-        selected = (f"<SelectedItems><SelectedItem><QuestionKey><![CDATA[{question}]]></QuestionKey>"
-                    f"<OptionIds><OptionId><![CDATA[{option}]]></OptionId></OptionIds></SelectedItem></SelectedItems>")
+        chosen[question] = option
+    items = "".join(f"<SelectedItem><QuestionKey><![CDATA[{q}]]></QuestionKey>"
+                    f"<OptionIds><OptionId><![CDATA[{o}]]></OptionId></OptionIds></SelectedItem>" for q, o in chosen.items())
+    selected = f"<SelectedItems>{items}</SelectedItems>" if items else ""
     return (f"<xml><ToUserName><![CDATA[{SAMPLE['corp_id']}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
             f"<CreateTime>{int(time.time() * 1000)}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
             f"<Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
-            f"<TaskId><![CDATA[{task_id}]]></TaskId><CardType><![CDATA[button_interaction]]></CardType>"
+            f"<TaskId><![CDATA[{task_id}]]></TaskId><CardType><![CDATA[{card_type}]]></CardType>"
             f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode><AgentID>218</AgentID>{selected}</xml>")
 
 
@@ -263,3 +266,75 @@ async def test_the_staff_card_matches_the_captured_template_card(wecom):
     await _card_for_li(client, fake)
     [(_path, sent)] = fake.cards("liming")
     assert _stable(sent) == json.loads(CARD_FIXTURE.read_text(encoding="utf-8"))
+
+
+def _button(card: dict, prefix: str) -> str:
+    return next(b["key"] for b in card["button_list"] if b["key"].startswith(prefix))
+
+
+async def _click(client, xml: str) -> None:
+    query, body = encrypted(xml)
+    assert (await client.post("/wecom/callback", params=query, data=body)).status == 200
+
+
+async def test_a_click_applies_the_button_and_leaves_an_unchanged_drop_down_alone(wecom, database_url):
+    client, fake = wecom
+    card = await _card_for_li(client, fake)
+    priority = card["button_selection"]["question_key"]
+    # WeCom sends what the drop-down shows with every click: P2, as it was.
+    await _click(client, card_event_xml("liming", _button(card, "tb:claim:"), "RC-1", card["task_id"],
+                                        question=priority, option="P2"))
+    [update] = await eventually(lambda: _updates(fake))
+    rows = {row["keyname"]: row["value"] for row in update["template_card"]["horizontal_content_list"]}
+    assert rows["状态"] == "处理中" and rows["处理人"] == "李明" and rows["优先级"] == "P2 · 普通"
+
+
+async def test_more_shows_every_choice_and_saving_applies_the_changed_ones(wecom):
+    client, fake = wecom
+    card = await _card_for_li(client, fake)
+    priority = card["button_selection"]["question_key"]
+    # Li picks P1 in the drop-down and presses "More…": the priority changes and the card shows all choices.
+    await _click(client, card_event_xml("liming", _button(card, "tb:view:"), "RC-1", card["task_id"],
+                                        question=priority, option="P1"))
+    [expanded] = await eventually(lambda: _updates(fake))
+    choices = expanded["template_card"]
+    assert choices["card_type"] == "multiple_interaction" and expanded["response_code"] == "RC-1"
+    assert choices["task_id"] == card["task_id"]
+    selects = {c["title"]: c for c in choices["select_list"]}
+    assert set(selects) == {"优先级", "指派", "分类"}
+    assert selects["优先级"]["selected_id"] == "P1"
+    assert len(selects["指派"]["option_list"]) <= 10
+    # Li chooses a category and takes the ticket from Alice, leaves P1, and saves: both change, buttons come back.
+    li = next(o["id"] for o in selects["指派"]["option_list"] if o["text"] == "李明")
+    picked = {selects["优先级"]["question_key"]: "P1", selects["分类"]["question_key"]: "bug",
+              selects["指派"]["question_key"]: li}
+    await _click(client, card_event_xml("liming", choices["submit_button"]["key"], "RC-2", card["task_id"],
+                                        choices=picked, card_type="multiple_interaction"))
+    saved = await eventually(lambda: [u for u in _updates(fake)[1:] if u["response_code"] == "RC-2"])
+    back = saved[-1]["template_card"]
+    assert back["card_type"] == "button_interaction"
+    rows = {row["keyname"]: row["value"] for row in back["horizontal_content_list"]}
+    assert (rows["优先级"], rows["分类"], rows["处理人"]) == ("P1 · 高", "缺陷", "李明")
+    assert len(_fresh_cards(fake)) == 1, "every step updated the one card in place"
+
+
+async def test_saving_choices_on_a_card_someone_else_changed_changes_nothing(wecom):
+    client, fake = wecom
+    card = await _card_for_li(client, fake)
+    await _click(client, card_event_xml("liming", _button(card, "tb:view:"), "RC-1", card["task_id"]))
+    [expanded] = await eventually(lambda: _updates(fake))
+    selects = {c["title"]: c["question_key"] for c in expanded["template_card"]["select_list"]}
+    # Meanwhile Alice raises the priority by command.
+    await _click(client, text_xml("alice.wang", "工单 优先级 T-000001 P0", 501))
+    await eventually(lambda: [t for t in fake.sent("alice.wang") if "P0" in t])
+    await _click(client, card_event_xml("liming", expanded["template_card"]["submit_button"]["key"], "RC-2",
+                                        card["task_id"], choices={selects["优先级"]: "P3", selects["分类"]: "bug"},
+                                        card_type="multiple_interaction"))
+    told = await eventually(lambda: [t for t in fake.sent("liming") if "Alice Wang" in t and "T-000001" in t])
+    assert told
+    await asyncio.sleep(0.3)
+    before = len(_fresh_cards(fake))
+    await _click(client, text_xml("liming", "工单 查看 T-000001", 502))
+    shown = await eventually(lambda: _fresh_cards(fake)[before:])
+    rows = {row["keyname"]: row["value"] for row in shown[0]["template_card"]["horizontal_content_list"]}
+    assert rows["优先级"].startswith("P0") and rows["分类"] == "其他", "the stale choices were not applied"

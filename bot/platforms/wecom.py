@@ -18,6 +18,8 @@ from wechatpy.exceptions import InvalidSignatureException
 
 from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
 from bot.platforms.wecom_messenger import card_ref
+from cards import actions
+from cards.wecom import EXPANDED
 
 log = logging.getLogger(__name__)
 # A callback event the app chat does not turn into a neutral event itself (e.g. kf_msg_or_event): its
@@ -40,21 +42,32 @@ def to_event(data: dict) -> MessagePosted | ButtonPressed | None:
         return MessagePosted(delivery_id=f"msg:{data.get('MsgId')}", actor=actor, conversation=dm,
                              text=data.get("Content", ""))
     if kind == "event" and (data.get("Event") or "").lower() == "template_card_event":
-        # Events carry no MsgId: sender + create time + key identify a redelivery.
         key = data.get("EventKey", "")
-        value = None
-        selected = (data.get("SelectedItems") or {}).get("SelectedItem")
-        if selected:
-            item = selected[0] if isinstance(selected, list) else selected
-            option = (item.get("OptionIds") or {}).get("OptionId")
-            value = option[0] if isinstance(option, list) else option
-            key = item.get("QuestionKey", key)
+        # A click sends the button's key and, with it, what every drop-down of the card shows.
+        choices = selected_items(data)
         task_id = data.get("TaskId") or ""
+        view = actions.decode_view(key)
+        expanded = view is not None and view[1] == EXPANDED
         # The click hands out a fresh single-use code for updating this very card: it becomes the card's ref.
-        renewed = card_ref(task_id, data["ResponseCode"], user) if task_id and data.get("ResponseCode") else None
+        renewed = (card_ref(task_id, data["ResponseCode"], user, expanded=expanded)
+                   if task_id and data.get("ResponseCode") else None)
+        # Events carry no MsgId: sender + create time + key identify a redelivery.
         return ButtonPressed(delivery_id=f"evt:{user}:{data.get('CreateTime')}:{key}", actor=actor, conversation=dm,
-                             action=key, value=value, message_ref=renewed, card_id=task_id if renewed else None)
+                             action=key, choices=choices, message_ref=renewed, card_id=task_id if renewed else None)
     return None
+
+
+def selected_items(data: dict) -> tuple[tuple[str, str], ...]:
+    """(question key, chosen option) of each drop-down of a template_card_event."""
+    # xmltodict makes one repeated element a dict and several a list.
+    items = (data.get("SelectedItems") or {}).get("SelectedItem") or []
+    found = []
+    for item in items if isinstance(items, list) else [items]:
+        options = (item.get("OptionIds") or {}).get("OptionId")
+        option = options[0] if isinstance(options, list) else options
+        if item.get("QuestionKey") and option:
+            found.append((item["QuestionKey"], option))
+    return tuple(found)
 
 
 class WeComCallback:

@@ -13,11 +13,10 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.events import Conversation, ConversationKind, Platform
-from bot.platforms.wecom_api import WeComApi, WeComApiError
+from bot.platforms.wecom_api import RATE_LIMITED, WeComApi, WeComApiError
 from bot.ports import PacingDelay
-from cards.wecom import render_template_card, render_text
+from cards.wecom import EXPANDED, can_expand, render_template_card, render_text
 
-SPENT_CODE_ERRORS = {40187, 40188}  # response_code invalid / expired or already used (doc 94888)
 # WeCom silently drops more than 30 app messages a minute to one member: keep under it ourselves.
 MEMBER_LIMIT, MEMBER_WINDOW = 30, 60.0
 
@@ -30,16 +29,16 @@ class ConversationSender(Protocol):
     async def update(self, target: Conversation, message_ref: str, card) -> str | None: ...
 
 
-def card_ref(task_id: str, response_code: str, member: str) -> str:
-    """A member's card: 'task_id|response_code|member'. The task id names the card; the code updates it once."""
-    return f"{task_id}|{response_code}|{member}"
+def card_ref(task_id: str, response_code: str, member: str, *, expanded: bool = False) -> str:
+    """A member's card: 'task_id|response_code|member[|more]'. The task id names the card; the code updates it
+    once; 'more' when it shows all its choices (see cards.wecom)."""
+    return f"{task_id}|{response_code}|{member}" + (f"|{EXPANDED}" if expanded else "")
 
 
-def parse_card_ref(ref: str) -> tuple[str, str, str]:
-    """(task_id, response_code, member) of a card reference ('' for missing parts)."""
-    task_id, _, rest = ref.partition("|")
-    code, _, member = rest.partition("|")
-    return task_id, code, member
+def parse_card_ref(ref: str) -> tuple[str, str, str, bool]:
+    """(task_id, response_code, member, expanded) of a card reference ('' for missing parts)."""
+    task_id, code, member, *layout = ref.split("|") + ["", ""][: max(0, 3 - len(ref.split("|")))]
+    return task_id, code, member, layout == [EXPANDED]
 
 
 class MemberPacer:
@@ -95,34 +94,39 @@ class WeComMessenger:
             return data.get("msgid")
         return await self._send_card(member, card)
 
-    async def _send_card(self, member: str, card) -> str:
+    async def _send_card(self, member: str, card, *, expanded: bool = False) -> str:
         # Unique per card sent: WeCom refuses a task id it has seen before, and clicks name it.
         task_id = f"t{card.ticket_id or 0}-{uuid.uuid4().hex[:16]}"
+        template = render_template_card(card, task_id=task_id, expanded=expanded)
         data = await self.api.call("message/send", {"touser": member, "msgtype": "template_card",
-                                                    "agentid": self.agent_id,
-                                                    "template_card": render_template_card(card, task_id=task_id)})
-        return card_ref(task_id, data.get("response_code", ""), member)
+                                                    "agentid": self.agent_id, "template_card": template})
+        return card_ref(task_id, data.get("response_code", ""), member, expanded=expanded)
 
     async def update(self, target: Conversation, message_ref: str, card) -> str | None:
         """update_template_card with the card's unused response code; once spent or expired, send a fresh card."""
         if (sender := self._routed(target)) is not None:
             return await sender.update(target, message_ref, card)
-        task_id, code, member = parse_card_ref(message_ref)
+        task_id, code, member, expanded = parse_card_ref(message_ref)
         member = member or target.id
+        expanded = expanded and can_expand(card)
         if target.kind is not ConversationKind.DM:
             return await self.post(target, card=card)
         self.pacer.take(member)
         if code:
+            template = render_template_card(card, task_id=task_id, expanded=expanded)
             try:
                 await self.api.call("message/update_template_card", {
-                    "userids": [member], "agentid": self.agent_id, "response_code": code,
-                    "template_card": render_template_card(card, task_id=task_id)})
-                return card_ref(task_id, "", member)  # the code is used up; a click on the card brings a new one
+                    "userids": [member], "agentid": self.agent_id, "response_code": code, "template_card": template})
+                # The code is used up; a click on the card brings a new one.
+                return card_ref(task_id, "", member, expanded=expanded)
             except WeComApiError as exc:
-                if exc.code not in SPENT_CODE_ERRORS:
+                # The code is spent or expired (40187/40188), or WeCom would not change this card in place (e.g.
+                # into another card type): a fresh card is always right. Only its rate limit says "later".
+                if exc.code == RATE_LIMITED:
                     raise
-        return await self._send_card(member, card)
+        return await self._send_card(member, card, expanded=expanded)
 
     async def close(self) -> None:
         """Close the HTTP session."""
         await self.api.close()
+

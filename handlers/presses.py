@@ -1,0 +1,111 @@
+"""Card presses: a button, a drop-down, or several choices submitted at once, through the same builders as commands."""
+
+from __future__ import annotations
+
+from bot.events import ButtonPressed
+from bot.tickets import Action, Priority, Ticket
+from cards import actions
+from handlers import lifecycle
+from handlers.notify import refresh_cards
+from handlers.turn import Turn
+
+CHOICES = (Action.ASSIGN, Action.PRIORITY, Action.CATEGORY)
+
+
+def builder_for(turn: Turn, action: Action, value: str):
+    """The lifecycle builder for a card control; None when the control or its value is not valid."""
+    value = value.strip()
+    if action in CHOICES and not value:
+        return None
+    builders = {
+        Action.CLAIM: lambda: lifecycle.claim(turn),
+        Action.RESOLVE: lambda: lifecycle.resolve(turn, None),
+        Action.CLOSE: lambda: lifecycle.close(turn, None),
+        Action.REOPEN: lambda: lifecycle.reopen(turn, None),
+        Action.ASSIGN: lambda: lifecycle.assign(turn, value),
+        Action.PRIORITY: lambda: lifecycle.set_priority(turn, Priority(value.upper())),
+        Action.CATEGORY: lambda: lifecycle.set_category(turn, value.lower()),
+        Action.RESUME: lambda: lifecycle.resume(turn),
+    }
+    make = builders.get(action)
+    try:
+        return make() if make else None
+    except ValueError:
+        return None
+
+
+def is_current(ticket: Ticket, action: Action, value: str) -> bool:
+    """True when choosing `value` for `action` would change nothing (a drop-down left as it was)."""
+    match action:
+        case Action.PRIORITY:
+            return ticket.priority.value == value.upper()
+        case Action.CATEGORY:
+            return ticket.category == value.lower()
+        case Action.ASSIGN:
+            return value == (f"p:{ticket.assignee}" if ticket.assignee else f"d:{ticket.department}")
+    return False
+
+
+def _ticket_of(event: ButtonPressed) -> int | None:
+    if (ack := actions.decode_ack(event.action)) is not None:
+        return ack
+    if (view := actions.decode_view(event.action)) is not None:
+        return view[0]
+    codes = [event.action, *(code for code, _value in event.choices)]
+    return next((ref.ticket_id for code in codes if (ref := actions.decode(code)) is not None), None)
+
+
+async def handle_press(turn: Turn, event: ButtonPressed) -> None:
+    """Apply a press: the choices that changed first (one version check), then the button itself."""
+    ctx = turn.ctx
+    ticket_id = _ticket_of(event)
+    if ticket_id is not None and event.card_id and event.message_ref:
+        # First, so the updates this press causes can use the card's new reference (WeCom's fresh code).
+        await ctx.store.renew_placement_ref(ticket_id=ticket_id, target=event.conversation, card_id=event.card_id,
+                                            message_ref=event.message_ref)
+    changed, stopped = await _apply_choices(turn, event)
+    if stopped:
+        return
+    if (ack := actions.decode_ack(event.action)) is not None:
+        await lifecycle.change_ticket(turn, ack, lifecycle.acknowledge(turn), from_button=True)
+        return
+    ref = actions.decode(event.action)
+    if ref is not None and ref.action in CHOICES and event.choices and event.value is None:
+        ref = None  # the key of a drop-down itself: its choice was applied above
+    if ref is None:
+        # A view request (or nothing we know): show this copy again, in the layout the press asked for.
+        async with ctx.store.unit() as uow:
+            ticket = await uow.get_ticket(ticket_id) if ticket_id is not None and not changed else None
+            if ticket is not None:
+                await refresh_cards(uow, ticket)
+            await turn.finish(uow)
+        return
+    builder = builder_for(turn, ref.action, event.value or "")
+    if builder is None:
+        async with ctx.store.unit() as uow:
+            await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
+            await turn.finish(uow)
+        return
+    # After the press's own choices changed the ticket, the version it was rendered at is ours, not a rival's.
+    await lifecycle.change_ticket(turn, ref.ticket_id, builder, expected_version=None if changed else ref.version,
+                                  from_button=True)
+
+
+async def _apply_choices(turn: Turn, event: ButtonPressed) -> tuple[bool, bool]:
+    """(changed anything, stopped): the submitted choices that differ from the ticket, applied together."""
+    picked = [(ref, value) for code, value in event.choices
+              if (ref := actions.decode(code)) is not None and ref.action in CHOICES]
+    if not picked:
+        return False, False
+    async with turn.ctx.store.unit() as uow:
+        ticket = await uow.get_ticket(picked[0][0].ticket_id)
+    if ticket is None:
+        return False, False
+    builds = [build for ref, value in picked
+              if not is_current(ticket, ref.action, value) and (build := builder_for(turn, ref.action, value))]
+    if not builds:
+        return False, False
+    # One change, checked against the version the person saw: all the choices or (refused, overtaken) none.
+    saved = await lifecycle.change_ticket(turn, ticket.id, builds, expected_version=picked[0][0].version,
+                                          from_button=True)
+    return saved is not None, saved is None
