@@ -61,19 +61,33 @@ class FakeWeCom:
                 or (path == "message/update_template_card" and to in body.get("userids", []))]
 
 
+async def start_wecom_app(fake, *, database_url, aiohttp_client, aiohttp_server, monkeypatch, routes=(), env=None):
+    """The real app with WeCom on (Tencent's sample keys), its API pointed at `fake` served on port 0.
+
+    `fake` answers gettoken and every cgi-bin call; `routes` are (path, handler) POST routes served beside them.
+    Returns (test client of the app, the fake's server).
+    """
+    api = web.Application()
+    api.router.add_get("/cgi-bin/gettoken", fake.gettoken)
+    for path, handler in routes:
+        api.router.add_post(path, handler)
+    api.router.add_post("/cgi-bin/{path:.+}", fake.api)
+    server = await aiohttp_server(api)
+    settings = {"DATABASE_URL": database_url, "WECOM_CORP_ID": SAMPLE["corp_id"], "WECOM_AGENT_ID": "218",
+                "WECOM_SECRET": "secret", "WECOM_TOKEN": SAMPLE["token"],
+                "WECOM_ENCODING_AES_KEY": SAMPLE["encoding_aes_key"],
+                "WECOM_API_BASE_URL": str(server.make_url("/cgi-bin/")), **(env or {})}
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG)))
+    return client, server
+
+
 @pytest.fixture
 async def wecom(database_url, aiohttp_client, aiohttp_server, monkeypatch):
     fake = FakeWeCom()
-    api = web.Application()
-    api.router.add_get("/cgi-bin/gettoken", fake.gettoken)
-    api.router.add_post("/cgi-bin/{path:.+}", fake.api)
-    server = await aiohttp_server(api)
-    env = {"DATABASE_URL": database_url, "WECOM_CORP_ID": SAMPLE["corp_id"], "WECOM_AGENT_ID": "218",
-           "WECOM_SECRET": "secret", "WECOM_TOKEN": SAMPLE["token"], "WECOM_ENCODING_AES_KEY": SAMPLE["encoding_aes_key"],
-           "WECOM_API_BASE_URL": str(server.make_url("/cgi-bin/"))}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG)))
+    client, _server = await start_wecom_app(fake, database_url=database_url, aiohttp_client=aiohttp_client,
+                                            aiohttp_server=aiohttp_server, monkeypatch=monkeypatch)
     return client, fake
 
 
@@ -277,7 +291,7 @@ async def _click(client, xml: str) -> None:
     assert (await client.post("/wecom/callback", params=query, data=body)).status == 200
 
 
-async def test_a_click_applies_the_button_and_leaves_an_unchanged_drop_down_alone(wecom, database_url):
+async def test_a_click_applies_the_button_and_leaves_an_unchanged_drop_down_alone(wecom):
     client, fake = wecom
     card = await _card_for_li(client, fake)
     priority = card["button_selection"]["question_key"]

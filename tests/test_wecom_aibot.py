@@ -14,10 +14,8 @@ from aiohttp import web
 from wechatpy.crypto import _get_signature
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
-from bot.app import build_app
-from bot.config import Settings, load_config
-from tests.harness import EXAMPLE_CONFIG
-from tests.test_wecom import SAMPLE, FakeWeCom, encrypted, eventually, text_xml
+from bot.config import Settings
+from tests.test_wecom import SAMPLE, FakeWeCom, encrypted, eventually, start_wecom_app, text_xml
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wecom"
 MESSAGE = json.loads((FIXTURES / "aibot_group_text_mention.json").read_text())
@@ -42,18 +40,10 @@ class Fake(FakeWeCom):
 @pytest.fixture
 async def aibot(database_url, aiohttp_client, aiohttp_server, monkeypatch):
     fake = Fake()
-    api = web.Application()
-    api.router.add_get("/cgi-bin/gettoken", fake.gettoken)
-    api.router.add_post("/aibot/response/{key}", fake.response_url)
-    api.router.add_post("/cgi-bin/{path:.+}", fake.api)
-    server = await aiohttp_server(api)
-    env = {"DATABASE_URL": database_url, "WECOM_CORP_ID": SAMPLE["corp_id"], "WECOM_AGENT_ID": "218",
-           "WECOM_SECRET": "secret", "WECOM_TOKEN": SAMPLE["token"], "WECOM_ENCODING_AES_KEY": SAMPLE["encoding_aes_key"],
-           "WECOM_API_BASE_URL": str(server.make_url("/cgi-bin/")),
-           "WECOM_AIBOT_TOKEN": TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": AES_KEY}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG)))
+    client, server = await start_wecom_app(
+        fake, database_url=database_url, aiohttp_client=aiohttp_client, aiohttp_server=aiohttp_server,
+        monkeypatch=monkeypatch, routes=[("/aibot/response/{key}", fake.response_url)],
+        env={"WECOM_AIBOT_TOKEN": TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": AES_KEY})
     return client, fake, server
 
 

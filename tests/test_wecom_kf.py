@@ -11,13 +11,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.app import SERVICES, build_app
-from bot.config import Settings, load_config
+from bot.app import SERVICES
 from bot.events import Conversation, Platform
 from bot.platforms.wecom_api import WeComApiError
 from bot.platforms.wecom_kf import KfSender, KfSync, conversation_id
-from tests.harness import EXAMPLE_CONFIG
-from tests.test_wecom import SAMPLE, encrypted, eventually, text_xml
+from tests.test_wecom import encrypted, eventually, start_wecom_app, text_xml
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wecom"
 CALLBACK = json.loads((FIXTURES / "kf_msg_or_event_callback.json").read_text())
@@ -85,16 +83,8 @@ class FakeKf:
 @pytest.fixture
 async def kf(database_url, aiohttp_client, aiohttp_server, monkeypatch):
     fake = FakeKf()
-    api = web.Application()
-    api.router.add_get("/cgi-bin/gettoken", fake.gettoken)
-    api.router.add_post("/cgi-bin/{path:.+}", fake.api)
-    server = await aiohttp_server(api)
-    env = {"DATABASE_URL": database_url, "WECOM_CORP_ID": SAMPLE["corp_id"], "WECOM_AGENT_ID": "218",
-           "WECOM_SECRET": "secret", "WECOM_TOKEN": SAMPLE["token"], "WECOM_ENCODING_AES_KEY": SAMPLE["encoding_aes_key"],
-           "WECOM_API_BASE_URL": str(server.make_url("/cgi-bin/"))}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG)))
+    client, _server = await start_wecom_app(fake, database_url=database_url, aiohttp_client=aiohttp_client,
+                                            aiohttp_server=aiohttp_server, monkeypatch=monkeypatch)
     return client, fake
 
 

@@ -27,9 +27,20 @@ log = logging.getLogger(__name__)
 EventHook = Callable[[dict], Awaitable[None]]
 
 
-def _query(request: web.Request, name: str) -> str:
-    # aiohttp decodes '+' as a space; WeCom's base64 values contain '+' when a client forgot to encode it.
+def query_value(request: web.Request, name: str) -> str:
+    """A query parameter as WeCom meant it: aiohttp decodes '+' as a space, and WeCom's base64 values contain '+'
+    when a client forgot to encode it."""
     return request.query.get(name, "").replace(" ", "+")
+
+
+def answer_url_verification(crypto: WeChatCrypto, request: web.Request) -> web.Response:
+    """WeCom's URL check (GET with an encrypted echostr): answer the plaintext exactly, or 403 when forged."""
+    try:
+        plain = crypto.check_signature(query_value(request, "msg_signature"), query_value(request, "timestamp"),
+                                       query_value(request, "nonce"), query_value(request, "echostr"))
+    except (InvalidSignatureException, InvalidCorpIdException, ValueError):
+        return web.Response(status=403, text="invalid signature")
+    return web.Response(text=plain.decode() if isinstance(plain, bytes) else plain)
 
 
 def to_event(data: dict) -> MessagePosted | ButtonPressed | None:
@@ -91,19 +102,14 @@ class WeComCallback:
 
     async def verify(self, request: web.Request) -> web.Response:
         """URL verification: answer the decrypted echostr, exactly."""
-        try:
-            plain = self.crypto.check_signature(_query(request, "msg_signature"), _query(request, "timestamp"),
-                                                _query(request, "nonce"), _query(request, "echostr"))
-        except (InvalidSignatureException, InvalidCorpIdException, ValueError):
-            return web.Response(status=403, text="invalid signature")
-        return web.Response(text=plain.decode() if isinstance(plain, bytes) else plain)
+        return answer_url_verification(self.crypto, request)
 
     async def receive(self, request: web.Request) -> web.Response:
         """An encrypted message or event; a forged one is refused and changes nothing."""
         body = await request.text()
         try:
-            xml = self.crypto.decrypt_message(body, _query(request, "msg_signature"), _query(request, "timestamp"),
-                                              _query(request, "nonce"))
+            xml = self.crypto.decrypt_message(body, query_value(request, "msg_signature"), query_value(request, "timestamp"),
+                                              query_value(request, "nonce"))
         except (InvalidSignatureException, InvalidCorpIdException, ValueError, KeyError):
             return web.Response(status=403, text="invalid signature")
         data = parse_message(xml)._data

@@ -37,6 +37,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot.events import Actor, Conversation, ConversationKind, MessagePosted, Platform
+from bot.platforms.wecom import answer_url_verification, query_value
 from bot.ports import SendError
 from cards.wecom import render_text
 
@@ -190,11 +191,6 @@ class AibotSender:
             raise SendError(f"wecom aibot response_url {data['errcode']}: {data.get('errmsg', '')}", permanent=True)
 
 
-def _query(request: web.Request, name: str) -> str:
-    # aiohttp decodes '+' as a space; the base64 values contain '+' when a client forgot to encode it.
-    return request.query.get(name, "").replace(" ", "+")
-
-
 class AibotCallback:
     """GET/POST /wecom/aibot: verify, decrypt, record the delivery, answer with a stream, then work."""
 
@@ -205,13 +201,8 @@ class AibotCallback:
         self._tasks: set[asyncio.Task] = set()
 
     async def verify(self, request: web.Request) -> web.Response:
-        """URL verification: answer the decrypted echostr, exactly."""
-        try:
-            plain = self.crypto.check_signature(_query(request, "msg_signature"), _query(request, "timestamp"),
-                                                _query(request, "nonce"), _query(request, "echostr"))
-        except (InvalidSignatureException, InvalidCorpIdException, ValueError):
-            return web.Response(status=403, text="invalid signature")
-        return web.Response(text=plain.decode() if isinstance(plain, bytes) else plain)
+        """URL verification: answer the decrypted echostr, exactly (receiveid '' for the AI bot)."""
+        return answer_url_verification(self.crypto, request)
 
     def _decrypt(self, encrypt: str, signature: str, timestamp: str, nonce: str) -> dict:
         expected = _get_signature(self.token, timestamp, nonce, encrypt)
@@ -228,10 +219,10 @@ class AibotCallback:
 
     async def receive(self, request: web.Request) -> web.Response:
         """A message or a stream refresh; a forged one is refused and changes nothing."""
-        nonce = _query(request, "nonce")
+        nonce = query_value(request, "nonce")
         try:
             body = json.loads(await request.text())
-            data = self._decrypt(body["encrypt"], _query(request, "msg_signature"), _query(request, "timestamp"), nonce)
+            data = self._decrypt(body["encrypt"], query_value(request, "msg_signature"), query_value(request, "timestamp"), nonce)
         except (InvalidSignatureException, InvalidCorpIdException, ValueError, KeyError, TypeError):
             return web.Response(status=403, text="invalid signature")
         if data.get("msgtype") == "stream":
