@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Conversation, Platform
@@ -31,6 +32,28 @@ from storage.tables import (
 )
 
 PENDING = "pending"
+# Joins a ticket's fired notification keys into one string (a control character no key contains).
+KEY_SEPARATOR = "\x1f"
+
+
+@cache
+def _due_for_sweep() -> Select:
+    """The sweep's read, built once: one round trip for what three reads would fetch (parameters now, limit).
+
+    A database round trip is most of a small sweep tick. A ticket comes once per card placement (or once,
+    without one); its fired keys come joined into one string.
+    """
+    tickets, fired, cards = TicketRow.__table__, SlaNotificationRow.__table__, CardPlacementRow.__table__
+    due = (select(tickets.c.id).where(tickets.c.next_due_at <= bindparam("now"))
+           .order_by(tickets.c.next_due_at, tickets.c.id).limit(bindparam("limit")).subquery())
+    fired_keys = (select(func.aggregate_strings(fired.c.key, KEY_SEPARATOR))
+                  .where(fired.c.ticket_id == tickets.c.id).scalar_subquery())
+    return (select(tickets, fired_keys.label("fired_keys"), cards.c.id.label("card_id"),
+                   cards.c.target.label("card_target"), cards.c.message_ref.label("card_ref"),
+                   cards.c.viewer_role.label("card_viewer"), cards.c.language.label("card_language"))
+            .join(due, due.c.id == tickets.c.id)
+            .outerjoin(cards, cards.c.ticket_id == tickets.c.id)
+            .order_by(tickets.c.next_due_at, tickets.c.id, cards.c.id))
 
 
 class SqlUnitOfWork:
@@ -189,6 +212,22 @@ class SqlUnitOfWork:
         # No flush needed: the session inserts rows of one table in the order they were added, so outbox
         # ids (which order a conversation's stream) follow the order of enqueue calls.
 
+    async def enqueue_many(self, messages: Sequence[Outgoing]) -> None:
+        """Add several messages to the outbox in one Core executemany, in order (for hot paths like the sweep)."""
+        if not messages:
+            return
+        if self.session.new:
+            # Rows from earlier enqueue calls go first, so outbox ids keep following the call order.
+            await self.session.flush()
+        now = self.clock.now()
+        # Plain Core rows, not ORM objects: building and flushing an ORM object per message cost most of
+        # a busy sweep tick.
+        connection = await self.session.connection()
+        await connection.execute(insert(OutboxRow.__table__), [
+            {**outbox_values(message), "created_at": now, "status": PENDING, "attempts": 0, "next_attempt_at": now}
+            for message in messages
+        ])
+
     async def placements(self, ticket_id: int) -> list[CardPlacement]:
         """Every place the ticket's card was posted, oldest first."""
         return (await self.placements_for([ticket_id])).get(ticket_id, [])
@@ -221,11 +260,28 @@ class SqlUnitOfWork:
         if not claims:
             return set()
         now = self.clock.now()
-        # The primary key decides: an INSERT that conflicts was won by someone else.
-        stmt = insert_ignoring_conflicts(self.session, SlaNotificationRow).values(
-            [{"ticket_id": t, "key": k, "fired_at": now, "sent": sent} for t, k, sent in claims]
-        ).returning(SlaNotificationRow.ticket_id, SlaNotificationRow.key)
-        return {(ticket_id, key) for ticket_id, key in await self.session.execute(stmt)}
+        table = SlaNotificationRow.__table__
+        # The primary key decides: an INSERT that conflicts was won by someone else. An executemany (which
+        # SQLAlchemy batches into multi-row INSERTs) keeps one cached statement whatever the batch size.
+        stmt = insert_ignoring_conflicts(self.session, table).returning(table.c.ticket_id, table.c.key)
+        rows = await (await self.session.connection()).execute(
+            stmt, [{"ticket_id": t, "key": k, "fired_at": now, "sent": sent} for t, k, sent in claims]
+        )
+        return {(ticket_id, key) for ticket_id, key in rows}
+
+    async def due_for_sweep(self, now: datetime, limit: int) -> list[tuple[Ticket, set[str], list[CardPlacement]]]:
+        """Tickets whose SLA bookmark has come (oldest first), each with its fired keys and card placements."""
+        rows = await (await self.session.connection()).execute(_due_for_sweep(), {"now": now, "limit": limit})
+        found: dict[int, tuple[Ticket, set[str], list[CardPlacement]]] = {}
+        for row in rows:
+            entry = found.get(row.id)
+            if entry is None:
+                keys = set(row.fired_keys.split(KEY_SEPARATOR)) if row.fired_keys else set()
+                entry = found[row.id] = (ticket_from_row(row), keys, [])
+            if row.card_id is not None:
+                entry[2].append(CardPlacement(row.card_id, row.id, Conversation.model_validate(row.card_target),
+                                              row.card_ref, row.card_viewer, row.card_language))
+        return list(found.values())
 
     async def fired_notifications(self, ticket_id: int) -> set[str]:
         """Keys of the ticket's notifications that already fired."""

@@ -6,6 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.tickets import Priority, Status
 from schedules.sla import SlaSweep
 from storage.db import create_engine
@@ -221,3 +223,25 @@ async def test_department_calendar_and_unassigned_reminder_to_the_queue(store, c
     clock.set(sh(2026, 11, 23, 11, 0))  # 50 % of the window
     assert await bot.tick() == 1
     assert any(t.startswith("⏰ T-000001") for t in bot.texts("triage"))
+
+
+async def test_a_failed_batch_claims_nothing_and_the_next_tick_sends_once(store, clock, monkeypatch):
+    from storage.unit import SqlUnitOfWork
+
+    bot = await _p2_ticket(store, clock)
+    await bot.tick()
+    clock.set(sh(2026, 11, 20, 12, 0))  # the 50 % reminder is due
+    real = SqlUnitOfWork.enqueue_many
+
+    async def broken(self, messages):
+        raise RuntimeError("outbox write failed")
+
+    monkeypatch.setattr(SqlUnitOfWork, "enqueue_many", broken)
+    with pytest.raises(RuntimeError):
+        await bot.sweep.tick()
+    async with store.unit() as uow:
+        assert await uow.fired_notifications(1) == set(), "claims and messages commit together or not at all"
+    monkeypatch.setattr(SqlUnitOfWork, "enqueue_many", real)
+    assert await bot.tick() == 1 and await bot.tick() == 0
+    assert len([t for t in bot.texts("alice") if t.startswith("⏰")]) == 1
+    assert bot.sweep.busy_tick_ms and bot.sweep.idle_tick_ms, "busy and idle ticks are timed apart"
