@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bot.app import card_renderer
+from bot.app import card_renderer, job_table
 from bot.config import load_config
 from bot.directory import Directory
 from bot.events import Conversation, ConversationKind, Platform
@@ -153,7 +153,9 @@ async def main() -> None:
                                       idle_poll=0.05)
         sweep = SlaSweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                          wake_outbox=dispatcher.wake, history=10**7)  # keep every tick of the run
-        scheduler = Scheduler([JobSpec("sla-sweep", sweep.tick, every_seconds=args.sweep)])
+        jobs = [JobSpec(spec.id, sweep.tick, every_seconds=args.sweep) if spec.id == "sla-sweep" else spec
+                for spec in job_table(store, sweep, config)]  # the app's job table, at the bench's sweep pace
+        scheduler = Scheduler(jobs)
         lag_ms: list[float] = []
 
         async def heartbeat():

@@ -60,6 +60,12 @@ def card_renderer(directory: Directory, config: AppConfig, policy: SlaPolicy | N
     return render
 
 
+def job_table(store: SqlStore, sweep: SlaSweep, config: AppConfig) -> list[JobSpec]:
+    """The recurring jobs, with stable ids: the SLA sweep and the database's WAL checkpoint."""
+    return [JobSpec("sla-sweep", sweep.tick, every_seconds=config.sla.sweep_seconds),
+            JobSpec("db-checkpoint", store.checkpoint, every_seconds=1.0)]
+
+
 async def build_app(
     settings: Settings,
     *,
@@ -90,7 +96,7 @@ async def build_app(
     sweep = SlaSweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                      wake_outbox=dispatcher.wake)
     # The table of recurring jobs: stable ids, so a restart replaces rather than duplicates them.
-    scheduler = Scheduler([JobSpec("sla-sweep", sweep.tick, every_seconds=config.sla.sweep_seconds)])
+    scheduler = Scheduler(job_table(store, sweep, config))
 
     app = web.Application()
     app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, hub, engine,

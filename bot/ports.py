@@ -184,6 +184,10 @@ class TicketStore(Protocol):
 
     def unit(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
 
+    def snapshot(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work for reading only: it never waits for, or holds up, a writer."""
+        ...
+
     async def record_delivery(self, platform: Platform, delivery_id: str, payload: dict) -> bool:
         """Remember an inbound delivery before acknowledging it; False when it was seen before."""
         ...

@@ -88,7 +88,7 @@ class OutboxDispatcher:
         ids = {i.message.ticket_id for i in items if i.message.kind is not OutgoingKind.TEXT and i.message.ticket_id}
         if not ids:
             return {}, {}
-        async with self.store.unit() as uow:
+        async with self.store.snapshot() as uow:
             tickets = {ticket_id: await uow.get_ticket(ticket_id) for ticket_id in ids}
             placements = await uow.placements_for(list(ids))
         return tickets, {p.id: p for found in placements.values() for p in found}

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy import MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -22,6 +26,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 # (its search_path). The URL is the only thing passed around, so it has to carry the schema itself.
 SCHEMA_PARAM = "schema"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_AUTOCHECKPOINT_PAGES = 10_000  # ~40 MB of WAL; SQLite's default is 1000
 
 
 def split_schema(url: str) -> tuple[str, str | None]:
@@ -53,7 +58,18 @@ def create_engine(url: str) -> AsyncEngine:
                                connect_args=connect_args)
 
 
-def _sqlite_setup(engine: AsyncEngine) -> None:
+def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """For SQLite, a second engine on the same file whose transactions only read: WAL lets them run beside the
+    writer, so queries need not queue for the write lock. Elsewhere (and for in-memory SQLite) `engine` itself."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return engine
+    reader = create_async_engine(engine.url)
+    _sqlite_setup(reader, writer=False)
+    return reader
+
+
+def _sqlite_setup(engine: AsyncEngine, *, writer: bool = True) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy (not the driver) issue BEGIN, so we can make it BEGIN IMMEDIATE below.
@@ -63,10 +79,18 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")  # SQLite leaves them off unless asked, per connection
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a full fsync per commit is not needed
+        # The commit that fills the WAL past the limit pays for copying it back (~8 ms here). The store's
+        # checkpoint job does that in the background instead; this higher limit is only the safety net.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
+        if not writer:
+            cursor.execute("PRAGMA query_only=ON")  # a write through the reader is a bug: let it fail loudly
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):
+        if not writer:
+            conn.exec_driver_sql("BEGIN")  # deferred: a consistent snapshot, no lock taken
+            return
         # A deferred transaction that reads then writes fails at once with SQLITE_BUSY when another writer
         # committed in between (busy_timeout does not help then); taking the write lock up front makes
         # writers queue instead. SQLite has one writer anyway.
@@ -83,3 +107,28 @@ def insert_ignoring_conflicts(session: AsyncSession, table) -> Insert:
     name = session.get_bind().dialect.name
     insert = postgresql.insert if name == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing()
+
+
+class TakingTurns:
+    """Sessions of one SQLite engine, one at a time in this process (what BEGIN IMMEDIATE enforces anyway).
+
+    SQLite's busy handler waits for the write lock by sleeping in growing steps (1, 2, 5, 10 ms …), so a
+    transaction queued behind another often starts milliseconds after the lock came free. Queuing on an
+    asyncio lock instead hands over at once. Other processes on the same file still meet busy_timeout.
+    """
+
+    def __init__(self, maker: async_sessionmaker[AsyncSession]):
+        self.maker = maker
+        self._turn = asyncio.Lock()
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[AsyncSession]:
+        async with self._turn, self.maker() as session:
+            yield session
+
+
+def store_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession] | TakingTurns:
+    """The sessions a store opens: on SQLite they take turns in-process (see TakingTurns)."""
+    maker = sessionmaker(engine)
+    return TakingTurns(maker) if engine.dialect.name == "sqlite" else maker
+

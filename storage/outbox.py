@@ -29,6 +29,7 @@ class OutboxStore:
     """Outbox operations of SqlStore (kept apart so each module stays small)."""
 
     sessions: async_sessionmaker[AsyncSession]  # provided by SqlStore
+    reads: async_sessionmaker[AsyncSession]  # … and its sessions for queries that change nothing
 
     async def claim_outbox(self, now: datetime, *, limit: int = 20, lease_seconds: float = 60) -> list[OutboxItem]:
         """Claim due rows, oldest first, by a conditional UPDATE that sets a lease; see the rules below.
@@ -137,7 +138,7 @@ class OutboxStore:
         first_of_stream = ~exists().where(older.target_key == OutboxRow.target_key, older.id < OutboxRow.id,
                                           older.status.in_(UNSENT))
         due = case((OutboxRow.status == PENDING, OutboxRow.next_attempt_at), else_=OutboxRow.lease_until)
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return (await session.execute(
                 select(func.min(due)).where(OutboxRow.status.in_(UNSENT), first_of_stream)
             )).scalar_one_or_none()

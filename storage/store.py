@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.events import Platform
 from bot.ports import Clock
 from bot.tickets import Ticket
-from storage.db import insert_ignoring_conflicts, sessionmaker
+from storage.db import create_read_engine, insert_ignoring_conflicts, sessionmaker, store_sessions
 from storage.mapping import ticket_from_row
 from storage.outbox import OutboxStore
 from storage.tables import DeliveryRow, TicketRow
@@ -27,12 +29,20 @@ class SqlStore(OutboxStore):
     def __init__(self, engine: AsyncEngine, clock: Clock):
         self.engine = engine
         self.clock = clock
-        self.sessions = sessionmaker(engine)
+        self.sessions = store_sessions(engine)
+        self.read_engine = create_read_engine(engine)
+        self.reads = sessionmaker(self.read_engine)  # queries that change nothing (see snapshot())
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[SqlUnitOfWork]:
         """A transaction: commits on normal exit, rolls back on an exception."""
         async with self.sessions() as session, session.begin():
+            yield SqlUnitOfWork(session, self.clock)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[SqlUnitOfWork]:
+        """A read-only unit of work: a consistent view that never waits for (or holds up) a writer on SQLite."""
+        async with self.reads() as session, session.begin():
             yield SqlUnitOfWork(session, self.clock)
 
     async def record_delivery(self, platform: Platform, delivery_id: str, payload: dict) -> bool:
@@ -46,7 +56,7 @@ class SqlStore(OutboxStore):
 
     async def pending_deliveries(self) -> list[tuple[Platform, str, dict]]:
         """Deliveries recorded but never processed (e.g. a crash after the ack), oldest first."""
-        async with self.sessions() as session:
+        async with self.reads() as session:
             rows = (await session.execute(
                 select(DeliveryRow).where(DeliveryRow.processed_at.is_(None))
                 .order_by(DeliveryRow.received_at, DeliveryRow.platform, DeliveryRow.delivery_id)
@@ -62,11 +72,30 @@ class SqlStore(OutboxStore):
             )).scalars()
             return [ticket_from_row(row) for row in rows]
 
+    async def checkpoint(self) -> None:
+        """SQLite: copy the WAL back into the database file, beside the writers (a no-op elsewhere)."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        # Its own plain connection in a worker thread: a PASSIVE checkpoint needs no write lock, so it does not
+        # take a turn with (or hold up) the store's transactions, and it never waits for readers.
+        await asyncio.to_thread(_passive_checkpoint, self.engine.url.database)
+
     async def ping(self) -> None:
         """Raise unless the database answers."""
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
-        """Release the connection pool."""
+        """Release the connection pools."""
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+
+
+def _passive_checkpoint(path: str) -> None:
+    connection = sqlite3.connect(path, timeout=0)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        connection.close()
+
