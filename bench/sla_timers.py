@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bot.app import card_renderer, job_table
+from bot.app import card_renderer, job_table, settle_heap
 from bot.config import load_config
 from bot.directory import Directory
 from bot.events import Conversation, ConversationKind, Platform
@@ -165,6 +165,7 @@ async def main() -> None:
                 await asyncio.sleep(0.01)
                 lag_ms.append((time.perf_counter() - before - 0.01) * 1000)
 
+        settle_heap()  # as the app does once started
         beating = asyncio.create_task(heartbeat())
         dispatcher.start()
         scheduler.start()
