@@ -28,6 +28,8 @@ def serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every run of every job at INFO: twice a second here, burying what matters.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     print(f"ticketbot: console at http://{host}:{port}/  (database: {settings.effective_database_url()})", flush=True)
     run_server(settings, host=host, port=port)
     return 0
