@@ -239,3 +239,22 @@ async def test_a_closed_session_is_not_retried(code, permanent):
     assert raised.value.permanent is permanent
     [(_path, payload)] = sender.api.calls
     assert len(payload["text"]["content"].encode()) <= 2048, "kf text is cut to its limit"
+
+
+async def test_a_picture_from_the_customer_lands_on_their_ticket_as_a_line(kf):
+    client, fake = kf
+    fake.queue(customer_text("m-text", "订单页面打不开"))
+    await notify(client)
+    await eventually(lambda: fake.to_customer())
+    picture = {"msgid": "m-image", "open_kfid": KFID, "external_userid": CUSTOMER, "send_time": 1732068200,
+               "origin": 3, "msgtype": "image", "image": {"media_id": "MEDIA_ID"}}
+    fake.queue(picture)
+    await notify(client, token="ENCnext")
+    for _ in range(200):
+        lines = [e.text for e in (await ticket(client))[1] if e.kind == "customer_message"]
+        if lines:
+            break
+        await asyncio.sleep(0.05)
+    assert lines == ["[图片 image]"], "the agent sees that a picture came"
+    assert (await ticket(client, 2))[0] is None
+

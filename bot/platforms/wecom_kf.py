@@ -46,12 +46,28 @@ def _fit(text: str, limit: int = TEXT_LIMIT) -> str:
     return data[: limit - len("…".encode())].decode(errors="ignore") + "…"
 
 
+# What a customer sent that is not text, as the line that lands on their ticket: the agent learns that something
+# came (and answers, or asks for it in words) instead of the customer hearing nothing. Chinese first, as WeChat
+# customers mostly write Chinese (the language of the answer follows the text).
+PLACEHOLDERS = {"image": "[图片 image]", "voice": "[语音 voice]", "video": "[视频 video]", "file": "[文件 file]",
+                "location": "[位置 location]", "link": "[链接 link]", "business_card": "[名片 contact card]",
+                "miniprogram": "[小程序 mini program]", "channels": "[视频号 channels]"}
+
+
+def message_content(message: dict) -> str:
+    """A customer's text, or the placeholder line of what else they sent ('' for what we do not know)."""
+    kind = message.get("msgtype")
+    if kind == "text":
+        return (message.get("text") or {}).get("content", "")
+    return PLACEHOLDERS.get(kind, "")
+
+
 def to_event(message: dict, display_name: str = "") -> MessagePosted | None:
-    """One sync_msg message → a neutral event; None for anything but a customer's text."""
-    if message.get("origin") != ORIGIN_CUSTOMER or message.get("msgtype") != "text":
+    """One sync_msg message → a neutral event; None for system events, servicers' messages and unknown types."""
+    if message.get("origin") != ORIGIN_CUSTOMER:
         return None
     open_kfid, user = message.get("open_kfid", ""), message.get("external_userid", "")
-    content = (message.get("text") or {}).get("content", "")
+    content = message_content(message)
     if not (open_kfid and user and message.get("msgid") and content.strip()):
         return None
     # The requester is (wecom, external_userid): external_userid is per corp, so one WeChat user writing to
