@@ -1,4 +1,4 @@
-"""SqlStore: units of work, the inbox of deliveries, the outbox and the SLA sweep's index, on SQLite or PostgreSQL."""
+"""SqlStore: units of work (and read-only snapshots), the inbox of deliveries, the outbox, on SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,18 +6,15 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.events import Platform
 from bot.ports import Clock
-from bot.tickets import Ticket
 from storage.db import create_read_engine, insert_ignoring_conflicts, sessionmaker, store_sessions
-from storage.mapping import ticket_from_row
 from storage.outbox import OutboxStore
-from storage.tables import DeliveryRow, TicketRow
+from storage.tables import DeliveryRow
 from storage.unit import SqlUnitOfWork
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
@@ -62,15 +59,6 @@ class SqlStore(OutboxStore):
                 .order_by(DeliveryRow.received_at, DeliveryRow.platform, DeliveryRow.delivery_id)
             )).scalars()
             return [(Platform(row.platform), row.delivery_id, row.payload) for row in rows]
-
-    async def due_tickets(self, now: datetime, limit: int = 200) -> list[Ticket]:
-        """Tickets whose SLA bookmark `next_due_at` has come (an indexed range scan)."""
-        async with self.sessions() as session:
-            rows = (await session.execute(
-                select(TicketRow).where(TicketRow.next_due_at <= now)
-                .order_by(TicketRow.next_due_at, TicketRow.id).limit(limit)
-            )).scalars()
-            return [ticket_from_row(row) for row in rows]
 
     async def checkpoint(self) -> None:
         """SQLite: copy the WAL back into the database file, beside the writers (a no-op elsewhere)."""

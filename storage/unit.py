@@ -251,10 +251,6 @@ class SqlUnitOfWork:
 
     # --- SLA bookkeeping -----------------------------------------------------------------------------
 
-    async def claim_notification(self, ticket_id: int, key: str, *, sent: bool = True) -> bool:
-        """Record that a reminder/escalation fires; False when it already did (another replica, a restart)."""
-        return bool(await self.claim_notifications([(ticket_id, key, sent)]))
-
     async def claim_notifications(self, claims: Sequence[tuple[int, str, bool]]) -> set[tuple[int, str]]:
         """Claim many (ticket_id, key, sent) at once; returns the (ticket_id, key) pairs this call won."""
         if not claims:
@@ -296,16 +292,8 @@ class SqlUnitOfWork:
             found.setdefault(ticket_id, set()).add(key)
         return found
 
-    async def set_next_due(self, ticket: Ticket, next_due_at: datetime | None) -> bool:
-        """Move the sweep's bookmark without a version bump, unless the ticket changed since it was read."""
-        result = await self.session.execute(
-            update(TicketRow).where(TicketRow.id == ticket.id, TicketRow.version == ticket.version)
-            .values(next_due_at=next_due_at).execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1
-
     async def set_next_due_many(self, bookmarks: Sequence[tuple[Ticket, datetime | None]]) -> None:
-        """set_next_due for a whole sweep batch in one executemany."""
+        """Move the sweep's bookmark of a whole batch in one executemany, skipping tickets changed since read."""
         if not bookmarks:
             return
         table = TicketRow.__table__

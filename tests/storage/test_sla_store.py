@@ -57,7 +57,7 @@ async def test_claims_return_only_what_this_call_won(store, clock):
         won = await uow.claim_notifications([(ticket.id, "a", True), (ticket.id, "b", True), (ticket.id, "c", False)])
         assert won == {(ticket.id, "b"), (ticket.id, "c")}
         assert await uow.claim_notifications([]) == set()
-        assert not await uow.claim_notification(ticket.id, "b")
+        assert await uow.claim_notifications([(ticket.id, "b", True)]) == set(), "claimed before: not won again"
         assert await uow.fired_notifications(ticket.id) == {"a", "b", "c"}
 
 
