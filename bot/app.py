@@ -70,9 +70,13 @@ def settle_heap() -> None:
 
 
 def job_table(store: SqlStore, sweep: SlaSweep, config: AppConfig) -> list[JobSpec]:
-    """The recurring jobs, with stable ids: the SLA sweep and the database's WAL checkpoint."""
+    """The recurring jobs, with stable ids: the SLA sweep, the database's WAL checkpoint, expired shared state."""
+    async def purge_state() -> None:
+        await store.purge_state(store.clock.now())
+
     return [JobSpec("sla-sweep", sweep.tick, every_seconds=config.sla.sweep_seconds),
-            JobSpec("db-checkpoint", store.checkpoint, every_seconds=1.0)]
+            JobSpec("db-checkpoint", store.checkpoint, every_seconds=1.0),
+            JobSpec("state-purge", purge_state, every_seconds=600.0)]
 
 
 async def build_app(

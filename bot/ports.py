@@ -176,6 +176,10 @@ class UnitOfWork(Protocol):
 class TicketStore(Protocol):
     """The persistent store: units of work, the inbox of deliveries and the outbox."""
 
+    async def change_state(self, key: str, change, *, now: datetime, expires_at: datetime) -> Any:
+        """Apply `change(value) -> (new value or None, result)` to a shared key atomically; returns the result."""
+        ...
+
     def unit(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
 
     def snapshot(self) -> AbstractAsyncContextManager[UnitOfWork]:

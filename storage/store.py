@@ -14,13 +14,14 @@ from bot.events import Platform
 from bot.ports import Clock
 from storage.db import create_read_engine, insert_ignoring_conflicts, sessionmaker, store_sessions
 from storage.outbox import OutboxStore
+from storage.shared_state import SharedStateStore
 from storage.tables import DeliveryRow
 from storage.unit import SqlUnitOfWork
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
 
 
-class SqlStore(OutboxStore):
+class SqlStore(OutboxStore, SharedStateStore):
     """The persistent store (see bot.ports.TicketStore)."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock):

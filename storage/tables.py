@@ -190,3 +190,13 @@ class KeyValueRow(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SharedStateRow(Base):
+    """A platform adapter's small state that every replica must see (e.g. the 智能机器人's reply streams)."""
+
+    __tablename__ = "shared_state"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)

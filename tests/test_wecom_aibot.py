@@ -14,7 +14,9 @@ from aiohttp import web
 from wechatpy.crypto import _get_signature
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
-from bot.config import Settings
+from bot.app import build_app
+from bot.config import Settings, load_config
+from tests.harness import EXAMPLE_CONFIG
 from tests.test_wecom import SAMPLE, FakeWeCom, encrypted, eventually, start_wecom_app, text_xml
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wecom"
@@ -182,3 +184,21 @@ def test_the_ai_bot_is_on_only_with_its_keys_and_the_wecom_app(monkeypatch):
     assert Settings(_env_file=None, **app, **keys).wecom_aibot_enabled
     assert not Settings(_env_file=None, **keys).wecom_aibot_enabled
     assert not Settings(_env_file=None, **app, wecom_aibot_token=TOKEN).wecom_aibot_enabled
+
+
+async def test_two_replicas_share_the_streams_and_the_response_urls(aibot, aiohttp_client):
+    client, fake, server = aibot
+    # A second replica of the bot on the same database (same environment): either may take WeCom's callbacks,
+    # and either replica's dispatcher may send what a turn produced.
+    other = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG)))
+    plain = message("wangwu", "@ticketbot 打印机卡纸了，急", "m-two", str(server.make_url("/aibot/response/r1")))
+    stream_id = (await post(client, plain))["stream"]["id"]
+    assert "T-000001" in await finished_stream(other, stream_id), "the refresh reached the other replica"
+    # An agent's later reply goes out once through the url one replica was given, whichever sends it.
+    for replica, number in ((other, 601), (client, 602)):
+        query, body = encrypted(text_xml("alice.wang", f"ticket reply T-000001 answer {number}", number))
+        assert (await replica.post("/wecom/callback", params=query, data=body)).status == 200
+    [(key, sent)] = await eventually(lambda: fake.responses)
+    await asyncio.sleep(1.0)
+    assert key == "r1" and len(fake.responses) == 1, "single use across replicas"
+    assert "answer 601" in sent["markdown"]["content"]

@@ -13,8 +13,8 @@ rows → dispatcher → messenger), long after the 5 s WeCom waits for the HTTP 
    goes to the newest unused response_url of that chat: POST markdown, once per url, within 1 h (doc 101138).
 3. Nothing left (url used or expired): a permanent SendError says so — the AI bot has no other way to speak
    in a group; the next @-mention brings a fresh url.
-Stream and url state live in this process's memory, so this assumes one replica takes both the AI bot's
-callbacks and the outbox; with several, output sent by another replica misses the stream (not shared yet).
+Streams and urls are kept in the store's shared state (one record per chat, changed atomically), so with several
+replicas any of them may take WeCom's callbacks and any dispatcher may send.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp import web
@@ -99,91 +99,119 @@ def _limit(text: str) -> str:
     return data[: MAX_BYTES - 3].decode(errors="ignore") + "…"
 
 
-@dataclass
-class Stream:
-    """One passive stream reply: the output of a turn, collected until it is complete."""
+def _stream_key(stream_id: str) -> str:
+    return f"wecom-aibot:stream:{stream_id}"
 
-    id: str
-    chat: str
-    started: float
-    changed: float
-    parts: list[str] = field(default_factory=list)
-    handled: bool = False  # router.process has finished (its outbox rows are committed)
-    finished: bool = False
+
+def _chat_key(chat: str) -> str:
+    return f"wecom-aibot:chat:{chat}"
 
 
 class AibotSender:
-    """The messenger's route for 'aibot:' conversations: into the open stream, else the chat's response_url."""
+    """The messenger's route for 'aibot:' conversations: into the open stream, else the chat's response_url.
 
-    def __init__(self, *, http: Callable[[], Awaitable[aiohttp.ClientSession]],
-                 monotonic: Callable[[], float] = time.monotonic):
-        self.http, self.monotonic = http, monotonic
-        self.streams: dict[str, Stream] = {}
-        self.urls: dict[str, tuple[str, float]] = {}  # chat → (newest unused response_url, expiry)
+    Streams and urls live in the store's shared state, one record per chat, so whichever replica receives
+    WeCom's callbacks and whichever replica's dispatcher sends see the same: {"url": …, "url_expires": …,
+    "streams": [{"id", "started", "changed", "parts", "handled", "finished"}, …]} (times in epoch seconds).
+    """
 
-    def open(self, chat: str, stream_id: str) -> Stream:
-        """The stream answering one user message (the same one again on a redelivery)."""
-        now = self.monotonic()
-        for key in [k for k, s in self.streams.items() if now - s.started > 2 * STREAM_WINDOW]:
-            del self.streams[key]  # WeCom polls no longer; keep memory bounded
-        if stream_id not in self.streams:
-            self.streams[stream_id] = Stream(stream_id, chat, now, now)
-        return self.streams[stream_id]
+    def __init__(self, *, store, http: Callable[[], Awaitable[aiohttp.ClientSession]],
+                 clock: Callable[[], float] = time.time):
+        self.store, self.http, self.clock = store, http, clock
 
-    def handled(self, stream: Stream) -> None:
+    async def _change(self, key: str, change, keep_for: float = 2 * URL_LIFETIME):
+        now = self.clock()
+        return await self.store.change_state(key, change, now=datetime.fromtimestamp(now, UTC),
+                                             expires_at=datetime.fromtimestamp(now + keep_for, UTC))
+
+    async def begin(self, chat: str, stream_id: str, response_url: str) -> bool:
+        """A user's message: keep its response_url and open its stream; True when the stream was open already."""
+        now = self.clock()
+        await self._change(_stream_key(stream_id), lambda _old: ({"chat": chat}, None))
+
+        def change(record: dict):
+            # Keep only streams WeCom may still poll: memory and the record stay bounded.
+            streams = [s for s in record.get("streams", []) if now - s["started"] < 2 * STREAM_WINDOW]
+            known = any(s["id"] == stream_id for s in streams)
+            if not known:
+                streams.append({"id": stream_id, "started": now, "changed": now, "parts": [], "handled": False,
+                                "finished": False})
+            record = {**record, "streams": streams}
+            if response_url:  # the newest one: an older url of the chat is never needed once it is there
+                record.update(url=response_url, url_expires=now + URL_LIFETIME)
+            return record, known
+        return await self._change(_chat_key(chat), change)
+
+    async def handled(self, chat: str, stream_id: str) -> None:
         """The turn is processed: the stream may close once its output has been sent."""
-        stream.handled, stream.changed = True, self.monotonic()
+        now = self.clock()
 
-    def remember_url(self, chat: str, url: str) -> None:
-        """Keep the newest response_url per chat: older ones of the chat are never needed once it is there."""
-        if url:
-            self.urls[chat] = (url, self.monotonic() + URL_LIFETIME)
+        def change(record: dict):
+            for stream in record.get("streams", []):
+                if stream["id"] == stream_id:
+                    stream.update(handled=True, changed=now)
+            return record, None
+        await self._change(_chat_key(chat), change)
 
-    def poll(self, stream_id: str) -> dict:
+    async def poll(self, stream_id: str) -> dict:
         """The plaintext reply to a stream (re)fresh: everything collected so far, finished when complete."""
-        stream = self.streams.get(stream_id)
-        if stream is None:  # unknown here (restart): end it; later output goes through the url
-            return {"msgtype": "stream", "stream": {"id": stream_id, "finish": True, "content": DONE}}
-        now = self.monotonic()
-        quiet = now - stream.changed
-        if not stream.finished and (now - stream.started >= STREAM_WINDOW
-                                    or (stream.handled and ((stream.parts and quiet >= QUIET) or quiet >= GRACE))):
-            stream.finished = True
-        content = "\n\n".join(stream.parts) or (DONE if stream.finished else PENDING)
-        return {"msgtype": "stream", "stream": {"id": stream.id, "finish": stream.finished, "content": _limit(content)}}
+        chat = await self._change(_stream_key(stream_id), lambda old: (old or None, (old or {}).get("chat")))
+        now = self.clock()
 
-    def _open_stream(self, chat: str) -> Stream | None:
-        # Several turns may be open in one chat; output goes to the oldest, as the outbox sends a chat in order.
-        now = self.monotonic()
-        open_ = [s for s in self.streams.values()
-                 if s.chat == chat and not s.finished and now - s.started < STREAM_WINDOW]
-        return min(open_, key=lambda s: s.started) if open_ else None
+        def change(record: dict):
+            stream = next((s for s in record.get("streams", []) if s["id"] == stream_id), None)
+            if stream is None:
+                return record, None
+            quiet = now - stream["changed"]
+            if not stream["finished"] and (now - stream["started"] >= STREAM_WINDOW or (
+                    stream["handled"] and ((stream["parts"] and quiet >= QUIET) or quiet >= GRACE))):
+                stream["finished"] = True
+            return record, dict(stream)
+        stream = await self._change(_chat_key(chat), change) if chat else None
+        if stream is None:  # unknown (expired): end it; later output goes through the url
+            return {"msgtype": "stream", "stream": {"id": stream_id, "finish": True, "content": DONE}}
+        content = "\n\n".join(stream["parts"]) or (DONE if stream["finished"] else PENDING)
+        return {"msgtype": "stream", "stream": {"id": stream_id, "finish": stream["finished"], "content": _limit(content)}}
+
+    async def _deliver(self, chat: str, content: str, *, url_allowed: bool) -> str | None:
+        """Append to the chat's oldest open stream, or take its response_url; 'stream', a url, or None."""
+        now = self.clock()
+
+        def change(record: dict):
+            # Several turns may be open in one chat; output goes to the oldest, as the outbox sends a chat in order.
+            open_ = [s for s in record.get("streams", []) if not s["finished"] and now - s["started"] < STREAM_WINDOW]
+            if open_:
+                stream = min(open_, key=lambda s: s["started"])
+                stream["parts"].append(content)
+                stream["changed"] = now
+                return record, "stream"
+            if not url_allowed:
+                return record, None
+            url, expires = record.pop("url", ""), record.pop("url_expires", 0.0)  # single use, whatever happens
+            return record, (url if url and expires > now else None)
+        return await self._change(_chat_key(chat), change)
 
     async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str | None:
         """Into the chat's open stream, else once through its response_url; a permanent SendError otherwise."""
         # The AI bot cannot show a message to one member only: "private" answers are seen by the whole chat.
-        content = text if card is None else render_text(card)
-        if (stream := self._open_stream(target.id)) is not None:
-            stream.parts.append(content or "")
-            stream.changed = self.monotonic()
-            return None  # neither a stream part nor a response_url message can be edited later
-        await self._post_url(target.id, content or "")
-        return None
+        content = (text if card is None else render_text(card)) or ""
+        where = await self._deliver(target.id, content, url_allowed=True)
+        if where is None:
+            raise SendError(f"wecom aibot: no unused response_url for {target.id} (each is good for one message "
+                            "within 1 h; the next @-mention of the bot brings a new one)", permanent=True)
+        if where != "stream":
+            await self._post_url(where, content)
+        return None  # neither a stream part nor a response_url message can be edited later
 
     async def update(self, target: Conversation, message_ref: str | None, card) -> str | None:
         """A changed card: a fresh copy while a turn in that chat is answering, else left as it is."""
-        if self._open_stream(target.id) is not None:
-            return await self.post(target, card=card)
         # Spending the chat's one response_url on a card refresh would leave none for a real answer (an
         # agent's reply to a customer who wrote in this group), and the copy there merely goes stale.
-        log.info("wecom aibot: card in %s not refreshed (no open stream)", target.id)
+        if await self._deliver(target.id, render_text(card), url_allowed=False) is None:
+            log.info("wecom aibot: card in %s not refreshed (no open stream)", target.id)
         return None
 
-    async def _post_url(self, chat: str, content: str) -> None:
-        url, expires = self.urls.pop(chat, ("", 0.0))  # single use: gone whatever the answer
-        if not url or expires <= self.monotonic():
-            raise SendError(f"wecom aibot: no unused response_url for {chat} (each is good for one message "
-                            "within 1 h; the next @-mention of the bot brings a new one)", permanent=True)
+    async def _post_url(self, url: str, content: str) -> None:
         session = await self.http()
         async with session.post(url, json={"msgtype": "markdown", "markdown": {"content": _limit(content)}}) as response:
             data = await response.json(content_type=None)
@@ -226,29 +254,27 @@ class AibotCallback:
         except (InvalidSignatureException, InvalidCorpIdException, ValueError, KeyError, TypeError):
             return web.Response(status=403, text="invalid signature")
         if data.get("msgtype") == "stream":
-            return self._reply(self.sender.poll((data.get("stream") or {}).get("id", "")), nonce)
+            return self._reply(await self.sender.poll((data.get("stream") or {}).get("id", "")), nonce)
         event = to_event(data)
         if event is None:
             return web.Response(text="")  # events (enter_chat…) and other message types: no answer
         chat = event.conversation.id
-        self.sender.remember_url(chat, data.get("response_url", ""))
         # Derived from msgid: WeCom's retries of this message get the same stream, not a second answer.
         stream_id = "tb-" + hashlib.sha1(data["msgid"].encode()).hexdigest()[:20]
-        known = stream_id in self.sender.streams
-        stream = self.sender.open(chat, stream_id)
+        known = await self.sender.begin(chat, stream_id, data.get("response_url", ""))
         if await self.router.accept(event):
-            task = asyncio.ensure_future(self._process(event, stream))
+            task = asyncio.ensure_future(self._process(event, chat, stream_id))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         elif not known:
-            self.sender.handled(stream)  # handled before, elsewhere (another replica, or before a restart)
-        return self._reply(self.sender.poll(stream.id), nonce)
+            await self.sender.handled(chat, stream_id)  # handled before (e.g. before a restart)
+        return self._reply(await self.sender.poll(stream_id), nonce)
 
-    async def _process(self, event: MessagePosted, stream: Stream) -> None:
+    async def _process(self, event: MessagePosted, chat: str, stream_id: str) -> None:
         try:
             await self.router.process(event)
         finally:
-            self.sender.handled(stream)
+            await self.sender.handled(chat, stream_id)
 
     def mount(self, app: web.Application) -> None:
         """Add the callback routes."""
@@ -261,7 +287,8 @@ def setup_aibot(app: web.Application, *, settings, router, messenger) -> AibotCa
     if not settings.wecom_aibot_enabled:
         return None
     # The app messenger's HTTP session: one pool, closed with the messenger.
-    sender = AibotSender(http=messenger.api.http)
+    # Reply state in the store's shared state: every replica's callbacks and dispatcher see the same.
+    sender = AibotSender(store=router.ctx.store, http=messenger.api.http)
     messenger.route(PREFIX, sender)
     callback = AibotCallback(token=settings.wecom_aibot_token, encoding_aes_key=settings.wecom_aibot_encoding_aes_key,
                              router=router, sender=sender)
