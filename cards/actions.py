@@ -39,6 +39,14 @@ ACK = "ack"
 VIEW = "view"
 
 
+def _decode_special(action_id: str, kind: str) -> tuple[int, str] | None:
+    """(ticket id, last part) of 'tb:<kind>:<ticket>:<last>', else None."""
+    parts = action_id.split(":")
+    if len(parts) == 4 and parts[0] == PREFIX and parts[1] == kind and parts[2].isdigit():
+        return int(parts[2]), parts[3]
+    return None
+
+
 def encode_ack(ticket_id: int, version: int) -> str:
     """'tb:ack:123:4' — "I'm on it" on an escalation: stops the next escalation levels."""
     return f"{PREFIX}:{ACK}:{ticket_id}:{version}"
@@ -46,10 +54,8 @@ def encode_ack(ticket_id: int, version: int) -> str:
 
 def decode_ack(action_id: str) -> int | None:
     """The ticket id of an "I'm on it" action id, else None."""
-    parts = action_id.split(":")
-    if len(parts) == 4 and parts[0] == PREFIX and parts[1] == ACK and parts[2].isdigit():
-        return int(parts[2])
-    return None
+    found = _decode_special(action_id, ACK)
+    return found[0] if found else None
 
 
 def encode_view(ticket_id: int, layout: str) -> str:
@@ -59,8 +65,4 @@ def encode_view(ticket_id: int, layout: str) -> str:
 
 def decode_view(action_id: str) -> tuple[int, str] | None:
     """(ticket id, layout) of a view action id, else None."""
-    parts = action_id.split(":")
-    if len(parts) == 4 and parts[0] == PREFIX and parts[1] == VIEW and parts[2].isdigit():
-        return int(parts[2]), parts[3]
-    return None
-
+    return _decode_special(action_id, VIEW)

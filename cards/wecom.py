@@ -22,6 +22,14 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def fit_bytes(text: str, limit: int) -> str:
+    """`text` cut to `limit` UTF-8 bytes on a character boundary, with '…' (WeCom counts content in bytes)."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[: limit - len("…".encode())].decode(errors="ignore") + "…"
+
+
 def _selects(card: Card) -> list[Select]:
     # Priority first: the one choice that fits beside the buttons is the one changed most.
     selects = [c for c in card.actions if isinstance(c, Select)]

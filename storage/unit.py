@@ -281,16 +281,8 @@ class SqlUnitOfWork:
 
     async def fired_notifications(self, ticket_id: int) -> set[str]:
         """Keys of the ticket's notifications that already fired."""
-        return (await self.fired_for([ticket_id])).get(ticket_id, set())
-
-    async def fired_for(self, ticket_ids: Sequence[int]) -> dict[int, set[str]]:
-        """Fired notification keys for several tickets at once (one query per sweep batch)."""
-        found: dict[int, set[str]] = {}
-        rows = await self.session.execute(select(SlaNotificationRow.ticket_id, SlaNotificationRow.key)
-                                          .where(SlaNotificationRow.ticket_id.in_(list(ticket_ids))))
-        for ticket_id, key in rows:
-            found.setdefault(ticket_id, set()).add(key)
-        return found
+        rows = await self.session.execute(select(SlaNotificationRow.key).where(SlaNotificationRow.ticket_id == ticket_id))
+        return set(rows.scalars())
 
     async def set_next_due_many(self, bookmarks: Sequence[tuple[Ticket, datetime | None]]) -> None:
         """Move the sweep's bookmark of a whole batch in one executemany, skipping tickets changed since read."""

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.app import SERVICES
 from bot.events import Conversation, Platform
-from bot.platforms.wecom_api import WeComApiError
+from bot.platforms.wecom_api import WeComApi, WeComApiError
 from bot.platforms.wecom_kf import KfSender, KfSync, conversation_id
 from tests.test_wecom import encrypted, eventually, start_wecom_app, text_xml
 
@@ -221,23 +221,30 @@ async def test_forged_kf_callback_changes_nothing(kf):
     assert (await ticket(client))[0] is None
 
 
-class _Api:
-    def __init__(self, code: int):
-        self.code, self.calls = code, []
+@pytest.mark.parametrize("code, permanent", [(95018, True), (95016, True), (45009, False)])
+async def test_a_closed_session_is_not_retried(code, permanent, aiohttp_server):
+    bodies: list[dict] = []
 
-    async def call(self, path: str, payload: dict) -> dict:
-        self.calls.append((path, payload))
-        raise WeComApiError(path, self.code, "send msg session status invalid", permanent=False)
+    async def gettoken(_request: web.Request) -> web.Response:
+        return web.json_response({"errcode": 0, "access_token": "T", "expires_in": 7200})
 
+    async def send_msg(request: web.Request) -> web.Response:
+        bodies.append(json.loads(await request.text()))
+        return web.json_response({"errcode": code, "errmsg": "send msg session status invalid"})
 
-@pytest.mark.parametrize("code, permanent", [(95018, True), (45009, False)])
-async def test_a_closed_session_is_not_retried(code, permanent):
-    sender = KfSender(api=_Api(code))
-    target = Conversation(platform=Platform.WECOM, id=conversation_id(KFID, CUSTOMER))
-    with pytest.raises(WeComApiError) as raised:
-        await sender.post(target, text="x" * 3000)
+    api = web.Application()
+    api.router.add_get("/cgi-bin/gettoken", gettoken)
+    api.router.add_post("/cgi-bin/kf/send_msg", send_msg)
+    server = await aiohttp_server(api)
+    wecom = WeComApi(base_url=str(server.make_url("/cgi-bin/")), corp_id="corp", secret="s")
+    try:
+        with pytest.raises(WeComApiError) as raised:
+            await KfSender(api=wecom).post(Conversation(platform=Platform.WECOM, id=conversation_id(KFID, CUSTOMER)),
+                                           text="x" * 3000)
+    finally:
+        await wecom.close()
     assert raised.value.permanent is permanent
-    [(_path, payload)] = sender.api.calls
+    [payload] = bodies
     assert len(payload["text"]["content"].encode()) <= 2048, "kf text is cut to its limit"
 
 

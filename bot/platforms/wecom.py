@@ -27,6 +27,19 @@ log = logging.getLogger(__name__)
 EventHook = Callable[[dict], Awaitable[None]]
 
 
+class BackgroundWork:
+    """Work started after WeCom got its answer (it retries after 5 s without one); kept referenced until done."""
+
+    def __init__(self):
+        self._tasks: set[asyncio.Future] = set()
+
+    def start(self, work: Awaitable) -> None:
+        """Run `work` in the background."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)  # the loop holds tasks weakly: without this one could vanish mid-way
+        task.add_done_callback(self._tasks.discard)
+
+
 def query_value(request: web.Request, name: str) -> str:
     """A query parameter as WeCom meant it: aiohttp decodes '+' as a space, and WeCom's base64 values contain '+'
     when a client forgot to encode it."""
@@ -88,17 +101,11 @@ class WeComCallback:
         self.crypto = WeChatCrypto(settings.wecom_token, settings.wecom_encoding_aes_key, settings.wecom_corp_id)
         self.router = router
         self.hooks: dict[str, EventHook] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self.background = BackgroundWork()
 
     def on_event(self, name: str, hook: EventHook) -> None:
         """Hand callback events named `name` (lower case, e.g. 'kf_msg_or_event') to `hook`."""
         self.hooks[name] = hook
-
-    def _background(self, work: Awaitable) -> None:
-        # WeCom retries after 5 s without an answer: answer now, work in the background.
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def verify(self, request: web.Request) -> web.Response:
         """URL verification: answer the decrypted echostr, exactly."""
@@ -115,11 +122,11 @@ class WeComCallback:
         data = parse_message(xml)._data
         hook = self.hooks.get((data.get("Event") or "").lower()) if (data.get("MsgType") or "").lower() == "event" else None
         if hook is not None:
-            self._background(hook(data))
+            self.background.start(hook(data))
             return web.Response(text="")
         event = to_event(data)
         if event is not None and await self.router.accept(event):
-            self._background(self.router.process(event))
+            self.background.start(self.router.process(event))
         return web.Response(text="")
 
     def mount(self, app: web.Application) -> None:

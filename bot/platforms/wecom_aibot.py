@@ -19,7 +19,6 @@ replicas any of them may take WeCom's callbacks and any dispatcher may send.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -37,9 +36,9 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot.events import Actor, Conversation, ConversationKind, MessagePosted, Platform
-from bot.platforms.wecom import answer_url_verification, query_value
+from bot.platforms.wecom import BackgroundWork, answer_url_verification, query_value
 from bot.ports import SendError
-from cards.wecom import render_text
+from cards.wecom import fit_bytes, render_text
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +89,6 @@ def to_event(data: dict) -> MessagePosted | None:
     # Slack's app_mention, so the router runs commands and treats customers' words as their request.
     return MessagePosted(delivery_id=f"aibot:{data['msgid']}", actor=Actor(platform=Platform.WECOM, user_id=user),
                          conversation=conversation_of(data), text=strip_mention(text), addressed=True)
-
-
-def _limit(text: str) -> str:
-    data = text.encode()
-    if len(data) <= MAX_BYTES:
-        return text
-    return data[: MAX_BYTES - 3].decode(errors="ignore") + "…"
 
 
 def _stream_key(stream_id: str) -> str:
@@ -171,7 +163,7 @@ class AibotSender:
         if stream is None:  # unknown (expired): end it; later output goes through the url
             return {"msgtype": "stream", "stream": {"id": stream_id, "finish": True, "content": DONE}}
         content = "\n\n".join(stream["parts"]) or (DONE if stream["finished"] else PENDING)
-        return {"msgtype": "stream", "stream": {"id": stream_id, "finish": stream["finished"], "content": _limit(content)}}
+        return {"msgtype": "stream", "stream": {"id": stream_id, "finish": stream["finished"], "content": fit_bytes(content, MAX_BYTES)}}
 
     async def _deliver(self, chat: str, content: str, *, url_allowed: bool) -> str | None:
         """Append to the chat's oldest open stream, or take its response_url; 'stream', a url, or None."""
@@ -213,7 +205,7 @@ class AibotSender:
 
     async def _post_url(self, url: str, content: str) -> None:
         session = await self.http()
-        async with session.post(url, json={"msgtype": "markdown", "markdown": {"content": _limit(content)}}) as response:
+        async with session.post(url, json={"msgtype": "markdown", "markdown": {"content": fit_bytes(content, MAX_BYTES)}}) as response:
             data = await response.json(content_type=None)
         if data.get("errcode"):
             raise SendError(f"wecom aibot response_url {data['errcode']}: {data.get('errmsg', '')}", permanent=True)
@@ -226,7 +218,7 @@ class AibotCallback:
         self.token = token
         self.crypto = WeChatCrypto(token, encoding_aes_key, "")  # the AI bot's receiveid is the empty string
         self.router, self.sender = router, sender
-        self._tasks: set[asyncio.Task] = set()
+        self.background = BackgroundWork()
 
     async def verify(self, request: web.Request) -> web.Response:
         """URL verification: answer the decrypted echostr, exactly (receiveid '' for the AI bot)."""
@@ -263,9 +255,7 @@ class AibotCallback:
         stream_id = "tb-" + hashlib.sha1(data["msgid"].encode()).hexdigest()[:20]
         known = await self.sender.begin(chat, stream_id, data.get("response_url", ""))
         if await self.router.accept(event):
-            task = asyncio.ensure_future(self._process(event, chat, stream_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.background.start(self._process(event, chat, stream_id))
         elif not known:
             await self.sender.handled(chat, stream_id)  # handled before (e.g. before a restart)
         return self._reply(await self.sender.poll(stream_id), nonce)

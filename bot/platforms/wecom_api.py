@@ -9,7 +9,9 @@ import aiohttp
 from bot.ports import SendError
 
 TOKEN_ERRORS = {40001, 40014, 42001}  # invalid / expired access token: fetch a new one and try again
-PERMANENT_ERRORS = {60111, 81013, 301002, 95016, 95017}  # unknown user, no receiver, no permission, kf session closed
+# Unknown user, no receiver, no permission; a 微信客服 session that no longer lets the app send (closed, handed
+# to a human servicer, "session status invalid"): retrying would only fail again.
+PERMANENT_ERRORS = {60111, 81013, 301002, 95016, 95017, 95018}
 RATE_LIMITED = 45009
 
 

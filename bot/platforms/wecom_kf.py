@@ -12,8 +12,8 @@ import asyncio
 import logging
 
 from bot.events import Actor, Conversation, ConversationKind, MessagePosted, Platform
-from bot.platforms.wecom_api import WeComApi, WeComApiError
-from cards.wecom import render_text
+from bot.platforms.wecom_api import WeComApi
+from cards.wecom import fit_bytes, render_text
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,6 @@ ORIGIN_CUSTOMER = 3  # sync_msg origin: 3 = the WeChat customer, 4 = system even
 SYNC_LIMIT = 1000  # the most sync_msg returns per page
 MAX_PAGES = 100  # a guard against a server that keeps saying has_more
 TEXT_LIMIT = 2048  # kf text content, in UTF-8 bytes
-# The session no longer lets the app send (closed, handed to a human servicer, or "session status invalid"):
-# retrying would only fail again. 95016/95017 are already permanent in wecom_api; 95018 is added here.
-SESSION_ERRORS = {95016, 95017, 95018}
 
 
 def conversation_id(open_kfid: str, external_userid: str) -> str:
@@ -36,14 +33,6 @@ def parse_conversation_id(conversation: str) -> tuple[str, str]:
     """(open_kfid, external_userid) of a 'kf:…' conversation id."""
     open_kfid, _, external_userid = conversation.removeprefix(PREFIX).partition(":")
     return open_kfid, external_userid
-
-
-def _fit(text: str, limit: int = TEXT_LIMIT) -> str:
-    """`text` cut to `limit` UTF-8 bytes on a character boundary (kf refuses longer text)."""
-    data = text.encode()
-    if len(data) <= limit:
-        return text
-    return data[: limit - len("…".encode())].decode(errors="ignore") + "…"
 
 
 # What a customer sent that is not text, as the line that lands on their ticket: the agent learns that something
@@ -164,14 +153,10 @@ class KfSender:
     async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str | None:
         """Text (or the card as text) to the WeChat customer; a kf chat is one-to-one, so private is plain."""
         open_kfid, user = parse_conversation_id(target.id)
-        content = _fit(text if card is None else render_text(card))
-        try:
-            data = await self.api.call("kf/send_msg", {"touser": user, "open_kfid": open_kfid, "msgtype": "text",
-                                                       "text": {"content": content}})
-        except WeComApiError as exc:
-            if exc.code in SESSION_ERRORS:
-                exc.permanent = True
-            raise
+        content = fit_bytes(text if card is None else render_text(card), TEXT_LIMIT)
+        # A session that no longer lets the app send (95016-95018) fails as permanent in WeComApi: not retried.
+        data = await self.api.call("kf/send_msg", {"touser": user, "open_kfid": open_kfid, "msgtype": "text",
+                                                   "text": {"content": content}})
         return data.get("msgid")
 
     async def update(self, target: Conversation, message_ref: str, card) -> str | None:

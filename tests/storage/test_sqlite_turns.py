@@ -40,7 +40,7 @@ async def test_a_snapshot_reads_while_a_write_is_under_way(store):
                 assert await view.get_ticket(2) is None, "the other transaction has not committed"
 
 
-async def test_concurrent_units_take_turns_and_all_commit(store):
+async def test_concurrent_units_on_one_store_all_commit(store):
     async def add(n: int) -> None:
         async with store.unit() as uow:
             await uow.add_ticket(_ticket(f"t{n}"))
