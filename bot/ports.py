@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from bot.events import Conversation, Platform
 from bot.tickets import Status, Ticket, TimelineEntry
+from cards.model import Card, Image
 
 
 class Clock(Protocol):
@@ -25,6 +26,35 @@ class SystemClock:
     def now(self) -> datetime:
         """Now, timezone-aware UTC."""
         return datetime.now(UTC)
+
+
+class SubjectKind(StrEnum):
+    """The kinds of things that have cards and deadlines: tickets now; requests, digests, alerts next."""
+
+    TICKET = "ticket"
+    REQUEST = "request"
+    DIGEST = "digest"
+    ALERT = "alert"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A thing with a card: its kind and its id (e.g. ticket 42)."""
+
+    kind: SubjectKind
+    id: int
+
+    @classmethod
+    def ticket(cls, ticket_id: int) -> Subject:
+        """The subject of ticket `ticket_id`."""
+        return cls(SubjectKind.TICKET, ticket_id)
+
+
+class Viewer(StrEnum):
+    """Whom a card is rendered for: the role decides which fields and buttons show."""
+
+    STAFF = "agent"
+    CUSTOMER = "customer"
 
 
 class OutgoingKind(StrEnum):
@@ -114,19 +144,38 @@ class PacingDelay(SendError):
         super().__init__(message, retry_after=retry_after)
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """A platform's sending limits, declared by its messenger and kept by the dispatcher.
+
+    `per_conversation` is the least gap in seconds between two messages to one conversation (Slack ~1 s per
+    channel); `in_flight` bounds the sends under way at once to the platform. Limits a platform counts in
+    windows of its own (WeCom's 30 per member per minute) the messenger enforces by raising PacingDelay.
+    """
+
+    per_conversation: float = 0.0
+    in_flight: int = 8
+
+
 class Messenger(Protocol):
     """Sends neutral messages and cards to one platform."""
 
     platform: Platform
+    pacing: Pacing
 
     async def post(
-        self, target: Conversation, *, text: str | None = None, card: Any = None, ephemeral_user: str | None = None
+        self, target: Conversation, *, text: str | None = None, card: Card | None = None,
+        ephemeral_user: str | None = None,
     ) -> str | None:
         """Post text or a card; return the platform's reference to the new message (if any)."""
         ...
 
-    async def update(self, target: Conversation, message_ref: str, card: Any) -> str | None:
+    async def update(self, target: Conversation, message_ref: str, card: Card) -> str | None:
         """Replace the card at `message_ref`; return a new reference if the platform had to post anew."""
+        ...
+
+    async def upload_image(self, target: Conversation, image: Image) -> str:
+        """Upload `image.data` for use in a card sent to `target`; returns the reference renderers put in the card."""
         ...
 
 

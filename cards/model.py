@@ -53,6 +53,20 @@ class Select:
 
 
 @dataclass(frozen=True)
+class Image:
+    """A picture on a card (e.g. a digest's chart): PNG bytes to upload, or a reference a platform handed out.
+
+    The dispatcher uploads `data` through the messenger before rendering and puts the platform's reference
+    (Slack file id, WeCom media id, a data: URL on the console) into `ref`, so renderers only ever see refs.
+    """
+
+    alt: str
+    data: bytes | None = None
+    ref: str | None = None
+    filename: str = "image.png"
+
+
+@dataclass(frozen=True)
 class Card:
     """A rendered-agnostic card: title, fields, badge and the actions the viewer may take."""
 
@@ -62,6 +76,7 @@ class Card:
     badge: Badge | None = None
     actions: tuple[Button | Select, ...] = ()
     footer: str | None = None
+    image: Image | None = None
     ticket_id: int | None = None
     version: int | None = None
     notes: tuple[str, ...] = field(default=())
