@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bot.app import card_renderer, job_table, settle_heap
+from bot.app import job_table, settle_heap
 from bot.config import load_config
 from bot.directory import Directory
 from bot.events import Conversation, ConversationKind, Platform
@@ -36,9 +36,10 @@ from bot.i18n import preload
 from bot.ports import SystemClock
 from bot.sla import SlaPolicy
 from bot.tickets import Identity, Priority, Status, Ticket
-from handlers.outbox import OutboxDispatcher
+from schedules.card_kinds import card_kinds
+from schedules.outbox import OutboxDispatcher
 from schedules.scheduler import JobSpec, Scheduler
-from schedules.sla import SlaSweep
+from schedules.sla import sla_sweep
 from storage.db import create_engine
 from storage.mapping import ticket_values
 from storage.migrate import upgrade
@@ -148,10 +149,10 @@ async def main() -> None:
         config = load_config(EXAMPLE)
         directory, policy = Directory(config), SlaPolicy(config)
         messenger = TimingMessenger()
-        dispatcher = OutboxDispatcher(store=store, messengers={Platform.CONSOLE: messenger},
-                                      render_card=card_renderer(directory, config, policy, clock), clock=clock,
-                                      idle_poll=0.05)
-        sweep = SlaSweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
+        dispatcher = OutboxDispatcher(store=store, messengers={Platform.CONSOLE: messenger}, clock=clock,
+                                      card_kinds=card_kinds(directory=directory, config=config, policy=policy,
+                                                            clock=clock), idle_poll=0.05)
+        sweep = sla_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                          wake_outbox=dispatcher.wake, history=10**7)  # keep every tick of the run
         jobs = [JobSpec(spec.id, sweep.tick, every_seconds=args.sweep) if spec.id == "sla-sweep" else spec
                 for spec in job_table(store, sweep, config)]  # the app's job table, at the bench's sweep pace

@@ -11,16 +11,16 @@ from aiohttp import web
 from bot.config import AppConfig, Settings, load_config
 from bot.directory import Directory
 from bot.events import Platform
-from bot.i18n import preload, translator
+from bot.i18n import preload
 from bot.platforms.console import ConsoleHub, ConsoleMessenger, setup_console
 from bot.ports import Clock, Context, Messenger, SystemClock
 from bot.sla import SlaPolicy
-from cards.ticket import ticket_card
-from handlers.outbox import OutboxDispatcher
 from handlers.router import Router
-from handlers.sla_text import badge
+from schedules.card_kinds import card_kinds
+from schedules.outbox import OutboxDispatcher
 from schedules.scheduler import JobSpec, Scheduler
-from schedules.sla import SlaSweep
+from schedules.sla import sla_sweep
+from schedules.sweep import DeadlineSweep
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.store import SqlStore
@@ -42,23 +42,11 @@ class Services:
     console_hub: ConsoleHub | None
     engine: object
     sla: SlaPolicy
-    sweep: SlaSweep
+    sweep: DeadlineSweep
     scheduler: Scheduler
 
 
 SERVICES = web.AppKey("services", Services)
-
-
-def card_renderer(directory: Directory, config: AppConfig, policy: SlaPolicy | None = None, clock: Clock | None = None):
-    """(ticket, viewer, language) → neutral Card with its SLA badge, rendered by the dispatcher at send time."""
-    def render(ticket, viewer: str, language: str):
-        t = translator(language)
-        state = policy.state(ticket, clock.now()) if policy and clock else None
-        escalated = bool(state and state.breached and not state.paused
-                         and ticket.escalation_acked != f"{state.clock.value}:{state.due.isoformat()}")
-        return ticket_card(ticket, viewer=viewer, directory=directory, categories=config.categories, t=t,
-                           badge=badge(state, ticket, t) if state else None, escalated=escalated)
-    return render
 
 
 def settle_heap() -> None:
@@ -69,7 +57,7 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def job_table(store: SqlStore, sweep: SlaSweep, config: AppConfig) -> list[JobSpec]:
+def job_table(store: SqlStore, sweep: DeadlineSweep, config: AppConfig) -> list[JobSpec]:
     """The recurring jobs, with stable ids: the SLA sweep, the database's WAL checkpoint, expired shared state."""
     async def purge_state() -> None:
         await store.purge_state(store.clock.now())
@@ -102,12 +90,12 @@ async def build_app(
     if settings.console_enabled:
         hub = ConsoleHub()
         all_messengers.setdefault(Platform.CONSOLE, ConsoleMessenger(hub))
-    dispatcher = OutboxDispatcher(store=store, messengers=all_messengers,
-                                  render_card=card_renderer(directory, config, policy, clock), clock=clock)
+    dispatcher = OutboxDispatcher(store=store, messengers=all_messengers, clock=clock,
+                                  card_kinds=card_kinds(directory=directory, config=config, policy=policy, clock=clock))
     ctx = Context(store=store, clock=clock, directory=directory, config=config, wake_outbox=dispatcher.wake, sla=policy)
     router = Router(ctx)
-    sweep = SlaSweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
-                     wake_outbox=dispatcher.wake)
+    sweep = sla_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
+                      wake_outbox=dispatcher.wake)
     # The table of recurring jobs: stable ids, so a restart replaces rather than duplicates them.
     scheduler = Scheduler(job_table(store, sweep, config))
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.events import Conversation, Platform
+from bot.subjects import Subject, Viewer
 from bot.tickets import Status, Ticket, TimelineEntry
 from cards.model import Card, Image
 
@@ -28,35 +29,6 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class SubjectKind(StrEnum):
-    """The kinds of things that have cards and deadlines: tickets now; requests, digests, alerts next."""
-
-    TICKET = "ticket"
-    REQUEST = "request"
-    DIGEST = "digest"
-    ALERT = "alert"
-
-
-@dataclass(frozen=True)
-class Subject:
-    """A thing with a card: its kind and its id (e.g. ticket 42)."""
-
-    kind: SubjectKind
-    id: int
-
-    @classmethod
-    def ticket(cls, ticket_id: int) -> Subject:
-        """The subject of ticket `ticket_id`."""
-        return cls(SubjectKind.TICKET, ticket_id)
-
-
-class Viewer(StrEnum):
-    """Whom a card is rendered for: the role decides which fields and buttons show."""
-
-    STAFF = "agent"
-    CUSTOMER = "customer"
-
-
 class OutgoingKind(StrEnum):
     """What an outbox row asks the dispatcher to do."""
 
@@ -72,10 +44,10 @@ class Outgoing:
     kind: OutgoingKind
     target: Conversation
     text: str | None = None
-    ticket_id: int | None = None
+    subject: Subject | None = None  # whose card a CARD / CARD_UPDATE shows
     placement_id: int | None = None
     # Who the card is rendered for (role decides which buttons show) and in which language.
-    viewer_role: str = "agent"
+    viewer_role: str = Viewer.STAFF
     language: str = "en"
     # Shown only to this user id where the platform can (Slack ephemeral); a DM elsewhere.
     ephemeral_user: str | None = None
@@ -83,14 +55,14 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class CardPlacement:
-    """One place a ticket's card was posted, so every copy can be re-rendered on change.
+    """One place a subject's card was posted, so every copy can be re-rendered on change.
 
     `message_ref` is the platform's reference: the message's name, optionally followed by '|' and parts that
     change over time (WeCom: 'task_id|response_code|member').
     """
 
     id: int
-    ticket_id: int
+    subject: Subject
     target: Conversation
     message_ref: str
     viewer_role: str
@@ -179,11 +151,22 @@ class Messenger(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
-    """One transaction: everything done through it commits together or not at all."""
+class MessageSink(Protocol):
+    """Where handlers put what to send: a unit of work (sent after commit), or a batch collecting for one."""
+
+    async def enqueue(self, message: Outgoing) -> None:
+        """Add a message to the outbox (sent after commit by the dispatcher)."""
+        ...
+
+
+class Tickets(Protocol):
+    """Reading and writing tickets inside a transaction."""
 
     async def add_ticket(self, ticket: Ticket) -> Ticket: ...
     async def get_ticket(self, ticket_id: int) -> Ticket | None: ...
+    async def get_tickets(self, ticket_ids: Sequence[int]) -> dict[int, Ticket]:
+        """Several tickets by id in one query (missing ones are absent)."""
+        ...
     async def save_ticket(self, ticket: Ticket) -> Ticket:
         """Write `ticket` if its version is still current (bumping it), else raise StaleTicket."""
         ...
@@ -200,39 +183,66 @@ class UnitOfWork(Protocol):
     async def rotate(self, key: str, candidates: Sequence[str]) -> str:
         """Round-robin: the candidate after the one chosen last time for `key`."""
         ...
+
+
+class Timeline(Protocol):
+    """A ticket's append-only history."""
+
     async def append_timeline(self, entry: TimelineEntry) -> None: ...
     async def timeline(self, ticket_id: int) -> list[TimelineEntry]: ...
-    async def enqueue(self, message: Outgoing) -> None:
-        """Add a message to the outbox (sent after commit by the dispatcher)."""
-        ...
+
+
+class Outbox(MessageSink, Protocol):
+    """The outbox side of a transaction."""
+
     async def enqueue_many(self, messages: Sequence[Outgoing]) -> None:
         """enqueue for several messages at once, in order (one statement)."""
         ...
-    async def placements(self, ticket_id: int) -> list[CardPlacement]: ...
+
+
+class Placements(Protocol):
+    """Where subjects' cards were posted."""
+
+    async def placements(self, subject: Subject) -> list[CardPlacement]: ...
+    async def placements_for(self, subjects: Sequence[Subject]) -> dict[Subject, list[CardPlacement]]: ...
+
+
+class NotificationClaims(Protocol):
+    """Exactly-once bookkeeping of the deadline sweep, keyed by subject."""
+
+    async def claim_notifications(self, claims: Sequence[tuple[Subject, str, bool]]) -> set[tuple[Subject, str]]:
+        """Claim many (subject, key, sent) at once; returns the (subject, key) pairs won."""
+        ...
+    async def fired_notifications(self, subject: Subject) -> set[str]: ...
+
+
+class TicketBookmarks(Protocol):
+    """The SLA provider's indexed bookmark on tickets."""
+
+    async def tickets_due(self, now: datetime, limit: int) -> list[tuple[Ticket, set[str], list[CardPlacement]]]:
+        """Tickets whose bookmark has come, each with its fired notification keys and card placements."""
+        ...
+    async def set_ticket_bookmarks(self, bookmarks: Sequence[tuple[Ticket, datetime | None]]) -> None: ...
+
+
+class UnitOfWork(Tickets, Timeline, Outbox, Placements, NotificationClaims, TicketBookmarks, Protocol):
+    """One transaction: everything done through it commits together or not at all."""
+
     async def mark_delivery_done(self, platform: Platform, delivery_id: str) -> None: ...
-    async def fired_notifications(self, ticket_id: int) -> set[str]: ...
-    async def due_for_sweep(self, now: datetime, limit: int) -> list[tuple[Ticket, set[str], list[CardPlacement]]]:
-        """Tickets whose SLA bookmark has come, each with its fired notification keys and card placements."""
-        ...
-    async def claim_notifications(self, claims: Sequence[tuple[int, str, bool]]) -> set[tuple[int, str]]:
-        """Claim many notifications at once; returns the (ticket_id, key) pairs won."""
-        ...
-    async def set_next_due_many(self, bookmarks: Sequence[tuple[Ticket, datetime | None]]) -> None: ...
-    async def placements_for(self, ticket_ids: Sequence[int]) -> dict[int, list[CardPlacement]]: ...
 
 
-class TicketStore(Protocol):
-    """The persistent store: units of work, the inbox of deliveries and the outbox."""
-
-    async def change_state(self, key: str, change, *, now: datetime, expires_at: datetime) -> Any:
-        """Apply `change(value) -> (new value or None, result)` to a shared key atomically; returns the result."""
-        ...
+class Units(Protocol):
+    """Opens transactions."""
 
     def unit(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
 
     def snapshot(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """A unit of work for reading only: it never waits for, or holds up, a writer."""
         ...
+
+
+class Inbox(Protocol):
+    """Deliveries recorded before they are acknowledged."""
 
     async def record_delivery(self, platform: Platform, delivery_id: str, payload: dict) -> bool:
         """Remember an inbound delivery before acknowledging it; False when it was seen before."""
@@ -241,6 +251,10 @@ class TicketStore(Protocol):
     async def pending_deliveries(self) -> list[tuple[Platform, str, dict]]:
         """Deliveries recorded but never processed (e.g. a crash after the ack)."""
         ...
+
+
+class OutboxQueue(Protocol):
+    """The dispatcher's side of the outbox."""
 
     async def claim_outbox(self, now: datetime, *, limit: int = 20, lease_seconds: float = 60) -> list[OutboxItem]:
         """Claim due outbox rows for sending (a lease, so another replica cannot take them)."""
@@ -265,13 +279,24 @@ class TicketStore(Protocol):
 
     async def update_placement_ref(self, placement_id: int, message_ref: str) -> None: ...
 
-    async def renew_placement_ref(self, *, ticket_id: int, target: Conversation, card_id: str,
+    async def renew_placement_ref(self, *, subject: Subject, target: Conversation, card_id: str,
                                   message_ref: str) -> bool:
         """Store the reference a press handed out for the card named `card_id`; False when no such card."""
         ...
 
     async def next_outbox_due(self) -> datetime | None: ...
 
+
+class SharedState(Protocol):
+    """Small state every replica must see (an adapter's), changed atomically."""
+
+    async def change_state(self, key: str, change, *, now: datetime, expires_at: datetime) -> Any:
+        """Apply `change(value) -> (new value or None, result)` to a shared key atomically; returns the result."""
+        ...
+
+
+class TicketStore(Units, Inbox, OutboxQueue, SharedState, Protocol):
+    """The persistent store: units of work, the inbox of deliveries, the outbox and shared state."""
 
 
 @dataclass

@@ -9,7 +9,11 @@ from enum import StrEnum
 
 from bot.business_hours import ALWAYS_OPEN, Calendar, build_calendar
 from bot.config import AppConfig, BusinessHoursConfig, TargetConfig
+from bot.directory import Directory, Role
 from bot.tickets import Priority, Status, Ticket
+
+# A ticket is at risk when less than this share of its running promise's window is left (or it is breached).
+AT_RISK_SHARE = 0.2
 
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.IGNORECASE)
 
@@ -23,7 +27,7 @@ def parse_duration(text: str) -> tuple[int, timedelta]:
     return days, timedelta(hours=hours, minutes=minutes)
 
 
-class Clock(StrEnum):
+class SlaClock(StrEnum):
     """Which promise a deadline belongs to."""
 
     RESPOND = "respond"
@@ -49,13 +53,20 @@ class Target:
         return self.calendar.add(start, window * fraction + shift)
 
 
+class NoticeKind(StrEnum):
+    """What an SLA notification is: a reminder before a deadline, or an escalation level after it."""
+
+    REMIND = "remind"
+    ESCALATE = "escalate"
+
+
 @dataclass(frozen=True)
 class Notification:
     """Something the sweep sends once: a reminder before, or an escalation level after, a deadline."""
 
     key: str  # unique per ticket and deadline, e.g. "respond:2026-11-20T03:00:00+00:00:remind:80"
-    clock: Clock
-    kind: str  # "remind" | "escalate"
+    clock: SlaClock
+    kind: NoticeKind
     fire_at: datetime
     deadline: datetime
     level: int = 0  # escalation level index, or the reminder percentage
@@ -66,7 +77,7 @@ class Notification:
 class SlaState:
     """The running promise: which clock, when due, how much is left (negative once breached)."""
 
-    clock: Clock | None
+    clock: SlaClock | None
     due: datetime | None
     remaining: timedelta | None
     paused: bool = False
@@ -113,14 +124,14 @@ class SlaPolicy:
             chosen = override.targets.get(ticket.priority, chosen)
         return chosen
 
-    def targets(self, ticket: Ticket) -> dict[Clock, Target]:
+    def targets(self, ticket: Ticket) -> dict[SlaClock, Target]:
         """The promises that apply to the ticket now (by priority, tier and department)."""
         config = self._target_config(ticket)
         if config is None:
             return {}
         calendar = ALWAYS_OPEN if config.clock == "24x7" else self.business_calendar(ticket)
         found = {}
-        for clock, text in ((Clock.RESPOND, config.first_response), (Clock.RESOLVE, config.resolution)):
+        for clock, text in ((SlaClock.RESPOND, config.first_response), (SlaClock.RESOLVE, config.resolution)):
             if text:
                 days, time = parse_duration(text)
                 found[clock] = Target(days, time, calendar)
@@ -136,7 +147,7 @@ class SlaPolicy:
             ticket.sla_pauses = [*ticket.sla_pauses, (ticket.sla_paused_at, now)]
             ticket.sla_paused_at = None
         targets = self.targets(ticket)
-        respond, resolve = targets.get(Clock.RESPOND), targets.get(Clock.RESOLVE)
+        respond, resolve = targets.get(SlaClock.RESPOND), targets.get(SlaClock.RESOLVE)
         ticket.respond_by = (respond.deadline(ticket.created_at, self._shift(ticket, respond, now))
                              if respond and ticket.first_response_at is None else None)
         ticket.resolve_by = resolve.deadline(ticket.created_at, self._shift(ticket, resolve, now)) if resolve else None
@@ -156,25 +167,39 @@ class SlaPolicy:
         quiet = ticket.priority in self.config.quiet_priorities
         business = self.business_calendar(ticket)
         found: list[Notification] = []
-        for clock, deadline in ((Clock.RESPOND, ticket.respond_by), (Clock.RESOLVE, ticket.resolve_by)):
+        for clock, deadline in ((SlaClock.RESPOND, ticket.respond_by), (SlaClock.RESOLVE, ticket.resolve_by)):
             target = targets.get(clock)
             if deadline is None or target is None:
                 continue
-            stamp = f"{clock.value}:{deadline.isoformat()}"
+            stamp = escalation_key(clock, deadline)
             shift = self._shift(ticket, target, now)
             for fraction in self.config.reminders:
                 fire = target.at_fraction(ticket.created_at, shift, fraction)
                 if quiet:
                     fire = business.next_open(fire)
                 percent = round(fraction * 100)
-                found.append(Notification(f"{stamp}:remind:{percent}", clock, "remind", fire, deadline, percent))
+                found.append(Notification(f"{stamp}:remind:{percent}", clock, NoticeKind.REMIND, fire, deadline,
+                                          percent))
             for index, (level, delay) in enumerate(zip(self.config.escalation, self.escalation_delays, strict=True)):
                 fire = deadline + delay
                 if quiet:
                     fire = business.next_open(fire)
-                found.append(Notification(f"{stamp}:escalate:{index}", clock, "escalate", fire, deadline, index,
+                found.append(Notification(f"{stamp}:escalate:{index}", clock, NoticeKind.ESCALATE, fire, deadline,
+                                          index,
                                           level.to))
         return sorted(found, key=lambda n: (n.fire_at, n.key))
+
+    def escalated(self, ticket: Ticket, now: datetime) -> bool:
+        """True while the running promise is breached and nobody said "I'm on it" to this breach."""
+        state = self.state(ticket, now)
+        return bool(state.breached and not state.paused
+                    and ticket.escalation_acked != escalation_key(state.clock, state.due))
+
+    @staticmethod
+    def acknowledged(ticket: Ticket, notification: Notification) -> bool:
+        """True for an escalation level of a breach someone said "I'm on it" to (the next levels stay quiet)."""
+        return (notification.kind is NoticeKind.ESCALATE
+                and ticket.escalation_acked == escalation_key(notification.clock, notification.deadline))
 
     def state(self, ticket: Ticket, now: datetime) -> SlaState:
         """The running promise of the ticket at `now` (first response first, then resolution)."""
@@ -182,9 +207,9 @@ class SlaPolicy:
             return SlaState(None, None, None)
         paused = ticket.sla_paused_at is not None
         if ticket.respond_by is not None and ticket.first_response_at is None:
-            clock, due = Clock.RESPOND, ticket.respond_by
+            clock, due = SlaClock.RESPOND, ticket.respond_by
         elif ticket.resolve_by is not None:
-            clock, due = Clock.RESOLVE, ticket.resolve_by
+            clock, due = SlaClock.RESOLVE, ticket.resolve_by
         else:
             return SlaState(None, None, None, paused)
         if paused:
@@ -193,13 +218,39 @@ class SlaPolicy:
         return SlaState(clock, due, due - now, False)
 
 
-def at_risk(state: SlaState, window_left: float = 0.2, *, total: timedelta | None = None) -> bool:
-    """Breached, or less than `window_left` of the window remains."""
-    if state.remaining is None:
+def escalation_key(clock: SlaClock, deadline: datetime) -> str:
+    """Names one breach (a clock and its deadline): notification keys start with it, "I'm on it" stores it."""
+    return f"{clock.value}:{deadline.isoformat()}"
+
+
+def at_risk(state: SlaState, ticket: Ticket) -> bool:
+    """Breached, or less than AT_RISK_SHARE of the running promise's window remains."""
+    if state.remaining is None or state.due is None:
         return False
     if state.breached:
         return True
-    return total is not None and state.remaining <= total * window_left
+    return ticket.created_at is not None and state.remaining <= (state.due - ticket.created_at) * AT_RISK_SHARE
+
+
+def escalation_targets(ticket: Ticket, to: str | None, directory: Directory) -> list[str]:
+    """Directory keys an escalation level goes to: a role relative to the ticket, or a person's key."""
+    department = ticket.department or ""
+    match to:
+        case "assignee":
+            return [ticket.assignee] if ticket.assignee else [p.key for p in directory.members(department, Role.LEAD)]
+        case "lead":
+            return [p.key for p in directory.members(department, Role.LEAD)]
+        case "department_head":
+            head = directory.departments.get(department)
+            return [head.head] if head and head.head else []
+        case "manager":
+            managers = directory.members(department, Role.MANAGER) or [
+                p for p in directory.people() if p.has(Role.MANAGER)]
+            return [p.key for p in managers]
+        case None:
+            return []
+        case _:
+            return [to]
 
 
 def humanize(delta: timedelta) -> tuple[int, str]:
@@ -213,5 +264,5 @@ def humanize(delta: timedelta) -> tuple[int, str]:
     return round(hours / 24), "d"
 
 
-__all__ = ["Clock", "Notification", "Priority", "SlaPolicy", "SlaState", "Target", "at_risk", "humanize",
-           "parse_duration"]
+__all__ = ["AT_RISK_SHARE", "NoticeKind", "Notification", "Priority", "SlaClock", "SlaPolicy", "SlaState", "Target", "at_risk",
+           "escalation_key", "escalation_targets", "humanize", "parse_duration"]

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.events import Conversation, Platform
+from bot.subjects import Subject
 
 
 class Status(StrEnum):
@@ -202,6 +203,11 @@ class Ticket:
     def number(self) -> str:
         """The human ticket number, e.g. T-000123."""
         return format_number(self.id or 0)
+
+    @property
+    def subject(self) -> Subject:
+        """The ticket as a subject of cards and notifications."""
+        return Subject.ticket(self.id or 0)
 
     @property
     def is_open(self) -> bool:

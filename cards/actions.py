@@ -1,68 +1,60 @@
-"""The one codec for button / select action ids, shared by renderers and adapters."""
+"""The one codec for button / select action ids, shared by renderers and adapters: tb:<kind>:<action>:<id>:<version>."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.tickets import Action
+from bot.subjects import Subject, SubjectKind
 
 PREFIX = "tb"
-
-
-@dataclass(frozen=True)
-class ActionRef:
-    """A decoded action id: what to do, to which ticket, as seen at which version."""
-
-    action: Action
-    ticket_id: int
-    version: int
-
-
-def encode(action: Action, ticket_id: int, version: int) -> str:
-    """'tb:claim:123:4' — short enough for every platform's id limits (Slack 255, WeCom 64)."""
-    return f"{PREFIX}:{action.value}:{ticket_id}:{version}"
-
-
-def decode(action_id: str) -> ActionRef | None:
-    """The ActionRef in `action_id`, or None when it is not one of ours or malformed."""
-    parts = action_id.split(":")
-    # A fifth part names a variant of the same control (e.g. Slack's people picker beside the team list).
-    if len(parts) not in (4, 5) or parts[0] != PREFIX:
-        return None
-    try:
-        return ActionRef(Action(parts[1]), int(parts[2]), int(parts[3]))
-    except ValueError:
-        return None
-
-
+# Actions every card kind understands besides its own: "I'm on it" on an escalation, and "show this copy again"
+# (in the layout named by the variant, a platform's own word such as WeCom's expanded form).
 ACK = "ack"
 VIEW = "view"
 
 
-def _decode_special(action_id: str, kind: str) -> tuple[int, str] | None:
-    """(ticket id, last part) of 'tb:<kind>:<ticket>:<last>', else None."""
-    parts = action_id.split(":")
-    if len(parts) == 4 and parts[0] == PREFIX and parts[1] == kind and parts[2].isdigit():
-        return int(parts[2]), parts[3]
-    return None
+@dataclass(frozen=True)
+class ActionRef:
+    """A decoded action id: what to do, to which subject, as seen at which version (and a control's variant)."""
+
+    kind: SubjectKind
+    action: str
+    subject_id: int
+    version: int
+    variant: str | None = None
+
+    @property
+    def subject(self) -> Subject:
+        """The subject the action is about."""
+        return Subject(self.kind, self.subject_id)
 
 
-def encode_ack(ticket_id: int, version: int) -> str:
-    """'tb:ack:123:4' — "I'm on it" on an escalation: stops the next escalation levels."""
-    return f"{PREFIX}:{ACK}:{ticket_id}:{version}"
+def encode(subject: Subject, action: str, version: int, variant: str | None = None) -> str:
+    """'tb:ticket:claim:123:4' — short enough for every platform's id limits (Slack 255, WeCom 64)."""
+    code = f"{PREFIX}:{subject.kind.value}:{action}:{subject.id}:{version}"
+    return f"{code}:{variant}" if variant else code
 
 
-def decode_ack(action_id: str) -> int | None:
-    """The ticket id of an "I'm on it" action id, else None."""
-    found = _decode_special(action_id, ACK)
-    return found[0] if found else None
+def decode(action_id: str) -> ActionRef | None:
+    """The ActionRef in `action_id`, or None when it is not one of ours or malformed."""
+    parts = action_id.split(":") if isinstance(action_id, str) else []
+    if len(parts) < 4 or parts[0] != PREFIX:
+        return None
+    try:
+        if len(parts) in (5, 6) and parts[1] in _KINDS:
+            kind, action, subject_id, version = SubjectKind(parts[1]), parts[2], parts[3], parts[4]
+            variant = parts[5] if len(parts) == 6 else None
+        elif len(parts) in (4, 5) and parts[1] not in _KINDS:
+            # Cards posted before subjects existed ('tb:claim:123:4', 'tb:view:123:more') are still out there.
+            kind, action, subject_id = SubjectKind.TICKET, parts[1], parts[2]
+            version, variant = (0, parts[3]) if action == VIEW else (parts[3], parts[4] if len(parts) == 5 else None)
+        else:
+            return None
+        if not (action and str(subject_id).isdigit() and str(version).isdigit()):
+            return None
+        return ActionRef(kind, action, int(subject_id), int(version), variant or None)
+    except ValueError:
+        return None
 
 
-def encode_view(ticket_id: int, layout: str) -> str:
-    """'tb:view:123:more' — show this copy of the ticket's card again, in `layout` (a platform's own word)."""
-    return f"{PREFIX}:{VIEW}:{ticket_id}:{layout}"
-
-
-def decode_view(action_id: str) -> tuple[int, str] | None:
-    """(ticket id, layout) of a view action id, else None."""
-    return _decode_special(action_id, VIEW)
+_KINDS = frozenset(kind.value for kind in SubjectKind)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.subjects import Subject
+
 Tone = Literal["ok", "warn", "breached", "paused", "none"]
 
 
@@ -77,7 +79,7 @@ class Card:
     actions: tuple[Button | Select, ...] = ()
     footer: str | None = None
     image: Image | None = None
-    ticket_id: int | None = None
+    subject: Subject | None = None  # what the card shows (its buttons act on it)
     version: int | None = None
     notes: tuple[str, ...] = field(default=())
     language: str | None = None  # of its texts; for labels a platform renderer adds itself

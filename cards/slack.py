@@ -61,8 +61,8 @@ def render_blocks(card: Card) -> list[dict]:
     elements = [element for control in card.actions for element in _element(control)]
     for start in range(0, len(elements), 25):
         block = {"type": "actions", "elements": elements[start:start + 25]}
-        if card.ticket_id is not None:
-            block["block_id"] = f"ticket:{card.ticket_id}:{start // 25}"
+        if card.subject is not None:
+            block["block_id"] = f"{card.subject.kind.value}:{card.subject.id}:{start // 25}"
         blocks.append(block)
     if card.footer:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(card.footer)}]})

@@ -1,8 +1,11 @@
-"""ticket_card(): the triage card built from ticket state and the viewer's role."""
+"""The ticket's card, in one room: what it shows to whom, its SLA badge and its buttons."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.directory import Directory
+from bot.i18n import translator
 from bot.i18n.labels import (
     action_label,
     category_label,
@@ -11,17 +14,21 @@ from bot.i18n.labels import (
     status_label,
     tier_label,
 )
+from bot.ports import Clock
+from bot.sla import SlaPolicy
+from bot.subjects import Subject, Viewer
 from bot.tickets import Action, Priority, Ticket, allowed_actions
 from cards import actions
-from cards.model import Badge, Button, Card, Field, Option, Select
+from cards.model import Button, Card, Field, Option, Select
+from cards.sla_text import badge
 
 # Staff see these actions on the card, when the lifecycle allows them; the rest are commands.
 _BUTTONS = (Action.CLAIM, Action.RESOLVE, Action.CLOSE, Action.REOPEN)
 _SELECTS = (Action.ASSIGN, Action.PRIORITY, Action.CATEGORY)
 _STYLE = {Action.CLAIM: "primary", Action.RESOLVE: "primary", Action.CLOSE: "danger"}
 
-STAFF_VIEW = "agent"
-CUSTOMER_VIEW = "customer"
+STAFF_VIEW = Viewer.STAFF
+CUSTOMER_VIEW = Viewer.CUSTOMER
 
 
 def assignee_options(ticket: Ticket, directory: Directory, t) -> tuple[Option, ...]:
@@ -36,9 +43,24 @@ def assignee_options(ticket: Ticket, directory: Directory, t) -> tuple[Option, .
     return tuple(options)
 
 
-def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories: list[str], t, badge: Badge | None = None,
-                escalated: bool = False) -> Card:
-    """The card for `ticket` as `viewer` ('agent' or 'customer') should see it, in `t`'s language."""
+class TicketCards:
+    """Builds ticket cards for the dispatcher at send time, so every copy shows the stored state of now."""
+
+    def __init__(self, *, directory: Directory, categories: list[str], policy: SlaPolicy | None, clock: Clock):
+        self.directory, self.categories, self.policy, self.clock = directory, categories, policy, clock
+
+    def build(self, ticket: Ticket, viewer: str, language: str) -> Card:
+        """The card of `ticket` for `viewer` in `language`."""
+        return ticket_card(ticket, viewer=viewer, directory=self.directory, categories=self.categories,
+                           t=translator(language), policy=self.policy, now=self.clock.now())
+
+
+def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories: list[str], t,
+                policy: SlaPolicy | None = None, now: datetime | None = None) -> Card:
+    """The card for `ticket` as `viewer` (staff or customer) should see it, in `t`'s language, its clock at `now`."""
+    state = policy.state(ticket, now) if policy is not None and now is not None else None
+    clock_badge = badge(state, ticket, t) if state is not None else None
+    escalated = policy.escalated(ticket, now) if state is not None else False
     assignee = directory.person(ticket.assignee)
     department = directory.departments.get(ticket.department or "")
     unassigned = t._("Unassigned")
@@ -58,19 +80,21 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
         if ticket.product_module:
             fields.append(Field(t._("Module"), ticket.product_module))
     allowed = set(allowed_actions(ticket.status))
+    subject = Subject.ticket(ticket.id or 0)
     controls: list[Button | Select] = []
     if viewer != CUSTOMER_VIEW and escalated:
-        controls.append(Button(t._("I'm on it"), actions.encode_ack(ticket.id or 0, ticket.version), "primary"))
+        controls.append(Button(t._("I'm on it"), actions.encode(subject, actions.ACK, ticket.version), "primary"))
     if viewer != CUSTOMER_VIEW:
         for action in _BUTTONS:
             if action in allowed:
                 controls.append(
-                    Button(action_label(action, t), actions.encode(action, ticket.id or 0, ticket.version), _STYLE.get(action, "default"))
+                    Button(action_label(action, t), actions.encode(subject, action, ticket.version),
+                           _STYLE.get(action, "default"))
                 )
         for action in _SELECTS:
             if action not in allowed:
                 continue
-            code = actions.encode(action, ticket.id or 0, ticket.version)
+            code = actions.encode(subject, action, ticket.version)
             if action is Action.ASSIGN:
                 controls.append(
                     Select(action_label(action, t), code, assignee_options(ticket, directory, t),
@@ -86,9 +110,9 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
         title=f"{ticket.number} · {ticket.title}",
         subtitle=(ticket.description[:280] if ticket.description and ticket.description != ticket.title else None),
         fields=tuple(fields),
-        badge=badge if viewer != CUSTOMER_VIEW else None,
+        badge=clock_badge if viewer != CUSTOMER_VIEW else None,
         actions=tuple(controls),
-        ticket_id=ticket.id,
+        subject=subject,
         version=ticket.version,
         language=t.language,
     )

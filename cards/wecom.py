@@ -8,6 +8,7 @@ multiple_interaction (up to three drop-downs and a Save button), and saving brin
 from __future__ import annotations
 
 from bot.i18n import translator
+from bot.subjects import Subject
 from cards import actions
 from cards.model import Button, Card, Select
 
@@ -33,7 +34,7 @@ def fit_bytes(text: str, limit: int) -> str:
 def _selects(card: Card) -> list[Select]:
     # Priority first: the one choice that fits beside the buttons is the one changed most.
     selects = [c for c in card.actions if isinstance(c, Select)]
-    return sorted(selects, key=lambda s: s.action.split(":")[1] != "priority")
+    return sorted(selects, key=lambda s: getattr(actions.decode(s.action), "action", None) != "priority")
 
 
 def _options(select: Select) -> list[dict]:
@@ -68,7 +69,7 @@ def render_template_card(card: Card, *, task_id: str, expanded: bool = False) ->
     selects = _selects(card)
     buttons = [c for c in card.actions if isinstance(c, Button)]
     more = [{"text": _short(t._("More…"), 10), "style": 2,
-             "key": actions.encode_view(card.ticket_id or 0, EXPANDED)}] if can_expand(card) else []
+             "key": _view_key(card, EXPANDED)}] if can_expand(card) else []
     template = {"card_type": "button_interaction", **_head(card, task_id),
                 "button_list": [{"text": _short(b.label, 10), "style": 1 if b.style == "primary" else 2,
                                  "key": b.action} for b in buttons][:MAX_BUTTONS - len(more)] + more}
@@ -96,7 +97,7 @@ def _render_choices(card: Card, task_id: str) -> dict:
     # multiple_interaction has no rows of fields: the title names the ticket, the drop-downs show its state.
     head = {key: value for key, value in _head(card, task_id).items() if key in ("source", "main_title", "task_id")}
     return {"card_type": "multiple_interaction", **head, "select_list": select_list,
-            "submit_button": {"text": _short(t._("Save"), 10), "key": actions.encode_view(card.ticket_id or 0, COLLAPSED)}}
+            "submit_button": {"text": _short(t._("Save"), 10), "key": _view_key(card, COLLAPSED)}}
 
 
 def render_text(card: Card) -> str:
@@ -106,3 +107,9 @@ def render_text(card: Card) -> str:
         lines.append(card.badge.text)
     lines += [f"{f.label}: {f.value}" for f in card.fields]
     return "\n".join(lines)
+
+
+def _view_key(card: Card, layout: str) -> str:
+    """The key of a control that shows this copy of the card again, in `layout`."""
+    subject = card.subject or Subject.ticket(0)
+    return actions.encode(subject, actions.VIEW, card.version or 0, variant=layout)

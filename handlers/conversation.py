@@ -44,7 +44,7 @@ def _customer_said(turn: Turn, text: str):
 
 async def relay_to_agents(uow: UnitOfWork, ticket: Ticket, text: str) -> None:
     """Post `text` in the thread under each staff copy of the ticket's card in a channel."""
-    for placement in await uow.placements(ticket.id):
+    for placement in await uow.placements(ticket.subject):
         if placement.viewer_role == STAFF_VIEW and placement.target.kind is not ConversationKind.DM:
             await uow.enqueue(Outgoing(OutgoingKind.TEXT, placement.target.thread(placement.message_ref), text=text,
                                        language=placement.language))

@@ -8,6 +8,7 @@ from datetime import timedelta
 from bot.i18n.labels import action_label, category_label, priority_label, status_label
 from bot.permissions import denial
 from bot.ports import StaleTicket, UnitOfWork
+from bot.sla import escalation_key
 from bot.tickets import (
     Action,
     IllegalTransition,
@@ -270,7 +271,7 @@ def acknowledge(turn: Turn):
         state = turn.ctx.sla.state(ticket, turn.ctx.clock.now()) if turn.ctx.sla else None
         if state is None or not state.breached:
             raise Refusal(turn.t._("{number} is not escalated.", number=ticket.number))
-        ticket.escalation_acked = f"{state.clock.value}:{state.due.isoformat()}"
+        ticket.escalation_acked = escalation_key(state.clock, state.due)
         return Change(Action.NOTE, "escalation_ack", text=ticket.escalation_acked,
                       confirm=turn.t._("{name} is on {number}; further escalation stopped.", name=turn.person.name,
                                        number=ticket.number))

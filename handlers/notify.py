@@ -2,33 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from bot.directory import Directory, Person
 from bot.events import Conversation, ConversationKind, Platform
 from bot.i18n import Translator, translator
-from bot.ports import Outgoing, OutgoingKind, UnitOfWork
+from bot.ports import CardPlacement, MessageSink, Outgoing, OutgoingKind, Placements
+from bot.subjects import Subject
 from bot.tickets import Ticket
 
 
-async def refresh_cards(uow: UnitOfWork, ticket: Ticket, placements=None) -> None:
-    """Re-render every copy of the ticket's card, wherever it was posted (`placements` if already loaded)."""
-    for placement in placements if placements is not None else await uow.placements(ticket.id):
-        await uow.enqueue(
-            Outgoing(
-                OutgoingKind.CARD_UPDATE,
-                placement.target,
-                ticket_id=ticket.id,
-                placement_id=placement.id,
-                viewer_role=placement.viewer_role,
-                language=placement.language,
-            )
-        )
+class HasSubject(Protocol):
+    """Anything with a card: a ticket, a request, a digest …"""
+
+    @property
+    def subject(self) -> Subject: ...
 
 
-async def post_card(uow: UnitOfWork, ticket: Ticket, target: Conversation, *, viewer: str, language: str) -> None:
-    """Post a fresh card of the ticket at `target`; the dispatcher remembers where it went."""
-    await uow.enqueue(
-        Outgoing(OutgoingKind.CARD, target, ticket_id=ticket.id, viewer_role=viewer, language=language)
-    )
+class PlacementSink(MessageSink, Placements, Protocol):
+    """A unit of work as refresh_cards needs it: where cards are, and where to put the updates."""
+
+
+async def refresh_cards(uow: PlacementSink, thing: HasSubject) -> None:
+    """Re-render every copy of the thing's card, wherever it was posted."""
+    await update_cards(uow, thing, await uow.placements(thing.subject))
+
+
+async def update_cards(out: MessageSink, thing: HasSubject, placements: Sequence[CardPlacement]) -> None:
+    """Re-render the copies of the thing's card at `placements` (already loaded)."""
+    for placement in placements:
+        await out.enqueue(Outgoing(OutgoingKind.CARD_UPDATE, placement.target, subject=thing.subject,
+                                   placement_id=placement.id, viewer_role=placement.viewer_role,
+                                   language=placement.language))
+
+
+async def post_card(out: MessageSink, thing: HasSubject, target: Conversation, *, viewer: str, language: str) -> None:
+    """Post a fresh card of the thing at `target`; the dispatcher remembers where it went."""
+    await out.enqueue(Outgoing(OutgoingKind.CARD, target, subject=thing.subject, viewer_role=viewer,
+                               language=language))
 
 
 def dm_target(person: Person, prefer: Platform | None = None) -> Conversation | None:
@@ -42,7 +54,7 @@ def dm_target(person: Person, prefer: Platform | None = None) -> Conversation | 
 
 
 async def tell_person(
-    uow: UnitOfWork, directory: Directory, person_key: str | None, message, *, prefer: Platform | None = None
+    out: MessageSink, directory: Directory, person_key: str | None, message, *, prefer: Platform | None = None
 ) -> bool:
     """DM a directory person; `message(t)` builds the text in their language. False when unreachable."""
     person = directory.person(person_key)
@@ -50,14 +62,14 @@ async def tell_person(
     if target is None:
         return False
     t: Translator = translator(directory.language_of(person))
-    await uow.enqueue(Outgoing(OutgoingKind.TEXT, target, text=message(t), language=t.language))
+    await out.enqueue(Outgoing(OutgoingKind.TEXT, target, text=message(t), language=t.language))
     return True
 
 
-async def tell_customer(uow: UnitOfWork, ticket: Ticket, text: str, language: str) -> bool:
+async def tell_customer(out: MessageSink, ticket: Ticket, text: str, language: str) -> bool:
     """Send `text` to the conversation where the ticket's customer last spoke."""
     target = ticket.customer_conversation
     if target is None:
         return False
-    await uow.enqueue(Outgoing(OutgoingKind.TEXT, target, text=text, language=language))
+    await out.enqueue(Outgoing(OutgoingKind.TEXT, target, text=text, language=language))
     return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.events import ButtonPressed
+from bot.subjects import Subject, SubjectKind
 from bot.tickets import Action, Priority, Ticket
 from cards import actions
 from handlers import lifecycle
@@ -15,6 +16,10 @@ CHOICES = (Action.ASSIGN, Action.PRIORITY, Action.CATEGORY)
 def builder_for(turn: Turn, action: Action, value: str):
     """The lifecycle builder for a card control; None when the control or its value is not valid."""
     value = value.strip()
+    try:
+        action = Action(action)  # the codec carries any kind's action as text
+    except ValueError:
+        return None
     if action in CHOICES and not value:
         return None
     builders = {
@@ -47,12 +52,9 @@ def is_current(ticket: Ticket, action: Action, value: str) -> bool:
 
 
 def _ticket_of(event: ButtonPressed) -> int | None:
-    if (ack := actions.decode_ack(event.action)) is not None:
-        return ack
-    if (view := actions.decode_view(event.action)) is not None:
-        return view[0]
     codes = [event.action, *(code for code, _value in event.choices)]
-    return next((ref.ticket_id for code in codes if (ref := actions.decode(code)) is not None), None)
+    return next((ref.subject_id for code in codes
+                 if (ref := actions.decode(code)) is not None and ref.kind is SubjectKind.TICKET), None)
 
 
 async def handle_press(turn: Turn, event: ButtonPressed) -> None:
@@ -61,17 +63,18 @@ async def handle_press(turn: Turn, event: ButtonPressed) -> None:
     ticket_id = _ticket_of(event)
     if ticket_id is not None and event.card_id and event.message_ref:
         # First, so the updates this press causes can use the card's new reference (WeCom's fresh code).
-        await ctx.store.renew_placement_ref(ticket_id=ticket_id, target=event.conversation, card_id=event.card_id,
-                                            message_ref=event.message_ref)
+        await ctx.store.renew_placement_ref(subject=Subject.ticket(ticket_id), target=event.conversation,
+                                            card_id=event.card_id, message_ref=event.message_ref)
     changed, stopped = await _apply_choices(turn, event)
     if stopped:
         return
-    if (ack := actions.decode_ack(event.action)) is not None:
-        await lifecycle.change_ticket(turn, ack, lifecycle.acknowledge(turn), from_button=True)
-        return
     ref = actions.decode(event.action)
-    if ref is not None and ref.action in CHOICES and event.choices and event.value is None:
-        ref = None  # the key of a drop-down itself: its choice was applied above
+    if ref is not None and ref.action == actions.ACK:
+        await lifecycle.change_ticket(turn, ref.subject_id, lifecycle.acknowledge(turn), from_button=True)
+        return
+    if ref is not None and (ref.action == actions.VIEW or (ref.action in CHOICES and event.choices
+                                                           and event.value is None)):
+        ref = None  # a view request, or the key of a drop-down itself (its choice was applied above)
     if ref is None:
         # A view request (or nothing we know): show this copy again, in the layout the press asked for.
         async with ctx.store.unit() as uow:
@@ -87,7 +90,7 @@ async def handle_press(turn: Turn, event: ButtonPressed) -> None:
             await turn.finish(uow)
         return
     # After the press's own choices changed the ticket, the version it was rendered at is ours, not a rival's.
-    await lifecycle.change_ticket(turn, ref.ticket_id, builder, expected_version=None if changed else ref.version,
+    await lifecycle.change_ticket(turn, ref.subject_id, builder, expected_version=None if changed else ref.version,
                                   from_button=True)
 
 
@@ -98,7 +101,7 @@ async def _apply_choices(turn: Turn, event: ButtonPressed) -> tuple[bool, bool]:
     if not picked:
         return False, False
     async with turn.ctx.store.unit() as uow:
-        ticket = await uow.get_ticket(picked[0][0].ticket_id)
+        ticket = await uow.get_ticket(picked[0][0].subject_id)
     if ticket is None:
         return False, False
     builds = [build for ref, value in picked

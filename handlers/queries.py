@@ -8,9 +8,9 @@ from bot.i18n.labels import priority_label, status_label
 from bot.permissions import LIST, STATS, VIEW, denial
 from bot.ports import TicketQuery
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, format_number
+from cards.sla_text import sla_lines
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
 from handlers.notify import post_card
-from handlers.sla_text import sla_lines
 from handlers.turn import Turn
 
 
@@ -139,7 +139,7 @@ async def sla(turn: Turn, ticket_id: int) -> None:
                          status=status_label(ticket.status, t)),
                      t._("Opened: {at}", at=fmt(ticket.created_at))]
             if policy is not None:
-                fired = await uow.fired_notifications(ticket.id)
+                fired = await uow.fired_notifications(ticket.subject)
                 lines += sla_lines(policy, ticket, turn.ctx.clock.now(), fired, t, fmt)
             await turn.reply(uow, "\n".join(lines))
         await turn.finish(uow)

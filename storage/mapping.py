@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, and_
 
 from bot.events import Conversation, Platform
 from bot.ports import CardPlacement, Outgoing, OutgoingKind
+from bot.subjects import Subject, SubjectKind
 from bot.tickets import Identity, Impact, Priority, Status, Ticket, Tier, TimelineEntry, Visibility
 from storage.tables import CardPlacementRow, OutboxRow, TicketRow, TimelineRow
 
@@ -138,15 +139,22 @@ def timeline_from_row(row: TimelineRow) -> TimelineEntry:
 
 def placement_from_row(row: CardPlacementRow) -> CardPlacement:
     """The domain placement of a row."""
-    return CardPlacement(row.id, row.ticket_id, Conversation.model_validate(row.target), row.message_ref,
-                         row.viewer_role, row.language)
+    return CardPlacement(row.id, Subject(SubjectKind(row.subject_kind), row.subject_id),
+                         Conversation.model_validate(row.target), row.message_ref, row.viewer_role, row.language)
+
+
+def subject_of(kind: str | None, subject_id: int | None) -> Subject | None:
+    """The subject named by a row's (subject_kind, subject_id) columns, if any."""
+    return Subject(SubjectKind(kind), subject_id) if kind and subject_id is not None else None
 
 
 def outbox_values(message: Outgoing) -> dict:
     """Column values describing an outgoing message (status and timing are the outbox's business)."""
     return {
         "kind": message.kind.value, "target": message.target.model_dump(mode="json"),
-        "target_key": target_key(message.target), "text": message.text, "ticket_id": message.ticket_id,
+        "target_key": target_key(message.target), "text": message.text,
+        "subject_kind": message.subject.kind.value if message.subject else None,
+        "subject_id": message.subject.id if message.subject else None,
         "placement_id": message.placement_id, "viewer_role": message.viewer_role, "language": message.language,
         "ephemeral_user": message.ephemeral_user,
     }
@@ -156,6 +164,6 @@ def outgoing_from_row(row: OutboxRow) -> Outgoing:
     """The message an outbox row asks to send."""
     return Outgoing(
         kind=OutgoingKind(row.kind), target=Conversation.model_validate(row.target), text=row.text,
-        ticket_id=row.ticket_id, placement_id=row.placement_id, viewer_role=row.viewer_role,
+        subject=subject_of(row.subject_kind, row.subject_id), placement_id=row.placement_id, viewer_role=row.viewer_role,
         language=row.language, ephemeral_user=row.ephemeral_user,
     )

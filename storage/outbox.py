@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 
 from bot.events import Conversation
 from bot.ports import OutboxItem, OutgoingKind
+from bot.subjects import Subject
 from storage.mapping import outgoing_from_row
 from storage.tables import CardPlacementRow, OutboxRow
 
@@ -86,10 +87,10 @@ class OutboxStore:
             for row in rows:
                 message_ref = refs[row.id]
                 row.status, row.sent_at, row.message_ref, row.lease_until = SENT, now, message_ref, None
-                if row.kind == OutgoingKind.CARD.value and message_ref and row.ticket_id is not None:
+                if row.kind == OutgoingKind.CARD.value and message_ref and row.subject_id is not None:
                     target = Conversation.model_validate(row.target)
                     session.add(CardPlacementRow(
-                        ticket_id=row.ticket_id, target=row.target, target_platform=target.platform.value,
+                        subject_kind=row.subject_kind, subject_id=row.subject_id, target=row.target, target_platform=target.platform.value,
                         target_id=target.id, message_ref=message_ref, viewer_role=row.viewer_role,
                         language=row.language, created_at=now,
                     ))
@@ -117,13 +118,14 @@ class OutboxStore:
             await session.execute(update(CardPlacementRow).where(CardPlacementRow.id == placement_id)
                                   .values(message_ref=message_ref).execution_options(synchronize_session=False))
 
-    async def renew_placement_ref(self, *, ticket_id: int, target: Conversation, card_id: str,
+    async def renew_placement_ref(self, *, subject: Subject, target: Conversation, card_id: str,
                                   message_ref: str) -> bool:
         """Store the reference a press handed out for the card named `card_id`; False when no such card."""
         async with self.sessions() as session, session.begin():
             result = await session.execute(
                 update(CardPlacementRow)
-                .where(CardPlacementRow.ticket_id == ticket_id,
+                .where(CardPlacementRow.subject_kind == subject.kind.value,
+                       CardPlacementRow.subject_id == subject.id,
                        CardPlacementRow.target_platform == target.platform.value,
                        CardPlacementRow.target_id == target.id,
                        or_(CardPlacementRow.message_ref == card_id,

@@ -133,7 +133,9 @@ class OutboxRow(Base):
     # conversations could only make one wait for the other, never reorder or lose a message.
     target_key: Mapped[str] = mapped_column(String(400))
     text: Mapped[str | None] = mapped_column(Text)
-    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    # The subject whose card this row posts or updates (None for plain text).
+    subject_kind: Mapped[str | None] = mapped_column(String(16))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
     placement_id: Mapped[int | None] = mapped_column(Integer)
     viewer_role: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(16))
@@ -153,12 +155,13 @@ class OutboxRow(Base):
 
 
 class CardPlacementRow(Base):
-    """Where a ticket's card was posted, so every copy can be re-rendered."""
+    """Where a subject's card (a ticket's, a request's …) was posted, so every copy can be re-rendered."""
 
     __tablename__ = "card_placements"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int] = mapped_column(Integer)
     target: Mapped[dict[str, Any]] = mapped_column()
     # The target's parts as indexed columns: a thread started under this card (on platforms whose thread
     # id is the id of the message it hangs under) belongs to the ticket.
@@ -169,15 +172,18 @@ class CardPlacementRow(Base):
     language: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column()
 
-    __table_args__ = (Index("ix_card_placements_thread", "target_platform", "target_id", "message_ref"),)
+    __table_args__ = (Index("ix_card_placements_thread", "target_platform", "target_id", "message_ref"),
+                      Index("ix_card_placements_subject", "subject_kind", "subject_id"))
 
 
-class SlaNotificationRow(Base):
-    """A reminder or escalation that was sent: the unique key makes it fire once, whatever the replicas."""
+class NotificationClaimRow(Base):
+    """A notification of the deadline sweep (SLA reminder, escalation …) that fired: the primary key makes it fire
+    once per subject, whatever the replicas."""
 
-    __tablename__ = "sla_notifications"
+    __tablename__ = "notification_claims"
 
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     fired_at: Mapped[datetime] = mapped_column()
     sent: Mapped[bool] = mapped_column(default=True)  # False: skipped because a later one superseded it

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Select, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Conversation, Platform
 from bot.ports import CardPlacement, Clock, Outgoing, StaleTicket, TicketQuery
+from bot.subjects import Subject, SubjectKind
 from bot.tickets import OPEN_STATUSES, Status, Ticket, TimelineEntry
 from storage.db import insert_ignoring_conflicts
 from storage.mapping import (
@@ -25,13 +26,14 @@ from storage.tables import (
     CardPlacementRow,
     DeliveryRow,
     KeyValueRow,
+    NotificationClaimRow,
     OutboxRow,
-    SlaNotificationRow,
     TicketRow,
     TimelineRow,
 )
 
 PENDING = "pending"
+TICKET_KIND = SubjectKind.TICKET.value
 # Joins a ticket's fired notification keys into one string (a control character no key contains).
 KEY_SEPARATOR = "\x1f"
 
@@ -43,16 +45,16 @@ def _due_for_sweep() -> Select:
     A database round trip is most of a small sweep tick. A ticket comes once per card placement (or once,
     without one); its fired keys come joined into one string.
     """
-    tickets, fired, cards = TicketRow.__table__, SlaNotificationRow.__table__, CardPlacementRow.__table__
+    tickets, fired, cards = TicketRow.__table__, NotificationClaimRow.__table__, CardPlacementRow.__table__
     due = (select(tickets.c.id).where(tickets.c.next_due_at <= bindparam("now"))
            .order_by(tickets.c.next_due_at, tickets.c.id).limit(bindparam("limit")).subquery())
     fired_keys = (select(func.aggregate_strings(fired.c.key, KEY_SEPARATOR))
-                  .where(fired.c.ticket_id == tickets.c.id).scalar_subquery())
+                  .where(fired.c.subject_kind == TICKET_KIND, fired.c.subject_id == tickets.c.id).scalar_subquery())
     return (select(tickets, fired_keys.label("fired_keys"), cards.c.id.label("card_id"),
                    cards.c.target.label("card_target"), cards.c.message_ref.label("card_ref"),
                    cards.c.viewer_role.label("card_viewer"), cards.c.language.label("card_language"))
             .join(due, due.c.id == tickets.c.id)
-            .outerjoin(cards, cards.c.ticket_id == tickets.c.id)
+            .outerjoin(cards, and_(cards.c.subject_kind == TICKET_KIND, cards.c.subject_id == tickets.c.id))
             .order_by(tickets.c.next_due_at, tickets.c.id, cards.c.id))
 
 
@@ -83,6 +85,15 @@ class SqlUnitOfWork:
             select(TicketRow).where(TicketRow.id == ticket_id).execution_options(populate_existing=True)
         )).scalar_one_or_none()
         return ticket_from_row(row) if row else None
+
+    async def get_tickets(self, ticket_ids: Sequence[int]) -> dict[int, Ticket]:
+        """Several tickets by id in one query (missing ones are absent)."""
+        if not ticket_ids:
+            return {}
+        rows = (await self.session.execute(
+            select(TicketRow).where(TicketRow.id.in_(list(ticket_ids))).execution_options(populate_existing=True)
+        )).scalars()
+        return {row.id: ticket_from_row(row) for row in rows}
 
     async def save_ticket(self, ticket: Ticket) -> Ticket:
         """Write `ticket` if its version is still current (bumping it), else raise StaleTicket."""
@@ -146,8 +157,9 @@ class SqlUnitOfWork:
         """The ticket whose thread this is: under one of its cards, or its agent thread / customer conversation."""
         if conversation.thread_id:
             under_card = (await self.session.execute(
-                select(CardPlacementRow.ticket_id)
-                .where(CardPlacementRow.target_platform == conversation.platform.value,
+                select(CardPlacementRow.subject_id)
+                .where(CardPlacementRow.subject_kind == TICKET_KIND,
+                       CardPlacementRow.target_platform == conversation.platform.value,
                        CardPlacementRow.target_id == conversation.id,
                        CardPlacementRow.message_ref == conversation.thread_id)
                 .order_by(CardPlacementRow.id.desc()).limit(1)
@@ -228,18 +240,24 @@ class SqlUnitOfWork:
             for message in messages
         ])
 
-    async def placements(self, ticket_id: int) -> list[CardPlacement]:
-        """Every place the ticket's card was posted, oldest first."""
-        return (await self.placements_for([ticket_id])).get(ticket_id, [])
+    async def placements(self, subject: Subject) -> list[CardPlacement]:
+        """Every place the subject's card was posted, oldest first."""
+        return (await self.placements_for([subject])).get(subject, [])
 
-    async def placements_for(self, ticket_ids: Sequence[int]) -> dict[int, list[CardPlacement]]:
-        """Card placements of several tickets in one query."""
-        found: dict[int, list[CardPlacement]] = {}
-        rows = (await self.session.execute(
-            select(CardPlacementRow).where(CardPlacementRow.ticket_id.in_(list(ticket_ids))).order_by(CardPlacementRow.id)
-        )).scalars()
+    async def placements_for(self, subjects: Sequence[Subject]) -> dict[Subject, list[CardPlacement]]:
+        """Card placements of several subjects (of any kinds) in one query."""
+        found: dict[Subject, list[CardPlacement]] = {}
+        by_kind: dict[str, list[int]] = {}
+        for subject in subjects:
+            by_kind.setdefault(subject.kind.value, []).append(subject.id)
+        if not by_kind:
+            return found
+        wanted = or_(*(and_(CardPlacementRow.subject_kind == kind, CardPlacementRow.subject_id.in_(ids))
+                       for kind, ids in by_kind.items()))
+        rows = (await self.session.execute(select(CardPlacementRow).where(wanted).order_by(CardPlacementRow.id))).scalars()
         for row in rows:
-            found.setdefault(row.ticket_id, []).append(placement_from_row(row))
+            placement = placement_from_row(row)
+            found.setdefault(placement.subject, []).append(placement)
         return found
 
     async def mark_delivery_done(self, platform: Platform, delivery_id: str) -> None:
@@ -251,22 +269,23 @@ class SqlUnitOfWork:
 
     # --- SLA bookkeeping -----------------------------------------------------------------------------
 
-    async def claim_notifications(self, claims: Sequence[tuple[int, str, bool]]) -> set[tuple[int, str]]:
-        """Claim many (ticket_id, key, sent) at once; returns the (ticket_id, key) pairs this call won."""
+    async def claim_notifications(self, claims: Sequence[tuple[Subject, str, bool]]) -> set[tuple[Subject, str]]:
+        """Claim many (subject, key, sent) at once; returns the (subject, key) pairs this call won."""
         if not claims:
             return set()
         now = self.clock.now()
-        table = SlaNotificationRow.__table__
+        table = NotificationClaimRow.__table__
         # The primary key decides: an INSERT that conflicts was won by someone else. An executemany (which
         # SQLAlchemy batches into multi-row INSERTs) keeps one cached statement whatever the batch size.
-        stmt = insert_ignoring_conflicts(self.session, table).returning(table.c.ticket_id, table.c.key)
-        rows = await (await self.session.connection()).execute(
-            stmt, [{"ticket_id": t, "key": k, "fired_at": now, "sent": sent} for t, k, sent in claims]
-        )
-        return {(ticket_id, key) for ticket_id, key in rows}
+        stmt = insert_ignoring_conflicts(self.session, table).returning(
+            table.c.subject_kind, table.c.subject_id, table.c.key)
+        rows = await (await self.session.connection()).execute(stmt, [
+            {"subject_kind": subject.kind.value, "subject_id": subject.id, "key": key, "fired_at": now, "sent": sent}
+            for subject, key, sent in claims])
+        return {(Subject(SubjectKind(kind), subject_id), key) for kind, subject_id, key in rows}
 
-    async def due_for_sweep(self, now: datetime, limit: int) -> list[tuple[Ticket, set[str], list[CardPlacement]]]:
-        """Tickets whose SLA bookmark has come (oldest first), each with its fired keys and card placements."""
+    async def tickets_due(self, now: datetime, limit: int) -> list[tuple[Ticket, set[str], list[CardPlacement]]]:
+        """Tickets whose sweep bookmark has come (oldest first), each with its fired keys and card placements."""
         rows = await (await self.session.connection()).execute(_due_for_sweep(), {"now": now, "limit": limit})
         found: dict[int, tuple[Ticket, set[str], list[CardPlacement]]] = {}
         for row in rows:
@@ -275,16 +294,17 @@ class SqlUnitOfWork:
                 keys = set(row.fired_keys.split(KEY_SEPARATOR)) if row.fired_keys else set()
                 entry = found[row.id] = (ticket_from_row(row), keys, [])
             if row.card_id is not None:
-                entry[2].append(CardPlacement(row.card_id, row.id, Conversation.model_validate(row.card_target),
+                entry[2].append(CardPlacement(row.card_id, Subject.ticket(row.id), Conversation.model_validate(row.card_target),
                                               row.card_ref, row.card_viewer, row.card_language))
         return list(found.values())
 
-    async def fired_notifications(self, ticket_id: int) -> set[str]:
-        """Keys of the ticket's notifications that already fired."""
-        rows = await self.session.execute(select(SlaNotificationRow.key).where(SlaNotificationRow.ticket_id == ticket_id))
+    async def fired_notifications(self, subject: Subject) -> set[str]:
+        """Keys of the subject's notifications that already fired."""
+        rows = await self.session.execute(select(NotificationClaimRow.key).where(
+            NotificationClaimRow.subject_kind == subject.kind.value, NotificationClaimRow.subject_id == subject.id))
         return set(rows.scalars())
 
-    async def set_next_due_many(self, bookmarks: Sequence[tuple[Ticket, datetime | None]]) -> None:
+    async def set_ticket_bookmarks(self, bookmarks: Sequence[tuple[Ticket, datetime | None]]) -> None:
         """Move the sweep's bookmark of a whole batch in one executemany, skipping tickets changed since read."""
         if not bookmarks:
             return

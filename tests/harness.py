@@ -12,10 +12,12 @@ from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, Mes
 from bot.ports import Context, SendError
 from bot.sla import SlaPolicy
 from bot.tickets import Ticket, TimelineEntry
+from cards import actions
 from cards.model import Card, Select
-from handlers.outbox import OutboxDispatcher
 from handlers.router import Router
-from schedules.sla import SlaSweep
+from schedules.card_kinds import card_kinds
+from schedules.outbox import OutboxDispatcher
+from schedules.sla import sla_sweep
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "ticketbot.example.yaml"
 _ids = itertools.count(1)
@@ -74,15 +76,13 @@ class Harness:
         self.config = config or load_config(EXAMPLE_CONFIG)
         self.directory = Directory(self.config)
         self.messenger = RecordingMessenger()
-        from bot.app import card_renderer
-
         self.sla = SlaPolicy(self.config)
-        self.dispatcher = OutboxDispatcher(store=store, messengers={Platform.CONSOLE: self.messenger},
-                                           render_card=card_renderer(self.directory, self.config, self.sla, clock),
-                                           clock=clock)
+        self.dispatcher = OutboxDispatcher(
+            store=store, messengers={Platform.CONSOLE: self.messenger}, clock=clock,
+            card_kinds=card_kinds(directory=self.directory, config=self.config, policy=self.sla, clock=clock))
         self.ctx = Context(store=store, clock=clock, directory=self.directory, config=self.config, sla=self.sla)
         self.router = Router(self.ctx)
-        self.sweep = SlaSweep(store=store, policy=self.sla, directory=self.directory, config=self.config, clock=clock)
+        self.sweep = sla_sweep(store=store, policy=self.sla, directory=self.directory, config=self.config, clock=clock)
 
     async def tick(self) -> int:
         """One SLA sweep, then send what it queued; returns how many notifications fired."""
@@ -118,7 +118,7 @@ class Harness:
                     *, delivery_id: str | None = None, send: bool = True) -> bool:
         """Press the button (or choose `value` in the select) labelled/encoded `label_or_action` on a card."""
         control = next(c for c in message.card.actions if label_or_action in (c.label, c.action)
-                       or c.action.split(":")[1] == label_or_action)
+                       or actions.decode(c.action).action == label_or_action)
         if isinstance(control, Select):
             assert value in {o.value for o in control.options}, f"{value} not offered by {control.label}"
         event = ButtonPressed(delivery_id=delivery_id or f"d{next(_ids)}", actor=self.actor(user_id),

@@ -50,7 +50,7 @@ async def send(client, who: str, conversation: str, text: str, **extra) -> dict:
 
 def control(html: str, verb: str) -> str:
     """The data-action of the card control for `verb` (claim, priority, …)."""
-    match = re.search(rf'data-action="(tb:{verb}:\d+:\d+)"', html)
+    match = re.search(rf'data-action="(tb:ticket:{verb}:\d+:\d+)"', html)
     assert match, f"no {verb} control on the card"
     return match.group(1)
 
@@ -107,7 +107,7 @@ async def test_whole_ticket_story_in_the_console(console):
 
     await press(client, await triage_card(client), "close")
     card = await card_shows(client, "已关闭")
-    assert "tb:reopen" in card["html"] and "tb:claim" not in card["html"]
+    assert "tb:ticket:reopen" in card["html"] and "tb:ticket:claim" not in card["html"]
 
     services = client.app[SERVICES]
     async with services.store.unit() as uow:

@@ -73,7 +73,7 @@ class ConsoleDriver(Driver):
 
     async def _press(self, verb, value=None):
         card = await self.card()
-        control = re.search(rf'data-action="(tb:{verb}:\d+:\d+)"', card["html"]).group(1)
+        control = re.search(rf'data-action="(tb:ticket:{verb}:\d+:\d+)"', card["html"]).group(1)
         await self.client.post("/console/api/press", json={"as": "alice", "conversation": "triage", "ref": card["ref"],
                                                            "action": control, "value": value})
 
@@ -156,7 +156,7 @@ class WeComDriver(Driver):
     async def _press(self, verb, value=None):
         card = self._latest_card()
         if value is None:
-            key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[1] == verb)
+            key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[2] == verb)
             xml = card_event_xml(self.AGENT, key, "RC", card["task_id"])
         else:
             key = card["button_selection"]["question_key"]
@@ -198,7 +198,7 @@ async def test_ticket_story(driver):
     assert await eventually(lambda: _having(driver.customer_texts(), "已解决"))
     await driver.press("close")
     closed = await eventually(lambda: _contains(driver.card_text(), "已关闭"))
-    assert "tb:reopen" in closed and "tb:claim" not in closed
+    assert "tb:ticket:reopen" in closed and "tb:ticket:claim" not in closed
     assert not [t for t in await driver.customer_texts() if "CDN" in t], "internal notes never reach the customer"
 
     async with driver.app[SERVICES].store.unit() as uow:

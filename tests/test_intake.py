@@ -16,7 +16,7 @@ async def test_customer_message_opens_ticket_with_card_and_answer(store, clock):
     assert "T-000001" in bot.last_text("wang-store")
     [card] = bot.cards("triage")
     assert card.card.title.startswith("T-000001")
-    assert {"claim", "resolve", "close"} <= {c.action.split(":")[1] for c in card.card.actions}
+    assert {"claim", "resolve", "close"} <= {c.action.split(":")[2] for c in card.card.actions}
     customer_card = bot.cards("wang-store")[0].card
     assert customer_card.actions == (), "customers get no agent buttons"
     assert any("T-000001" in text for text in bot.texts("alice")), "the assignee is told"

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.subjects import Subject
 from bot.tickets import Priority, Status
-from schedules.sla import SlaSweep
+from schedules.sla import sla_sweep
 from storage.db import create_engine
 from storage.store import SqlStore
 from tests.harness import Harness
@@ -119,7 +120,7 @@ async def test_restart_catch_up_fires_missed_notifications_once(store, clock):
     clock.set(sh(2026, 11, 20, 14, 45))  # the bot was down since 10:00
     assert await bot.tick() == 2, "escalation levels 1 and 2; the old reminders are superseded"
     assert not [t for t in bot.texts("alice") if t.startswith("⏰")]
-    restarted = SlaSweep(store=store, policy=bot.sla, directory=bot.directory, config=bot.config, clock=clock)
+    restarted = sla_sweep(store=store, policy=bot.sla, directory=bot.directory, config=bot.config, clock=clock)
     assert await restarted.tick() == 0
 
 
@@ -173,7 +174,7 @@ async def test_p0_tells_the_director_at_once(store, clock):
 async def test_two_replicas_fire_each_notification_once(database_url, clock):
     first = await _p2_ticket(SqlStore(create_engine(database_url), clock), clock)
     second_store = SqlStore(create_engine(database_url), clock)
-    second = SlaSweep(store=second_store, policy=first.sla, directory=first.directory, config=first.config,
+    second = sla_sweep(store=second_store, policy=first.sla, directory=first.directory, config=first.config,
                       clock=clock)
     try:
         total = 0
@@ -183,7 +184,7 @@ async def test_two_replicas_fire_each_notification_once(database_url, clock):
             total += sum(results)
         assert total == 5
         async with first.store.unit() as uow:
-            assert len(await uow.fired_notifications(1)) == 5
+            assert len(await uow.fired_notifications(Subject.ticket(1))) == 5
         rows = [r for r in await first.store.outbox_rows() if r.text and r.text.startswith(("⏰", "🚨"))]
         reminders = [r for r in rows if r.text.startswith("⏰")]
         assert len(reminders) == 2
@@ -240,7 +241,7 @@ async def test_a_failed_batch_claims_nothing_and_the_next_tick_sends_once(store,
     with pytest.raises(RuntimeError):
         await bot.sweep.tick()
     async with store.unit() as uow:
-        assert await uow.fired_notifications(1) == set(), "claims and messages commit together or not at all"
+        assert await uow.fired_notifications(Subject.ticket(1)) == set(), "claims and messages commit together or not at all"
     monkeypatch.setattr(SqlUnitOfWork, "enqueue_many", real)
     assert await bot.tick() == 1 and await bot.tick() == 0
     assert len([t for t in bot.texts("alice") if t.startswith("⏰")]) == 1

@@ -13,6 +13,7 @@ import pytest
 from bot.app import SERVICES, build_app
 from bot.config import Settings, load_config
 from bot.events import Platform
+from bot.ports import Pacing
 from tests.fake_slack import TEAM, form, slack_sign, start_fake_slack
 from tests.harness import EXAMPLE_CONFIG
 
@@ -112,7 +113,7 @@ def action_id(card: dict, verb: str) -> str:
     """The action id of the card's control for `verb`."""
     for block in card["blocks"]:
         for element in block.get("elements", []):
-            if element.get("action_id", "").split(":")[1:2] == [verb] and not element["action_id"].endswith(":team"):
+            if element.get("action_id", "").split(":")[2:3] == [verb] and not element["action_id"].endswith(":team"):
                 return element["action_id"]
     raise AssertionError(f"no {verb} control on the card")
 
@@ -142,7 +143,7 @@ async def slack(database_url, aiohttp_client, aiohttp_server, monkeypatch):
     config.triage_channels[Platform.SLACK] = "C0TRIAGE"
     config.sla.escalation_channels[Platform.SLACK] = "C0ESCALATE"
     app = await build_app(Settings(), config=config)
-    app[SERVICES].messengers[Platform.SLACK].min_interval = 0.0  # pacing is tested on its own
+    app[SERVICES].messengers[Platform.SLACK].pacing = Pacing(per_conversation=0.0)  # pacing is tested on its own
     return SlackWorld(await aiohttp_client(app), fake)
 
 
@@ -166,7 +167,7 @@ async def test_customer_dm_opens_ticket_with_card_in_triage(slack):
     assert "opened ticket T-000001" in answer[0]
     card = (await slack.eventually(slack.triage_cards))[0]
     assert card["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "T-000001 · My invoice page is blank", "emoji": True}}
-    assert action_id(card, "claim").startswith("tb:claim:1:")
+    assert action_id(card, "claim").startswith("tb:ticket:claim:1:")
     elements = [e["type"] for b in card["blocks"] for e in b.get("elements", []) if b["type"] == "actions"]
     assert "users_select" in elements and "static_select" in elements
     # The blocks as captured from the wire when this was written: a change to the card shows up here.
@@ -324,18 +325,18 @@ async def test_socket_mode_delivers_events_and_acknowledges(database_url, aiohtt
 async def test_messages_to_one_channel_are_paced(store, clock):
     from bot.events import Conversation
     from bot.ports import Outgoing, OutgoingKind
-    from handlers.outbox import OutboxDispatcher
+    from schedules.outbox import OutboxDispatcher
     from tests.harness import RecordingMessenger
 
     class Timed(RecordingMessenger):
-        min_interval = 0.3
+        pacing = Pacing(per_conversation=0.3)
 
         async def post(self, target, **kwargs):
             self.times = getattr(self, "times", []) + [(target.id, time.monotonic())]
             return await super().post(target, **kwargs)
 
     messenger = Timed(platform=Platform.SLACK)
-    dispatcher = OutboxDispatcher(store=store, messengers={Platform.SLACK: messenger}, render_card=None, clock=clock)
+    dispatcher = OutboxDispatcher(store=store, messengers={Platform.SLACK: messenger}, card_kinds={}, clock=clock)
     async with store.unit() as uow:
         for n in range(3):
             await uow.enqueue(Outgoing(OutgoingKind.TEXT, Conversation(platform=Platform.SLACK, id="C1"), text=f"m{n}"))

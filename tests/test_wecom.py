@@ -212,7 +212,7 @@ async def test_card_clicks_go_through_the_handlers_and_update_in_place_with_each
     client, fake = wecom
     card = await _card_for_li(client, fake)
     assert card["card_type"] == "button_interaction" and card["main_title"]["title"].startswith("T-000001")
-    claim = next(b["key"] for b in card["button_list"] if b["key"].startswith("tb:claim:"))
+    claim = next(b["key"] for b in card["button_list"] if b["key"].startswith("tb:ticket:claim:"))
     query, body = encrypted(card_event_xml("liming", claim, "RC-click-1", card["task_id"]))
     await client.post("/wecom/callback", params=query, data=body)
     [update] = await eventually(lambda: _updates(fake))
@@ -233,7 +233,7 @@ async def test_card_clicks_go_through_the_handlers_and_update_in_place_with_each
 async def test_a_change_without_a_code_left_sends_a_fresh_card_and_remembers_it(wecom):
     client, fake = wecom
     card = await _card_for_li(client, fake)
-    claim = next(b["key"] for b in card["button_list"] if b["key"].startswith("tb:claim:"))
+    claim = next(b["key"] for b in card["button_list"] if b["key"].startswith("tb:ticket:claim:"))
     query, body = encrypted(card_event_xml("liming", claim, "RC-click-1", card["task_id"]))
     await client.post("/wecom/callback", params=query, data=body)
     await eventually(lambda: _updates(fake))
@@ -255,7 +255,7 @@ async def test_a_change_without_a_code_left_sends_a_fresh_card_and_remembers_it(
 async def test_an_expired_code_falls_back_to_a_fresh_card(wecom):
     client, fake = wecom
     card = await _card_for_li(client, fake)
-    claim = next(b["key"] for b in card["button_list"] if b["key"].startswith("tb:claim:"))
+    claim = next(b["key"] for b in card["button_list"] if b["key"].startswith("tb:ticket:claim:"))
     fake.errors_for[("message/update_template_card", "liming")] = [40188]  # response_code expired (72 h) or already used
     query, body = encrypted(card_event_xml("liming", claim, "RC-old", card["task_id"]))
     await client.post("/wecom/callback", params=query, data=body)
@@ -296,7 +296,7 @@ async def test_a_click_applies_the_button_and_leaves_an_unchanged_drop_down_alon
     card = await _card_for_li(client, fake)
     priority = card["button_selection"]["question_key"]
     # WeCom sends what the drop-down shows with every click: P2, as it was.
-    await _click(client, card_event_xml("liming", _button(card, "tb:claim:"), "RC-1", card["task_id"],
+    await _click(client, card_event_xml("liming", _button(card, "tb:ticket:claim:"), "RC-1", card["task_id"],
                                         question=priority, option="P2"))
     [update] = await eventually(lambda: _updates(fake))
     rows = {row["keyname"]: row["value"] for row in update["template_card"]["horizontal_content_list"]}
@@ -308,7 +308,7 @@ async def test_more_shows_every_choice_and_saving_applies_the_changed_ones(wecom
     card = await _card_for_li(client, fake)
     priority = card["button_selection"]["question_key"]
     # Li picks P1 in the drop-down and presses "More…": the priority changes and the card shows all choices.
-    await _click(client, card_event_xml("liming", _button(card, "tb:view:"), "RC-1", card["task_id"],
+    await _click(client, card_event_xml("liming", _button(card, "tb:ticket:view:"), "RC-1", card["task_id"],
                                         question=priority, option="P1"))
     [expanded] = await eventually(lambda: _updates(fake))
     choices = expanded["template_card"]
@@ -335,7 +335,7 @@ async def test_more_shows_every_choice_and_saving_applies_the_changed_ones(wecom
 async def test_saving_choices_on_a_card_someone_else_changed_changes_nothing(wecom):
     client, fake = wecom
     card = await _card_for_li(client, fake)
-    await _click(client, card_event_xml("liming", _button(card, "tb:view:"), "RC-1", card["task_id"]))
+    await _click(client, card_event_xml("liming", _button(card, "tb:ticket:view:"), "RC-1", card["task_id"]))
     [expanded] = await eventually(lambda: _updates(fake))
     selects = {c["title"]: c["question_key"] for c in expanded["template_card"]["select_list"]}
     # Meanwhile Alice raises the priority by command.

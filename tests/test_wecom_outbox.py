@@ -10,6 +10,7 @@ from bot.events import Conversation, ConversationKind, Platform
 from bot.platforms.wecom_api import WeComApi
 from bot.platforms.wecom_messenger import MemberPacer, WeComMessenger
 from bot.ports import Outgoing, OutgoingKind
+from bot.subjects import Subject
 from tests.harness import Harness
 from tests.test_wecom import FakeWeCom
 
@@ -70,12 +71,12 @@ async def test_repeated_updates_of_one_card_go_out_once(wecom_bot, store, clock)
     bot, fake = wecom_bot
     await bot.say("wang-store", "页面打不开")  # T-000001, opened on the console
     async with store.unit() as uow:
-        await uow.enqueue(Outgoing(OutgoingKind.CARD, LI, ticket_id=1, language="zh-CN"))
+        await uow.enqueue(Outgoing(OutgoingKind.CARD, LI, subject=Subject.ticket(1), language="zh-CN"))
     await bot.dispatcher.drain()
     async with store.unit() as uow:
-        [placement] = [p for p in await uow.placements(1) if p.target.platform is Platform.WECOM]
+        [placement] = [p for p in await uow.placements(Subject.ticket(1)) if p.target.platform is Platform.WECOM]
         for _ in range(3):  # three quick changes, each asking for the card to be refreshed
-            await uow.enqueue(Outgoing(OutgoingKind.CARD_UPDATE, LI, ticket_id=1, placement_id=placement.id,
+            await uow.enqueue(Outgoing(OutgoingKind.CARD_UPDATE, LI, subject=Subject.ticket(1), placement_id=placement.id,
                                        language="zh-CN"))
     await bot.dispatcher.drain()
     paths = [path for path, _q, body in fake.calls if path.startswith("message/")]

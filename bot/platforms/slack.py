@@ -25,7 +25,7 @@ from bot.events import (
     Platform,
 )
 from bot.platforms.slack_modal import INTAKE_CALLBACK, intake_modal, read_intake
-from bot.ports import SendError
+from bot.ports import Pacing, SendError
 from cards.slack import fallback_text, render_blocks
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class SlackMessenger:
     """Posts and updates messages through the real slack-sdk client (base URL configurable)."""
 
     platform = Platform.SLACK
-    min_interval = 1.0  # Slack allows about one message per second per channel
+    pacing = Pacing(per_conversation=1.0)  # Slack allows about one message per second per channel
 
     def __init__(self, client: AsyncWebClient):
         self.client = client

@@ -70,8 +70,8 @@ def to_event(data: dict) -> MessagePosted | ButtonPressed | None:
         # A click sends the button's key and, with it, what every drop-down of the card shows.
         choices = selected_items(data)
         task_id = data.get("TaskId") or ""
-        view = actions.decode_view(key)
-        expanded = view is not None and view[1] == EXPANDED
+        ref = actions.decode(key)
+        expanded = ref is not None and ref.action == actions.VIEW and ref.variant == EXPANDED
         # The click hands out a fresh single-use code for updating this very card: it becomes the card's ref.
         renewed = (card_ref(task_id, data["ResponseCode"], user, expanded=expanded)
                    if task_id and data.get("ResponseCode") else None)

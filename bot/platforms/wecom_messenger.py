@@ -96,7 +96,8 @@ class WeComMessenger:
 
     async def _send_card(self, member: str, card, *, expanded: bool = False) -> str:
         # Unique per card sent: WeCom refuses a task id it has seen before, and clicks name it.
-        task_id = f"t{card.ticket_id or 0}-{uuid.uuid4().hex[:16]}"
+        subject = f"{card.subject.kind.value[0]}{card.subject.id}" if card.subject else "t0"
+        task_id = f"{subject}-{uuid.uuid4().hex[:16]}"
         template = render_template_card(card, task_id=task_id, expanded=expanded)
         data = await self.api.call("message/send", {"touser": member, "msgtype": "template_card",
                                                     "agentid": self.agent_id, "template_card": template})

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.events import Conversation, ConversationKind, Platform
 from bot.ports import Outgoing, OutgoingKind
+from bot.subjects import Subject
 from bot.tickets import Identity, Ticket
 from storage.db import create_engine
 from storage.store import SqlStore
@@ -29,7 +30,7 @@ async def _enqueue(store: SqlStore, *messages: Outgoing) -> None:
 
 
 async def test_outbox_item_carries_the_whole_message(store, clock):
-    message = Outgoing(OutgoingKind.CARD_UPDATE, THREAD, text="t", ticket_id=7, placement_id=3,
+    message = Outgoing(OutgoingKind.CARD_UPDATE, THREAD, text="t", subject=Subject.ticket(7), placement_id=3,
                        viewer_role="customer", language="zh-CN", ephemeral_user="U9")
     await _enqueue(store, message)
     assert await store.next_outbox_due() == clock.now()
@@ -101,20 +102,20 @@ async def test_concurrent_dispatchers_never_share_a_row_nor_split_a_conversation
 async def test_card_post_becomes_placement(store, clock):
     async with store.unit() as uow:
         ticket = await uow.add_ticket(_ticket())
-        await uow.enqueue(Outgoing(OutgoingKind.CARD, THREAD.thread(None), ticket_id=ticket.id,
+        await uow.enqueue(Outgoing(OutgoingKind.CARD, THREAD.thread(None), subject=ticket.subject,
                                    viewer_role="customer", language="zh-CN"))
         await uow.enqueue(_text("C9", "not a card"))
     card, note = await store.claim_outbox(clock.now())
     await store.outbox_sent_many([(card.id, "171.9"), (note.id, "555.1")], now=clock.now())
     await store.outbox_sent(card.id, message_ref="171.9", now=clock.now())  # a repeat records nothing new
     async with store.unit() as uow:
-        [placement] = await uow.placements(ticket.id)
-        assert (placement.ticket_id, placement.target, placement.message_ref) == (ticket.id, THREAD.thread(None), "171.9")
+        [placement] = await uow.placements(ticket.subject)
+        assert (placement.subject, placement.target, placement.message_ref) == (ticket.subject, THREAD.thread(None), "171.9")
         assert (placement.viewer_role, placement.language) == ("customer", "zh-CN")
         assert (await uow.find_ticket_by_thread(THREAD.thread("171.9"))).id == ticket.id, "a thread under the card"
-        assert await uow.placements_for([ticket.id, 999]) == {ticket.id: [placement]}
+        assert await uow.placements_for([ticket.subject, Subject.ticket(999)]) == {ticket.subject: [placement]}
     await store.update_placement_ref(placement.id, "172.0")
     async with store.unit() as uow:
-        assert (await uow.placements(ticket.id))[0].message_ref == "172.0"
+        assert (await uow.placements(ticket.subject))[0].message_ref == "172.0"
         assert (await uow.find_ticket_by_thread(THREAD.thread("172.0"))).id == ticket.id
     assert await store.next_outbox_due() is None

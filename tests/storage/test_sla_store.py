@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bot.events import Conversation, ConversationKind, Platform
 from bot.ports import Outgoing, OutgoingKind
+from bot.subjects import Subject
 from bot.tickets import Identity, Ticket
 from storage.store import SqlStore
 
@@ -23,42 +24,42 @@ def _text(to: str, text: str) -> Outgoing:
 async def _place_card(store: SqlStore, clock, ticket_id: int, ref: str) -> None:
     """Post a card of the ticket through the outbox, as the dispatcher does, so it becomes a placement."""
     async with store.unit() as uow:
-        await uow.enqueue(Outgoing(OutgoingKind.CARD, DM.thread(None), ticket_id=ticket_id, language="en"))
+        await uow.enqueue(Outgoing(OutgoingKind.CARD, DM.thread(None), subject=Subject.ticket(ticket_id), language="en"))
     [item] = await store.claim_outbox(clock.now())
     await store.outbox_sent(item.id, message_ref=ref, now=clock.now())
 
 
-async def test_due_for_sweep_reads_tickets_fired_keys_and_cards_at_once(store, clock):
+async def test_tickets_due_reads_tickets_fired_keys_and_cards_at_once(store, clock):
     now = clock.now()
     async with store.unit() as uow:
         later = await uow.add_ticket(_ticket("due second", now - timedelta(minutes=1)))
         first = await uow.add_ticket(_ticket("due first", now - timedelta(minutes=5)))
         await uow.add_ticket(_ticket("not yet", now + timedelta(minutes=1)))
         await uow.add_ticket(_ticket("no bookmark", None))
-        await uow.claim_notifications([(first.id, "respond:a:remind:50", True), (first.id, "respond:a:remind:80", False)])
+        await uow.claim_notifications([(first.subject, "respond:a:remind:50", True), (first.subject, "respond:a:remind:80", False)])
     await _place_card(store, clock, first.id, "m1")
     await _place_card(store, clock, first.id, "m2")
     async with store.unit() as uow:
-        due = await uow.due_for_sweep(now, 10)
+        due = await uow.tickets_due(now, 10)
         assert [(t.id, t.title) for t, _fired, _cards in due] == [(first.id, "due first"), (later.id, "due second")]
         (ticket, fired, cards), (_, later_fired, later_cards) = due
         assert ticket == await uow.get_ticket(first.id), "the whole ticket, once, whatever its cards"
         assert fired == {"respond:a:remind:50", "respond:a:remind:80"}, "skipped ones count as fired too"
-        assert cards == await uow.placements(first.id) and [c.message_ref for c in cards] == ["m1", "m2"]
+        assert cards == await uow.placements(first.subject) and [c.message_ref for c in cards] == ["m1", "m2"]
         assert (later_fired, later_cards) == (set(), [])
-        assert [t.id for t, _f, _c in await uow.due_for_sweep(now, 1)] == [first.id], "the limit counts tickets"
+        assert [t.id for t, _f, _c in await uow.tickets_due(now, 1)] == [first.id], "the limit counts tickets"
 
 
 async def test_claims_return_only_what_this_call_won(store, clock):
     async with store.unit() as uow:
         ticket = await uow.add_ticket(_ticket("t", clock.now()))
-        assert await uow.claim_notifications([(ticket.id, "a", True)]) == {(ticket.id, "a")}
+        assert await uow.claim_notifications([(ticket.subject, "a", True)]) == {(ticket.subject, "a")}
     async with store.unit() as uow:
-        won = await uow.claim_notifications([(ticket.id, "a", True), (ticket.id, "b", True), (ticket.id, "c", False)])
-        assert won == {(ticket.id, "b"), (ticket.id, "c")}
+        won = await uow.claim_notifications([(ticket.subject, "a", True), (ticket.subject, "b", True), (ticket.subject, "c", False)])
+        assert won == {(ticket.subject, "b"), (ticket.subject, "c")}
         assert await uow.claim_notifications([]) == set()
-        assert await uow.claim_notifications([(ticket.id, "b", True)]) == set(), "claimed before: not won again"
-        assert await uow.fired_notifications(ticket.id) == {"a", "b", "c"}
+        assert await uow.claim_notifications([(ticket.subject, "b", True)]) == set(), "claimed before: not won again"
+        assert await uow.fired_notifications(ticket.subject) == {"a", "b", "c"}
 
 
 async def test_enqueue_many_keeps_call_order_after_single_enqueues(store, clock):

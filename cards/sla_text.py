@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.sla import Clock, SlaPolicy, SlaState, humanize
+from bot.sla import NoticeKind, SlaClock, SlaPolicy, SlaState, at_risk, humanize
 from bot.tickets import Ticket
 from cards.model import Badge
 
@@ -15,7 +15,7 @@ def _(msgid: str) -> str:
 
 
 UNITS = {"min": _("min"), "h": _("h"), "d": _("d")}
-WHAT = {Clock.RESPOND: _("first response"), Clock.RESOLVE: _("resolution")}
+WHAT = {SlaClock.RESPOND: _("first response"), SlaClock.RESOLVE: _("resolution")}
 
 
 def amount(delta: timedelta, t) -> str:
@@ -24,7 +24,7 @@ def amount(delta: timedelta, t) -> str:
     return f"{value} {t._(UNITS[unit])}"
 
 
-def what(clock: Clock, t) -> str:
+def what(clock: SlaClock, t) -> str:
     """'first response' / '首次响应'."""
     return t._(WHAT[clock])
 
@@ -36,21 +36,19 @@ def badge(state: SlaState, ticket: Ticket, t) -> Badge | None:
     if state.paused:
         return Badge(t._("SLA paused ({left} left)", left=amount(state.remaining, t)), "paused")
     if state.breached:
-        text = (t._("Response breached {ago} ago", ago=amount(-state.remaining, t)) if state.clock is Clock.RESPOND
+        text = (t._("Response breached {ago} ago", ago=amount(-state.remaining, t)) if state.clock is SlaClock.RESPOND
                 else t._("Resolution breached {ago} ago", ago=amount(-state.remaining, t)))
         return Badge(text, "breached")
-    text = (t._("Respond in {left}", left=amount(state.remaining, t)) if state.clock is Clock.RESPOND
+    text = (t._("Respond in {left}", left=amount(state.remaining, t)) if state.clock is SlaClock.RESPOND
             else t._("Resolve in {left}", left=amount(state.remaining, t)))
-    window = state.due - ticket.created_at if ticket.created_at else None
-    tone = "warn" if window and state.remaining <= window * 0.2 else "ok"
-    return Badge(text, tone)
+    return Badge(text, "warn" if at_risk(state, ticket) else "ok")
 
 
 def sla_lines(policy: SlaPolicy, ticket: Ticket, now: datetime, fired: set[str], t, fmt) -> list[str]:
     """Both clocks, the pauses and what fires next, for `/ticket sla`."""
     lines = []
-    for clock, due, done_at in ((Clock.RESPOND, ticket.respond_by, ticket.first_response_at),
-                                (Clock.RESOLVE, ticket.resolve_by, ticket.resolved_at)):
+    for clock, due, done_at in ((SlaClock.RESPOND, ticket.respond_by, ticket.first_response_at),
+                                (SlaClock.RESOLVE, ticket.resolve_by, ticket.resolved_at)):
         if done_at is not None:
             lines.append(t._("{what}: done at {at}", what=what(clock, t), at=fmt(done_at)))
         elif due is None:
@@ -68,7 +66,7 @@ def sla_lines(policy: SlaPolicy, ticket: Ticket, now: datetime, fired: set[str],
     upcoming = [n for n in policy.schedule(ticket, now) if n.key not in fired and n.fire_at > now]
     if upcoming:
         first = upcoming[0]
-        kind = (t._("reminder ({percent}%)", percent=first.level) if first.kind == "remind"
+        kind = (t._("reminder ({percent}%)", percent=first.level) if first.kind is NoticeKind.REMIND
                 else t._("escalation level {level}", level=first.level + 1))
         lines.append(t._("Next: {kind} for {what} at {at}", kind=kind, what=what(first.clock, t), at=fmt(first.fire_at)))
     return lines

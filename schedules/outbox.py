@@ -1,20 +1,52 @@
-"""The outbox dispatcher: sends what handlers committed, paced per conversation, retrying with backoff."""
+"""The outbox dispatcher: sends what handlers committed, paced per conversation, retrying with backoff.
+
+It knows no kind of subject itself: a table `kind → CardKind` says how to load subjects of that kind and build
+their cards, so a new kind of card (a request, a digest, an alert) is a loader and a builder, not a change here.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.events import Platform
-from bot.ports import Clock, Messenger, OutboxItem, OutgoingKind, PacingDelay, SendError, TicketStore
-from bot.tickets import Ticket
+from bot.ports import (
+    CardPlacement,
+    Clock,
+    Messenger,
+    OutboxItem,
+    OutgoingKind,
+    PacingDelay,
+    SendError,
+    TicketStore,
+    UnitOfWork,
+)
+from bot.subjects import Subject, SubjectKind
+from cards.model import Card
 
 log = logging.getLogger(__name__)
 
-CardRenderer = Callable[[Ticket, str, str], object]  # (ticket, viewer_role, language) -> neutral Card
+
+@dataclass(frozen=True)
+class CardKind:
+    """How the dispatcher shows one kind of subject: load several by id (one read), build one's card."""
+
+    load: Callable[[UnitOfWork, Sequence[int]], Awaitable[Mapping[int, Any]]]
+    build: Callable[[Any, str, str], Card]  # (loaded subject, viewer role, language) → neutral card
+
+
+@dataclass
+class _Round:
+    """What one dispatch round loaded: the subjects it renders and their card placements."""
+
+    subjects: dict[Subject, Any]
+    placements: dict[int, CardPlacement]
 
 
 class OutboxDispatcher:
@@ -25,7 +57,7 @@ class OutboxDispatcher:
         *,
         store: TicketStore,
         messengers: Mapping[Platform, Messenger],
-        render_card: CardRenderer,
+        card_kinds: Mapping[SubjectKind, CardKind],
         clock: Clock,
         max_attempts: int = 12,
         base_delay: float = 1.0,
@@ -34,7 +66,7 @@ class OutboxDispatcher:
     ):
         self.store = store
         self.messengers = messengers
-        self.render_card = render_card
+        self.card_kinds = card_kinds
         self.clock = clock
         self.max_attempts = max_attempts
         self.base_delay = base_delay
@@ -57,7 +89,7 @@ class OutboxDispatcher:
         items = await self.store.claim_outbox(self.clock.now())
         if not items:
             return 0
-        tickets, placements = await self._load(items)
+        loaded = await self._load(items)
         superseded = _superseded_updates(items)
         stalled: set[str] = set()
         released: list[int] = []
@@ -70,7 +102,7 @@ class OutboxDispatcher:
             if item.id in superseded:
                 done.append((item.id, None))  # a later update of the same card renders the same stored state
                 continue
-            ok, ref = await self._send(item, tickets, placements)
+            ok, ref = await self._send(item, loaded)
             if ok and item.message.kind is OutgoingKind.CARD:
                 # Remember a new card's place at once: a press on it must be able to refresh it.
                 await self.store.outbox_sent(item.id, message_ref=ref, now=self.clock.now())
@@ -83,15 +115,23 @@ class OutboxDispatcher:
         await self.store.outbox_release(released)
         return len(items)
 
-    async def _load(self, items: list[OutboxItem]):
-        """The tickets and card placements this round renders, in one read."""
-        ids = {i.message.ticket_id for i in items if i.message.kind is not OutgoingKind.TEXT and i.message.ticket_id}
-        if not ids:
-            return {}, {}
+    async def _load(self, items: list[OutboxItem]) -> _Round:
+        """The subjects and card placements this round renders, in one read (one query per kind)."""
+        wanted: dict[SubjectKind, set[int]] = {}
+        for item in items:
+            if item.message.kind is not OutgoingKind.TEXT and item.message.subject is not None:
+                wanted.setdefault(item.message.subject.kind, set()).add(item.message.subject.id)
+        if not wanted:
+            return _Round({}, {})
+        subjects: dict[Subject, Any] = {}
         async with self.store.snapshot() as uow:
-            tickets = {ticket_id: await uow.get_ticket(ticket_id) for ticket_id in ids}
-            placements = await uow.placements_for(list(ids))
-        return tickets, {p.id: p for found in placements.values() for p in found}
+            for kind, ids in wanted.items():
+                card_kind = self.card_kinds.get(kind)
+                if card_kind is not None:
+                    found = await card_kind.load(uow, sorted(ids))
+                    subjects.update({Subject(kind, subject_id): value for subject_id, value in found.items()})
+            placements = await uow.placements_for([Subject(kind, i) for kind, ids in wanted.items() for i in ids])
+        return _Round(subjects, {p.id: p for found in placements.values() for p in found})
 
     async def drain(self, rounds: int = 50) -> None:
         """Run until nothing is due (used by tests and on shutdown)."""
@@ -99,7 +139,7 @@ class OutboxDispatcher:
             if not await self.run_once():
                 return
 
-    async def _send(self, item: OutboxItem, tickets: dict, placements: dict) -> tuple[bool | None, str | None]:
+    async def _send(self, item: OutboxItem, loaded: _Round) -> tuple[bool | None, str | None]:
         """(True, ref) when sent; (False, None) when it will be retried; (None, None) when given up."""
         message = item.message
         messenger = self.messengers.get(message.target.platform)
@@ -107,7 +147,7 @@ class OutboxDispatcher:
             if messenger is None:
                 raise SendError(f"platform {message.target.platform} is not configured", permanent=True)
             await self._pace(messenger, message.target.platform, message.target.id)
-            ref = await self._deliver(messenger, item, tickets, placements)
+            ref = await self._deliver(messenger, item, loaded)
         except PacingDelay as exc:
             # The platform's rate says wait: postpone, without spending one of the message's attempts.
             await self.store.outbox_failed(item.id, error=str(exc), counts=False,
@@ -122,29 +162,40 @@ class OutboxDispatcher:
             return False, None
         return True, ref
 
-    async def _deliver(self, messenger: Messenger, item: OutboxItem, tickets: dict, placements: dict) -> str | None:
+    async def _deliver(self, messenger: Messenger, item: OutboxItem, loaded: _Round) -> str | None:
         message = item.message
         if message.kind is OutgoingKind.TEXT:
             return await messenger.post(message.target, text=message.text, ephemeral_user=message.ephemeral_user)
-        ticket = tickets.get(message.ticket_id)
-        placement = placements.get(message.placement_id) if message.kind is OutgoingKind.CARD_UPDATE else None
-        if ticket is None:
-            raise SendError(f"ticket {message.ticket_id} is gone", permanent=True)
-        card = self.render_card(ticket, message.viewer_role, message.language)
+        card = await self._card(messenger, item, loaded)
         if message.kind is OutgoingKind.CARD:
             return await messenger.post(message.target, card=card)
+        placement = loaded.placements.get(message.placement_id)
         if placement is None:
             raise SendError(f"card placement {message.placement_id} is gone", permanent=True)
         new_ref = await messenger.update(placement.target, placement.message_ref, card)
         if new_ref and new_ref != placement.message_ref:
             await self.store.update_placement_ref(placement.id, new_ref)
-            placements[placement.id] = type(placement)(placement.id, placement.ticket_id, placement.target, new_ref,
-                                                       placement.viewer_role, placement.language)
+            loaded.placements[placement.id] = dataclasses.replace(placement, message_ref=new_ref)
         return new_ref or placement.message_ref
+
+    async def _card(self, messenger: Messenger, item: OutboxItem, loaded: _Round) -> Card:
+        """The subject's card as stored now, with its image uploaded to the platform first."""
+        message = item.message
+        subject = message.subject
+        card_kind = self.card_kinds.get(subject.kind) if subject is not None else None
+        found = loaded.subjects.get(subject) if subject is not None else None
+        if card_kind is None or found is None:
+            raise SendError(f"{subject} has no card (gone, or a kind this dispatcher does not know)", permanent=True)
+        card = card_kind.build(found, message.viewer_role, message.language)
+        if card.image is not None and card.image.ref is None and card.image.data is not None:
+            ref = await messenger.upload_image(message.target, card.image)
+            card = dataclasses.replace(card, image=dataclasses.replace(card.image, ref=ref, data=None))
+        return card
 
     async def _pace(self, messenger: Messenger, platform: Platform, conversation_id: str) -> None:
         """Keep to the platform's per-conversation rate (e.g. Slack's ~1 message per second)."""
-        interval = getattr(messenger, "min_interval", 0.0)
+        pacing = getattr(messenger, "pacing", None)
+        interval = pacing.per_conversation if pacing is not None else 0.0
         if not interval:
             return
         key = (platform, conversation_id)

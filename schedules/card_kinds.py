@@ -1,0 +1,24 @@
+"""The dispatcher's table of card kinds: how each kind of subject is loaded and shown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.config import AppConfig
+from bot.directory import Directory
+from bot.ports import Clock, UnitOfWork
+from bot.sla import SlaPolicy
+from bot.subjects import SubjectKind
+from cards.ticket import TicketCards
+from schedules.outbox import CardKind
+
+
+async def _load_tickets(uow: UnitOfWork, ids: Sequence[int]):
+    return await uow.get_tickets(ids)
+
+
+def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
+               clock: Clock) -> dict[SubjectKind, CardKind]:
+    """One entry per kind of subject with a card; a new kind adds its loader and card builder here."""
+    tickets = TicketCards(directory=directory, categories=config.categories, policy=policy, clock=clock)
+    return {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build)}
