@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any, Protocol
 
 from bot.events import Conversation, Platform
@@ -27,6 +27,14 @@ class SystemClock:
     def now(self) -> datetime:
         """Now, timezone-aware UTC."""
         return datetime.now(UTC)
+
+
+class Urgency(IntEnum):
+    """Which messages the outbox sends first when there is a backlog (lower first)."""
+
+    ANSWER = 0  # a person waits for it: replies, confirmations, new cards
+    REFRESH = 1  # a card already shown catches up with a change
+    REMINDER = 2  # reminders and escalations of the deadline sweep
 
 
 class OutgoingKind(StrEnum):
@@ -51,6 +59,12 @@ class Outgoing:
     language: str = "en"
     # Shown only to this user id where the platform can (Slack ephemeral); a DM elsewhere.
     ephemeral_user: str | None = None
+    urgency: Urgency | None = None  # None: by kind (a card refresh is REFRESH, the rest ANSWER)
+
+    def __post_init__(self):
+        if self.urgency is None:
+            urgency = Urgency.REFRESH if self.kind is OutgoingKind.CARD_UPDATE else Urgency.ANSWER
+            object.__setattr__(self, "urgency", urgency)
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class OutboxItem:
     id: int
     message: Outgoing
     attempts: int
+    created_at: datetime | None = None  # when it was written: the wall-clock budget for retries counts from here
 
 
 @dataclass(frozen=True)
@@ -256,8 +271,9 @@ class Inbox(Protocol):
 class OutboxQueue(Protocol):
     """The dispatcher's side of the outbox."""
 
-    async def claim_outbox(self, now: datetime, *, limit: int = 20, lease_seconds: float = 60) -> list[OutboxItem]:
-        """Claim due outbox rows for sending (a lease, so another replica cannot take them)."""
+    async def claim_outbox(self, now: datetime, *, limit: int = 20, lease_seconds: float = 60,
+                           per_conversation: int | None = None) -> list[OutboxItem]:
+        """Claim due outbox rows for sending (a lease, so another replica cannot take them), most urgent first."""
         ...
 
     async def outbox_release(self, item_ids: list[int]) -> None:

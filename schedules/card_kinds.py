@@ -10,7 +10,7 @@ from bot.ports import Clock, UnitOfWork
 from bot.sla import SlaPolicy
 from bot.subjects import SubjectKind
 from cards.ticket import TicketCards
-from schedules.outbox import CardKind
+from schedules.sending import CardKind
 
 
 async def _load_tickets(uow: UnitOfWork, ids: Sequence[int]):

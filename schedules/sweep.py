@@ -8,6 +8,7 @@ restart or a second replica never sends it twice. A new kind of reminder is a pr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from bot.ports import CardPlacement, Clock, Outgoing, TicketStore, UnitOfWork
+from bot.ports import CardPlacement, Clock, Outgoing, OutgoingKind, TicketStore, UnitOfWork, Urgency
 from bot.subjects import Subject
 
 log = logging.getLogger(__name__)
@@ -50,13 +51,18 @@ class Plan:
 
 
 class MessageBatch:
-    """The messages of one batch, in order, written with one enqueue_many in the batch's own transaction."""
+    """The messages of one batch, in order, written with one enqueue_many in the batch's own transaction.
+
+    They are reminders: in a backlog, answers to people go first (card refreshes keep their own urgency).
+    """
 
     def __init__(self):
         self.messages: list[Outgoing] = []
 
     async def enqueue(self, message: Outgoing) -> None:
         """Keep `message` for the batch."""
+        if message.kind is not OutgoingKind.CARD_UPDATE:
+            message = dataclasses.replace(message, urgency=Urgency.REMINDER)
         self.messages.append(message)
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, and_
 
 from bot.events import Conversation, Platform
-from bot.ports import CardPlacement, Outgoing, OutgoingKind
+from bot.ports import CardPlacement, Outgoing, OutgoingKind, Urgency
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import Identity, Impact, Priority, Status, Ticket, Tier, TimelineEntry, Visibility
 from storage.tables import CardPlacementRow, OutboxRow, TicketRow, TimelineRow
@@ -156,7 +156,7 @@ def outbox_values(message: Outgoing) -> dict:
         "subject_kind": message.subject.kind.value if message.subject else None,
         "subject_id": message.subject.id if message.subject else None,
         "placement_id": message.placement_id, "viewer_role": message.viewer_role, "language": message.language,
-        "ephemeral_user": message.ephemeral_user,
+        "ephemeral_user": message.ephemeral_user, "urgency": int(message.urgency),
     }
 
 
@@ -165,5 +165,5 @@ def outgoing_from_row(row: OutboxRow) -> Outgoing:
     return Outgoing(
         kind=OutgoingKind(row.kind), target=Conversation.model_validate(row.target), text=row.text,
         subject=subject_of(row.subject_kind, row.subject_id), placement_id=row.placement_id, viewer_role=row.viewer_role,
-        language=row.language, ephemeral_user=row.ephemeral_user,
+        language=row.language, ephemeral_user=row.ephemeral_user, urgency=Urgency(row.urgency),
     )

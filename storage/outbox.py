@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
 from bot.events import Conversation
 from bot.ports import OutboxItem, OutgoingKind
@@ -32,35 +31,49 @@ class OutboxStore:
     sessions: async_sessionmaker[AsyncSession]  # provided by SqlStore
     reads: async_sessionmaker[AsyncSession]  # … and its sessions for queries that change nothing
 
-    async def claim_outbox(self, now: datetime, *, limit: int = 20, lease_seconds: float = 60) -> list[OutboxItem]:
-        """Claim due rows, oldest first, by a conditional UPDATE that sets a lease; see the rules below.
+    async def claim_outbox(self, now: datetime, *, limit: int = 20, lease_seconds: float = 60,
+                           per_conversation: int | None = None) -> list[OutboxItem]:
+        """Claim up to `limit` due rows (at most `per_conversation` of one conversation) by a conditional UPDATE that sets a lease; see the rules below.
 
-        A row waits while an older unsent row of its conversation cannot go now (backing off, or leased
-        to another dispatcher), so one conversation's messages arrive in order. Several rows of one
-        conversation may be claimed together, in order; the dispatcher hands back the rest of such a run
-        when one fails (outbox_release). Two dispatchers never claim the same row.
+        A conversation waits while an older unsent row of it cannot go now (backing off, or leased to another
+        dispatcher), so its messages arrive in order. Conversations are taken most urgent first (answers to
+        people before card refreshes before reminders), oldest first within an urgency, and each one's run of
+        due rows from its oldest, in order; the dispatcher hands back the rest of a run when one fails
+        (outbox_release). Two dispatchers never claim the same row. Every read is one indexed, uncorrelated
+        query: no per-row NOT EXISTS.
         """
-        older = aliased(OutboxRow)
-        held_back = exists().where(older.target_key == OutboxRow.target_key, older.id < OutboxRow.id,
-                                   older.status.in_(UNSENT), not_(_claimable(older, now)))
+        claimable = _claimable(OutboxRow, now)
+        held = select(OutboxRow.target_key).where(OutboxRow.status.in_(UNSENT), not_(claimable)).distinct()
+        open_streams = and_(claimable, OutboxRow.target_key.not_in(held))
         async with self.sessions() as session, session.begin():
             if session.get_bind().dialect.name == "postgresql":
                 # Claimers take turns: without it two could split one conversation's run (A takes row 1,
                 # B, not yet seeing A's claim, takes row 2) and send it out of order. SQLite's writers
                 # already take turns (BEGIN IMMEDIATE).
                 await session.execute(select(func.pg_advisory_xact_lock(OUTBOX_CLAIM_LOCK)))
-            ids = (await session.execute(
-                select(OutboxRow.id).where(_claimable(OutboxRow, now), ~held_back).order_by(OutboxRow.id).limit(limit)
+            keys = (await session.execute(
+                select(OutboxRow.target_key).where(open_streams).group_by(OutboxRow.target_key)
+                .order_by(func.min(OutboxRow.urgency), func.min(OutboxRow.id)).limit(limit)
             )).scalars().all()
-            if not ids:
+            if not keys:
                 return []
+            rank = {key: index for index, key in enumerate(keys)}
+            position = func.row_number().over(partition_by=OutboxRow.target_key, order_by=OutboxRow.id)
+            runs = select(OutboxRow.id, OutboxRow.target_key, position.label("position")).where(
+                claimable, OutboxRow.target_key.in_(keys)).subquery()
+            candidates = (await session.execute(
+                select(runs.c.id, runs.c.target_key).where(runs.c.position <= min(per_conversation or limit, max(1, limit // len(keys))))
+            )).all()
+            # Whole conversations first by rank, each from its oldest row: a prefix never leaves a gap in a run.
+            ids = [row.id for row in sorted(candidates, key=lambda row: (rank[row.target_key], row.id))][:limit]
             # Still conditional: the row must be claimable at the moment it is written, whatever was read.
             rows = (await session.execute(
                 update(OutboxRow).where(OutboxRow.id.in_(ids), _claimable(OutboxRow, now))
                 .values(status=SENDING, lease_until=now + timedelta(seconds=lease_seconds))
                 .returning(OutboxRow).execution_options(synchronize_session=False)
             )).scalars().all()
-            return [OutboxItem(row.id, outgoing_from_row(row), row.attempts) for row in sorted(rows, key=lambda r: r.id)]
+            return [OutboxItem(row.id, outgoing_from_row(row), row.attempts, row.created_at)
+                    for row in sorted(rows, key=lambda r: r.id)]
 
     async def outbox_release(self, item_ids: list[int]) -> None:
         """Hand claimed rows back untouched (an earlier message of their conversation failed)."""
@@ -135,15 +148,31 @@ class OutboxStore:
 
     async def next_outbox_due(self) -> datetime | None:
         """When the next row can be claimed: a retry falling due or a lease running out (None: nothing unsent)."""
-        older = aliased(OutboxRow)
         # Only the oldest unsent row of each conversation can open its stream; later ones follow it.
-        first_of_stream = ~exists().where(older.target_key == OutboxRow.target_key, older.id < OutboxRow.id,
-                                          older.status.in_(UNSENT))
+        heads = (select(func.min(OutboxRow.id).label("id")).where(OutboxRow.status.in_(UNSENT))
+                 .group_by(OutboxRow.target_key).subquery())
         due = case((OutboxRow.status == PENDING, OutboxRow.next_attempt_at), else_=OutboxRow.lease_until)
         async with self.reads() as session:
             return (await session.execute(
-                select(func.min(due)).where(OutboxRow.status.in_(UNSENT), first_of_stream)
+                select(func.min(due)).join(heads, heads.c.id == OutboxRow.id)
             )).scalar_one_or_none()
+
+    async def outbox_dead(self, *, limit: int = 50) -> tuple[int, list[OutboxRow]]:
+        """How many rows were given up, and the newest `limit` of them (for the retry command and diagnostics)."""
+        async with self.reads() as session:
+            count = (await session.execute(select(func.count()).where(OutboxRow.status == DEAD))).scalar_one()
+            rows = (await session.execute(select(OutboxRow).where(OutboxRow.status == DEAD)
+                                          .order_by(OutboxRow.id.desc()).limit(limit))).scalars().all()
+            return count, list(rows)
+
+    async def outbox_retry_dead(self, now: datetime) -> int:
+        """Send every given-up row again (its attempts and wall-clock budget start over); returns how many."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(OutboxRow).where(OutboxRow.status == DEAD)
+                .values(status=PENDING, attempts=0, next_attempt_at=now, created_at=now, lease_until=None)
+                .execution_options(synchronize_session=False))
+            return result.rowcount
 
     async def outbox_rows(self) -> list[OutboxRow]:
         """Every outbox row (for tests and diagnostics)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.db import metadata
@@ -140,6 +140,7 @@ class OutboxRow(Base):
     viewer_role: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(16))
     ephemeral_user: Mapped[str | None] = mapped_column(String(200))
+    urgency: Mapped[int] = mapped_column(SmallInteger, default=0)  # bot.ports.Urgency: a backlog goes lowest first
     status: Mapped[str] = mapped_column(String(16))  # pending → sending → sent, or dead after the last try
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiohttp
@@ -31,6 +32,8 @@ class WeComApi:
         self.corp_id, self.secret = corp_id, secret
         self._session = session
         self._token: tuple[str, float] | None = None
+        # One fetch at a time: the outbox sends concurrently, and each gettoken call counts against a quota.
+        self._token_lock = asyncio.Lock()
 
     async def http(self) -> aiohttp.ClientSession:
         """The shared HTTP session (created on first use, inside the running loop)."""
@@ -38,9 +41,14 @@ class WeComApi:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         return self._session
 
-    async def access_token(self, *, refresh: bool = False) -> str:
-        """The cached access token (fetched again when expired, or when WeCom said it is invalid)."""
-        if refresh or self._token is None or self._token[1] <= time.monotonic():
+    async def access_token(self, *, rejected: str | None = None) -> str:
+        """The cached access token (fetched again when expired, or when WeCom said `rejected` is invalid)."""
+        async with self._token_lock:
+            return await self._current_token(rejected)
+
+    async def _current_token(self, rejected: str | None) -> str:
+        stale = rejected is not None and self._token is not None and self._token[0] == rejected
+        if stale or self._token is None or self._token[1] <= time.monotonic():
             session = await self.http()
             async with session.get(self.base_url + "gettoken",
                                    params={"corpid": self.corp_id, "corpsecret": self.secret}) as response:
@@ -53,8 +61,9 @@ class WeComApi:
 
     async def call(self, path: str, payload: dict) -> dict:
         """POST a JSON API call; one retry with a fresh token on a token error; WeComApiError otherwise."""
+        token = None
         for attempt in range(2):
-            token = await self.access_token(refresh=attempt > 0)
+            token = await self.access_token(rejected=token if attempt > 0 else None)
             session = await self.http()
             async with session.post(self.base_url + path, params={"access_token": token}, json=payload) as response:
                 data = await response.json(content_type=None)

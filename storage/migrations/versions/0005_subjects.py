@@ -1,4 +1,4 @@
-"""subjects: outbox rows, card placements and fired notifications name a subject (kind + id)
+"""subjects: outbox rows, card placements and fired notifications name a subject (kind + id); outbox urgency
 
 Tickets were the only thing with a card; requests, digests and alerts come next. Outbox rows and card
 placements now say which subject they show (`subject_kind`, `subject_id`) instead of `ticket_id`, and the
@@ -40,6 +40,8 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('subject_kind', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('subject_id', sa.Integer(), nullable=True))
+        # Which messages a backlog sends first (0 answers to people, 1 card refreshes, 2 reminders).
+        batch_op.add_column(sa.Column('urgency', sa.SmallInteger(), nullable=False, server_default=sa.text('0')))
     op.execute(sa.text(f"UPDATE outbox SET subject_kind = '{TICKET}', subject_id = ticket_id"
                        " WHERE ticket_id IS NOT NULL"))
     with op.batch_alter_table('outbox', schema=None) as batch_op:
@@ -76,6 +78,7 @@ def downgrade() -> None:
         batch_op.add_column(sa.Column('ticket_id', sa.Integer(), nullable=True))
     op.execute(sa.text(f"UPDATE outbox SET ticket_id = subject_id WHERE subject_kind = '{TICKET}'"))
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_column('urgency')
         batch_op.drop_column('subject_id')
         batch_op.drop_column('subject_kind')
 

@@ -1,0 +1,134 @@
+"""One outbox row → one platform call: render the subject's card as stored now, send, and say what happened."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+from bot.ports import (
+    CardPlacement,
+    Clock,
+    Messenger,
+    OutboxItem,
+    OutboxQueue,
+    OutgoingKind,
+    PacingDelay,
+    SendError,
+    UnitOfWork,
+)
+from bot.subjects import Subject, SubjectKind
+from cards.model import Card
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CardKind:
+    """How the dispatcher shows one kind of subject: load several by id (one read), build one's card."""
+
+    load: Callable[[UnitOfWork, Sequence[int]], Awaitable[Mapping[int, Any]]]
+    build: Callable[[Any, str, str], Card]  # (loaded subject, viewer role, language) → neutral card
+
+
+@dataclass
+class Loaded:
+    """What a claimed batch renders: its subjects and their card placements, read once."""
+
+    subjects: dict[Subject, Any]
+    placements: dict[int, CardPlacement]
+
+
+class Outcome(Enum):
+    """What became of one attempt."""
+
+    SENT = "sent"
+    RETRY = "retry"  # failed or postponed: it goes again later, and the rest of its conversation waits
+    DEAD = "dead"  # given up: it no longer holds up the rest of its conversation
+
+
+@dataclass(frozen=True)
+class Result:
+    """An attempt's outcome; `ref` is the platform's reference to what was sent, `wait` the rate limit's pause."""
+
+    outcome: Outcome
+    ref: str | None = None
+    wait: float | None = None
+
+
+class Sender:
+    """Sends one claimed row through its platform's messenger and records failures (retry, postpone, give up)."""
+
+    def __init__(self, *, store: OutboxQueue, card_kinds: Mapping[SubjectKind, CardKind], clock: Clock,
+                 give_up_after: timedelta, base_delay: float, max_delay: float):
+        self.store, self.card_kinds, self.clock = store, card_kinds, clock
+        self.give_up_after, self.base_delay, self.max_delay = give_up_after, base_delay, max_delay
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before attempt number `attempts + 1`: exponential, capped."""
+        return min(self.base_delay * 2 ** max(attempts - 1, 0), self.max_delay)
+
+    async def send(self, messenger: Messenger | None, item: OutboxItem, loaded: Loaded) -> Result:
+        """Try `item` once."""
+        message = item.message
+        try:
+            if messenger is None:
+                raise SendError(f"platform {message.target.platform} is not configured", permanent=True)
+            ref = await self._deliver(messenger, item, loaded)
+        except PacingDelay as exc:
+            # The platform's rate says wait: postpone, without spending one of the message's attempts.
+            await self.store.outbox_failed(item.id, error=str(exc), counts=False,
+                                           retry_at=self.clock.now() + timedelta(seconds=exc.retry_after))
+            return Result(Outcome.RETRY, wait=exc.retry_after)
+        except SendError as exc:
+            return await self._failed(item, str(exc), exc.retry_after, exc.permanent)
+        except Exception as exc:  # a bug or an unexpected API answer: retry, but keep the trace
+            log.exception("outbox item %s failed", item.id)
+            return await self._failed(item, repr(exc), None, False)
+        return Result(Outcome.SENT, ref)
+
+    async def _deliver(self, messenger: Messenger, item: OutboxItem, loaded: Loaded) -> str | None:
+        message = item.message
+        if message.kind is OutgoingKind.TEXT:
+            return await messenger.post(message.target, text=message.text, ephemeral_user=message.ephemeral_user)
+        card = await self._card(messenger, item, loaded)
+        if message.kind is OutgoingKind.CARD:
+            return await messenger.post(message.target, card=card)
+        placement = loaded.placements.get(message.placement_id)
+        if placement is None:
+            raise SendError(f"card placement {message.placement_id} is gone", permanent=True)
+        new_ref = await messenger.update(placement.target, placement.message_ref, card)
+        if new_ref and new_ref != placement.message_ref:
+            await self.store.update_placement_ref(placement.id, new_ref)
+            loaded.placements[placement.id] = dataclasses.replace(placement, message_ref=new_ref)
+        return new_ref or placement.message_ref
+
+    async def _card(self, messenger: Messenger, item: OutboxItem, loaded: Loaded) -> Card:
+        """The subject's card as stored now, with its image uploaded to the platform first."""
+        message = item.message
+        subject = message.subject
+        card_kind = self.card_kinds.get(subject.kind) if subject is not None else None
+        found = loaded.subjects.get(subject) if subject is not None else None
+        if card_kind is None or found is None:
+            raise SendError(f"{subject} has no card (gone, or a kind this dispatcher does not know)", permanent=True)
+        card = card_kind.build(found, message.viewer_role, message.language)
+        if card.image is not None and card.image.ref is None and card.image.data is not None:
+            ref = await messenger.upload_image(message.target, card.image)
+            card = dataclasses.replace(card, image=dataclasses.replace(card.image, ref=ref, data=None))
+        return card
+
+    async def _failed(self, item: OutboxItem, error: str, retry_after: float | None, permanent: bool) -> Result:
+        """Retry later, or give up: only on a permanent error, or once the wall-clock budget is spent."""
+        attempts = item.attempts + 1
+        age = self.clock.now() - item.created_at if item.created_at else timedelta(0)
+        if permanent or age >= self.give_up_after:
+            log.error("outbox item %s given up after %s attempts over %s: %s", item.id, attempts, age, error)
+            await self.store.outbox_failed(item.id, error=error, retry_at=None)
+            return Result(Outcome.DEAD)
+        delay = retry_after if retry_after is not None else self.backoff(attempts)
+        await self.store.outbox_failed(item.id, error=error, retry_at=self.clock.now() + timedelta(seconds=delay))
+        return Result(Outcome.RETRY)
