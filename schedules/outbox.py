@@ -93,7 +93,9 @@ class OutboxDispatcher:
         runs: dict[str, list[OutboxItem]] = {}
         for item in items:  # claimed oldest first: each conversation's run in order
             runs.setdefault(_key(item), []).append(item)
-        for key, run in runs.items():
+        # Most urgent conversation first: streams ask for the platform's send slots in the order they start.
+        for key, run in sorted(runs.items(), key=lambda entry: (min(i.message.urgency for i in entry[1]),
+                                                                 entry[1][0].id)):
             self._streams[key] = asyncio.create_task(self._stream(key, run, loaded, superseded), name=f"outbox {key}")
         return len(items)
 

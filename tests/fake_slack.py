@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -29,6 +30,7 @@ class Call:
     method: str
     args: dict
     status: int = 200
+    at: float = 0.0  # when it arrived (time.monotonic())
 
 
 @dataclass
@@ -39,6 +41,8 @@ class FakeSlack:
     failures: dict[str, list[tuple[int, dict, dict]]] = field(default_factory=dict)
     ws_url: str = ""
     sockets: list = field(default_factory=list)
+    latency: float = 0.0  # seconds every Web API call takes, as a real network would
+    rate_limited_until: float = 0.0  # time.monotonic() until which every call answers 429 Retry-After: 1
     socket_acks: list[dict] = field(default_factory=list)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -62,6 +66,12 @@ class FakeSlack:
         args.update(request.query)
         call = Call(method, args)
         self.calls.append(call)
+        call.at = time.monotonic()
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if time.monotonic() < self.rate_limited_until:
+            call.status = 429
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
         if self.failures.get(method):
             status, body, headers = self.failures[method].pop(0)
             call.status = status

@@ -25,7 +25,7 @@ from bot.events import (
     Platform,
 )
 from bot.platforms.slack_modal import INTAKE_CALLBACK, intake_modal, read_intake
-from bot.ports import Pacing, SendError
+from bot.ports import Pacing, PacingDelay, SendError
 from cards.slack import fallback_text, render_blocks
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,8 @@ class SlackMessenger:
             error = exc.response.get("error") if hasattr(exc.response, "get") else str(exc)
             if status == 429:
                 retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
-                raise SendError(f"slack rate limited: {error}", retry_after=retry_after) from None
+                # Not a failure of the message: wait as Slack says, without spending one of its attempts.
+                raise PacingDelay(f"slack rate limited: {error}", retry_after=retry_after) from None
             permanent = error in {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth",
                                   "account_inactive", "user_not_found", "message_not_found", "cant_update_message"}
             raise SendError(f"slack {error}", permanent=permanent) from None
