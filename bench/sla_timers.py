@@ -20,6 +20,8 @@ import re
 import resource
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -47,6 +49,8 @@ from storage.store import SqlStore
 from storage.tables import TicketRow
 
 TICKET_NUMBER = re.compile(r"T-\d{6}")
+# A CPU-bound neighbour for --noise: spins for at most 5 minutes, so it stops by itself if we die.
+BUSY_LOOP = "import time\nend = time.time() + 300\nwhile time.time() < end: pass"
 EXAMPLE = Path(__file__).resolve().parent.parent / "ticketbot.example.yaml"
 
 
@@ -132,6 +136,8 @@ async def main() -> None:
     # small ticks keep each one short (3000 over 30 s is about 5 per tick) and lateness low.
     parser.add_argument("--sweep", type=float, default=0.05, help="sweep interval in seconds (sla.sweep_seconds)")
     parser.add_argument("--debug", action="store_true", help="also print the latest arrivals and slow ticks")
+    parser.add_argument("--noise", type=int, default=0, metavar="N",
+                        help="keep N other CPU-bound processes busy during the run (a loaded machine)")
     args = parser.parse_args()
     random.seed(1)
 
@@ -167,6 +173,7 @@ async def main() -> None:
                 lag_ms.append((time.perf_counter() - before - 0.01) * 1000)
 
         settle_heap()  # as the app does once started
+        noise = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(args.noise)]
         beating = asyncio.create_task(heartbeat())
         dispatcher.start()
         scheduler.start()
@@ -175,6 +182,9 @@ async def main() -> None:
             await asyncio.sleep(0.25)
         await asyncio.sleep(1.0)  # anything still in flight, and a chance for duplicates to show
         scheduler.shutdown()
+        for process in noise:
+            process.kill()
+            process.wait()
         beating.cancel()
         await dispatcher.stop()
         await store.close()
@@ -197,7 +207,7 @@ async def main() -> None:
           f"{len(first_arrival) / max(len(sweep.busy_tick_ms), 1):.1f} notifications per busy tick")
     print(f"event loop held (heartbeat lag): p50 {percentile(lag_ms, 0.5):.2f} ms, p99 {percentile(lag_ms, 0.99):.2f} ms, "
           f"max {max(lag_ms, default=0):.1f} ms")
-    print(f"open={args.open} due={args.due} fired={len(first_arrival)} duplicates={duplicates} "
+    print(f"open={args.open} due={args.due} noise={args.noise} fired={len(first_arrival)} duplicates={duplicates} "
           f"lateness_p50_s={percentile(lateness, 0.5):.3f} lateness_p99_s={percentile(lateness, 0.99):.3f} "
           f"tick_ms_p99={percentile(ticks, 0.99):.1f} rss_mb={rss_mb:.0f}")
 
