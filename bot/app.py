@@ -7,11 +7,13 @@ import logging
 from dataclasses import dataclass
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.config import AppConfig, Settings, load_config
 from bot.directory import Directory
 from bot.events import Platform
 from bot.i18n import preload
+from bot.metrics import OUTBOX_DEAD_ROWS, OUTBOX_UNSENT, REGISTRY
 from bot.platforms.console import ConsoleHub, ConsoleMessenger, setup_console
 from bot.ports import Clock, Context, Messenger, SystemClock
 from bot.sla import SlaPolicy
@@ -103,6 +105,7 @@ async def build_app(
     app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, hub, engine,
                              policy, sweep, scheduler)
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
     if hub is not None:
         setup_console(app, router=router, directory=directory, config=config, hub=hub)
     if settings.slack_enabled:
@@ -142,6 +145,14 @@ async def _healthz(request: web.Request) -> web.Response:
     except Exception as exc:  # any failure to reach the database means unhealthy
         return web.json_response({"status": "error", "database": str(exc)}, status=503)
     return web.json_response({"status": "ok"})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    """Counters of this process and the outbox backlog of all replicas, in the Prometheus text format."""
+    backlog = await request.app[SERVICES].store.outbox_backlog()
+    OUTBOX_UNSENT.set(backlog.get("pending", 0) + backlog.get("sending", 0))
+    OUTBOX_DEAD_ROWS.set(backlog.get("dead", 0))
+    return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:

@@ -13,6 +13,20 @@ from apscheduler.triggers.interval import IntervalTrigger
 log = logging.getLogger(__name__)
 
 
+class _OverlapIsExpected(logging.Filter):
+    """Drops APScheduler's warning that a tick was skipped because the previous one still ran.
+
+    Skipping is the point of max_instances=1 (the next tick catches up), so on a busy machine the warning
+    would only fill the log, many times a second.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_OverlapIsExpected())
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One recurring job: a stable id, what to run, and either an interval or a crontab line."""

@@ -10,6 +10,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any
 
+from bot.metrics import OUTBOX_DEAD, OUTBOX_POSTPONED, OUTBOX_RETRIED, OUTBOX_SENT
 from bot.ports import (
     CardPlacement,
     Clock,
@@ -75,12 +76,14 @@ class Sender:
     async def send(self, messenger: Messenger | None, item: OutboxItem, loaded: Loaded) -> Result:
         """Try `item` once."""
         message = item.message
+        platform = message.target.platform.value
         try:
             if messenger is None:
                 raise SendError(f"platform {message.target.platform} is not configured", permanent=True)
             ref = await self._deliver(messenger, item, loaded)
         except PacingDelay as exc:
             # The platform's rate says wait: postpone, without spending one of the message's attempts.
+            OUTBOX_POSTPONED.labels(platform).inc()
             await self.store.outbox_failed(item.id, error=str(exc), counts=False,
                                            retry_at=self.clock.now() + timedelta(seconds=exc.retry_after))
             return Result(Outcome.RETRY, wait=exc.retry_after)
@@ -89,6 +92,7 @@ class Sender:
         except Exception as exc:  # a bug or an unexpected API answer: retry, but keep the trace
             log.exception("outbox item %s failed", item.id)
             return await self._failed(item, repr(exc), None, False)
+        OUTBOX_SENT.labels(platform).inc()
         return Result(Outcome.SENT, ref)
 
     async def _deliver(self, messenger: Messenger, item: OutboxItem, loaded: Loaded) -> str | None:
@@ -125,10 +129,14 @@ class Sender:
         """Retry later, or give up: only on a permanent error, or once the wall-clock budget is spent."""
         attempts = item.attempts + 1
         age = self.clock.now() - item.created_at if item.created_at else timedelta(0)
+        platform = item.message.target.platform.value
         if permanent or age >= self.give_up_after:
-            log.error("outbox item %s given up after %s attempts over %s: %s", item.id, attempts, age, error)
+            log.error("outbox item %s to %s given up after %s attempts over %s: %s", item.id, platform, attempts,
+                      age, error)
+            OUTBOX_DEAD.labels(platform).inc()
             await self.store.outbox_failed(item.id, error=error, retry_at=None)
             return Result(Outcome.DEAD)
+        OUTBOX_RETRIED.labels(platform).inc()
         delay = retry_after if retry_after is not None else self.backoff(attempts)
         await self.store.outbox_failed(item.id, error=error, retry_at=self.clock.now() + timedelta(seconds=delay))
         return Result(Outcome.RETRY)

@@ -157,6 +157,13 @@ class OutboxStore:
                 select(func.min(due)).join(heads, heads.c.id == OutboxRow.id)
             )).scalar_one_or_none()
 
+    async def outbox_backlog(self) -> dict[str, int]:
+        """Rows per status that are not sent (pending, sending, dead): one grouped count."""
+        async with self.reads() as session:
+            rows = await session.execute(select(OutboxRow.status, func.count()).where(OutboxRow.status != SENT)
+                                         .group_by(OutboxRow.status))
+            return dict(rows.all())
+
     async def outbox_dead(self, *, limit: int = 50) -> tuple[int, list[OutboxRow]]:
         """How many rows were given up, and the newest `limit` of them (for the retry command and diagnostics)."""
         async with self.reads() as session:

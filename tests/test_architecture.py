@@ -12,11 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "storage", "schedules", "cards")
 CORE = {
     "bot.events", "bot.tickets", "bot.sla", "bot.business_hours", "bot.routing", "bot.directory",
-    "bot.ports", "bot.permissions", "bot.config", "bot.i18n", "bot.subjects",
+    "bot.ports", "bot.permissions", "bot.config", "bot.i18n", "bot.subjects", "bot.metrics",
 }
 PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "wechatpy", "dingtalk_stream", "alibabacloud_dingtalk", "aiohttp")
 # Third-party packages the core may lean on: validation, config parsing, holiday data, message catalogs.
-CORE_THIRD_PARTY = {"pydantic", "pydantic_settings", "yaml", "holidays", "babel"}
+# (and the metrics client: counting is not a platform, and every room may count).
+CORE_THIRD_PARTY = {"pydantic", "pydantic_settings", "yaml", "holidays", "babel", "prometheus_client"}
 
 
 def _module_name(path: Path) -> str:

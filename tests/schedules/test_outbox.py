@@ -89,3 +89,27 @@ async def test_a_storm_of_429s_postpones_without_losing_or_reordering(aiohttp_se
             assert mine == [f"m{k}" for k in range(30) if k % 10 == n], "each conversation in order"
     finally:
         await store.close()
+
+
+async def test_given_up_messages_are_counted_on_metrics_and_can_be_sent_again(aiohttp_server, aiohttp_client,
+                                                                              database_url, store, monkeypatch):
+    from bot.app import SERVICES, build_app
+    from bot.config import Settings, load_config
+    from tests.harness import EXAMPLE_CONFIG
+
+    fake, dispatcher = await _bot(aiohttp_server, store)
+    fake.fail_next("chat.postMessage", 200, {"ok": False, "error": "channel_not_found"})  # permanent
+    await _enqueue(store, Outgoing(OutgoingKind.TEXT, _dm(1), text="lost?"))
+    await dispatcher.drain()
+    assert (await store.outbox_backlog()).get("dead") == 1
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    app = await build_app(Settings(), config=load_config(EXAMPLE_CONFIG), background=False)
+    client = await aiohttp_client(app)
+    text = await (await client.get("/metrics")).text()
+    assert "ticketbot_outbox_dead_rows 1.0" in text
+    assert 'ticketbot_outbox_given_up_total{platform="slack"}' in text
+    tried = len(_posted(fake))
+    assert await app[SERVICES].store.outbox_retry_dead(store.clock.now()) == 1
+    await dispatcher.drain()
+    assert [c.args["text"] for c in _posted(fake)[tried:]] == ["lost?"], "sent again, once"
+    assert "ticketbot_outbox_dead_rows 0.0" in await (await client.get("/metrics")).text()
