@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.events import Conversation, Platform
-from bot.tickets import Status, Ticket, TimelineEntry
+from bot.tickets import Priority, Status, Ticket, TimelineEntry
 from cards.model import Card, Image
 
 
@@ -219,6 +219,27 @@ class UnitOfWork(Protocol):
         ...
     async def set_next_due_many(self, bookmarks: Sequence[tuple[Ticket, datetime | None]]) -> None: ...
     async def placements_for(self, ticket_ids: Sequence[int]) -> dict[int, list[CardPlacement]]: ...
+    # --- queries that stay fast at a million tickets (indexed top-N pages and counts) ---
+    async def ticket_page(self, query: TicketQuery, *, priority: Priority | None = None,
+                          offset: int = 0) -> list[Ticket]:
+        """`query.limit` tickets of list_tickets after the first `offset` (of one priority when given)."""
+        ...
+    async def count_tickets(self, query: TicketQuery, *, priority: Priority | None = None,
+                            cap: int | None = None) -> int:
+        """How many tickets match `query` (ignoring its limit); counting stops at `cap` when given."""
+        ...
+    async def ticket_counts(self) -> tuple[dict[Status, int], dict[Priority, int]]:
+        """Tickets per status, and open tickets per priority (aggregates, no rows read)."""
+        ...
+    async def breaching_tickets(self, now: datetime, *, limit: int, offset: int = 0) -> list[Ticket]:
+        """Open tickets breached or with under a fifth of their window left, least time left first."""
+        ...
+    async def count_breaching(self, now: datetime, *, cap: int | None = None) -> int:
+        """How many open tickets are breached or at risk (counting stops at `cap`)."""
+        ...
+    async def recent_timeline(self, ticket_id: int, limit: int, *, public_only: bool = False) -> list[TimelineEntry]:
+        """The ticket's last `limit` history entries (public ones only when asked), oldest first."""
+        ...
 
 
 class TicketStore(Protocol):
