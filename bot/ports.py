@@ -231,10 +231,12 @@ class UnitOfWork(Protocol):
     async def ticket_counts(self) -> tuple[dict[Status, int], dict[Priority, int]]:
         """Tickets per status, and open tickets per priority (aggregates, no rows read)."""
         ...
-    async def breaching_tickets(self, now: datetime, *, limit: int, offset: int = 0) -> list[Ticket]:
+    async def breaching_tickets(self, now: datetime, *, limit: int, offset: int = 0,
+                                priority: Priority | None = None) -> list[Ticket]:
         """Open tickets breached or with under a fifth of their window left, least time left first."""
         ...
-    async def count_breaching(self, now: datetime, *, cap: int | None = None) -> int:
+    async def count_breaching(self, now: datetime, *, cap: int | None = None,
+                              priority: Priority | None = None) -> int:
         """How many open tickets are breached or at risk (counting stops at `cap`)."""
         ...
     async def recent_timeline(self, ticket_id: int, limit: int, *, public_only: bool = False) -> list[TimelineEntry]:

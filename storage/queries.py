@@ -53,31 +53,31 @@ def not_closed_counts() -> Select:
             .where(TicketRow.status.in_(others)).group_by(TicketRow.status, TicketRow.priority))
 
 
-def breached_running(now: datetime, limit: int) -> Select:
+def breached_running(now: datetime, limit: int, priority: Priority | None = None) -> Select:
     """Running clocks past their deadline, most overdue first (a range of ix_tickets_sla_due)."""
-    return (select(TicketRow).where(TicketRow.sla_due_at <= now)
+    return (select(TicketRow).where(TicketRow.sla_due_at <= now, *_of(priority))
             .order_by(TicketRow.sla_due_at, TicketRow.id).limit(limit))
 
 
-def at_risk_running(now: datetime, limit: int) -> Select:
+def at_risk_running(now: datetime, limit: int, priority: Priority | None = None) -> Select:
     """Running clocks in their last fifth but not yet breached, least time left first (ix_tickets_sla_risk)."""
-    return (select(TicketRow).where(TicketRow.sla_risk_at <= now, TicketRow.sla_due_at > now)
+    return (select(TicketRow).where(TicketRow.sla_risk_at <= now, TicketRow.sla_due_at > now, *_of(priority))
             .order_by(TicketRow.sla_due_at, TicketRow.id).limit(limit))
 
 
-def at_risk_paused(now: datetime, limit: int, dialect: str) -> Select:
+def at_risk_paused(now: datetime, limit: int, dialect: str, priority: Priority | None = None) -> Select:
     """Paused clocks that were at risk when paused, least time left (deadline − pause start) first."""
     # The running clock's deadline, as storage.sla_index.running_deadline picks it.
     responding = TicketRow.respond_by.is_not(None) & TicketRow.first_response_at.is_(None)
     due = case((responding, TicketRow.respond_by), else_=TicketRow.resolve_by)
     left = _seconds(due, dialect) - _seconds(TicketRow.sla_paused_at, dialect)
-    return (select(TicketRow).where(TicketRow.sla_risk_at <= now, TicketRow.sla_due_at.is_(None))
+    return (select(TicketRow).where(TicketRow.sla_risk_at <= now, TicketRow.sla_due_at.is_(None), *_of(priority))
             .order_by(left, TicketRow.id).limit(limit))
 
 
-def at_risk_count(now: datetime, cap: int) -> Select:
+def at_risk_count(now: datetime, cap: int | None, priority: Priority | None = None) -> Select:
     """How many tickets are breached or at risk, counting at most `cap` (a range of ix_tickets_sla_risk)."""
-    matching = select(TicketRow.id).where(TicketRow.sla_risk_at <= now).limit(cap).subquery()
+    matching = select(TicketRow.id).where(TicketRow.sla_risk_at <= now, *_of(priority)).limit(cap).subquery()
     return select(func.count()).select_from(matching)
 
 
@@ -86,3 +86,7 @@ def _seconds(column, dialect: str):
     if dialect == "sqlite":
         return func.julianday(column)
     return func.extract("epoch", column)
+
+
+def _of(priority: Priority | None) -> list:
+    return [] if priority is None else [TicketRow.priority == priority.value]

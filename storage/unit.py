@@ -152,22 +152,24 @@ class SqlUnitOfWork:
         by_status[Status.CLOSED] = total - sum(by_status.values())
         return by_status, open_by_priority
 
-    async def breaching_tickets(self, now: datetime, *, limit: int, offset: int = 0) -> list[Ticket]:
+    async def breaching_tickets(self, now: datetime, *, limit: int, offset: int = 0,
+                                priority: Priority | None = None) -> list[Ticket]:
         """Open tickets breached or with under a fifth of their window left, least time left first."""
         wanted = offset + limit
         dialect = self.session.get_bind().dialect.name
-        found = [ticket_from_row(row) for row in (await self.session.execute(breached_running(now, wanted))).scalars()]
+        found = [ticket_from_row(row) for row in (await self.session.execute(breached_running(now, wanted, priority))).scalars()]
         if len(found) < wanted:  # the not yet breached follow all breached running ones
             found += [ticket_from_row(row)
-                      for row in (await self.session.execute(at_risk_running(now, wanted - len(found)))).scalars()]
+                      for row in (await self.session.execute(at_risk_running(now, wanted - len(found), priority))).scalars()]
         found += [ticket_from_row(row) for row in
-                  (await self.session.execute(at_risk_paused(now, wanted, dialect))).scalars()]
+                  (await self.session.execute(at_risk_paused(now, wanted, dialect, priority))).scalars()]
         found.sort(key=lambda ticket: (time_left(ticket, now), ticket.id))
         return found[offset:wanted]
 
-    async def count_breaching(self, now: datetime, *, cap: int | None = None) -> int:
+    async def count_breaching(self, now: datetime, *, cap: int | None = None,
+                              priority: Priority | None = None) -> int:
         """How many open tickets are breached or at risk (counting stops at `cap` when given)."""
-        return (await self.session.execute(at_risk_count(now, cap))).scalar_one()
+        return (await self.session.execute(at_risk_count(now, cap, priority))).scalar_one()
 
     async def find_open_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
         """The requester's latest open or resolved ticket with activity since `since` (or waiting on them).
