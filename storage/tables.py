@@ -103,8 +103,10 @@ class TicketRow(Base):
         Index("ix_tickets_open_assignee", "assignee", "priority", "created_at", "id",
               sqlite_where=OPEN_PREDICATE, postgresql_where=OPEN_PREDICATE),
         # Breaching: breached running clocks in deadline order; at-risk ones by the instant they became so.
-        Index("ix_tickets_sla_due", "sla_due_at", "id"),
-        Index("ix_tickets_sla_risk", "sla_risk_at", "sla_due_at"),
+        # (due, risk) serves the breached in deadline order, the paused (due NULL) by risk, and lets the
+        # not-yet-breached be found in deadline order without reading rows; (risk) counts them all.
+        Index("ix_tickets_sla_due", "sla_due_at", "sla_risk_at"),
+        Index("ix_tickets_sla_risk", "sla_risk_at"),
         Index("ix_tickets_requester", "requester_platform", "requester_user_id", "status"),
         Index("ix_tickets_assignee_status", "assignee", "status"),
         Index("ix_tickets_customer_conv", "customer_conv_platform", "customer_conv_id", "customer_conv_thread"),

@@ -29,8 +29,8 @@ def upgrade() -> None:
                               sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN))
         batch_op.create_index('ix_tickets_open_assignee', ['assignee', 'priority', 'created_at', 'id'], unique=False,
                               sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN))
-        batch_op.create_index('ix_tickets_sla_due', ['sla_due_at', 'id'], unique=False)
-        batch_op.create_index('ix_tickets_sla_risk', ['sla_risk_at', 'sla_due_at'], unique=False)
+        batch_op.create_index('ix_tickets_sla_due', ['sla_due_at', 'sla_risk_at'], unique=False)
+        batch_op.create_index('ix_tickets_sla_risk', ['sla_risk_at'], unique=False)
     _backfill()
 
 
