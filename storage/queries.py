@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from bot.ports import TicketQuery
 from bot.tickets import OPEN_STATUSES, Priority, Status
-from storage.tables import OPEN_PREDICATE, OPEN_STATUS_VALUES, TicketRow
+from storage.tables import NOT_CLOSED_PREDICATE, OPEN_PREDICATE, OPEN_STATUS_VALUES, TicketRow
 
 if set(OPEN_STATUS_VALUES) != {s.value for s in OPEN_STATUSES}:  # pragma: no cover - a programming error
     raise RuntimeError("storage.tables.OPEN_STATUS_VALUES must list exactly bot.tickets.OPEN_STATUSES")
@@ -47,10 +47,9 @@ def ticket_filter(query: TicketQuery, priority: Priority | None = None) -> list:
 
 
 def not_closed_counts() -> Select:
-    """(status, priority, count) of every status but closed: ranges of ix_tickets_status_priority."""
-    others = sorted(s.value for s in Status if s is not Status.CLOSED)
+    """(status, priority, count) of every status but closed: the partial ix_tickets_status_priority, whole."""
     return (select(TicketRow.status, TicketRow.priority, func.count())
-            .where(TicketRow.status.in_(others)).group_by(TicketRow.status, TicketRow.priority))
+            .where(NOT_CLOSED_PREDICATE).group_by(TicketRow.status, TicketRow.priority))
 
 
 def breached_running(now: datetime, limit: int, priority: Priority | None = None) -> Select:

@@ -16,6 +16,7 @@ branch_labels = None
 depends_on = None
 
 OPEN = "status IN ('in_progress', 'new', 'triaged', 'waiting_colleague', 'waiting_customer')"
+NOT_CLOSED = "status <> 'closed'"
 AT_RISK_LEFT = 0.2
 
 
@@ -24,7 +25,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('sla_due_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('sla_risk_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.drop_index(batch_op.f('ix_tickets_status'))
-        batch_op.create_index('ix_tickets_status_priority', ['status', 'priority'], unique=False)
+        batch_op.create_index('ix_tickets_status_priority', ['status', 'priority'], unique=False,
+                              sqlite_where=sa.text(NOT_CLOSED), postgresql_where=sa.text(NOT_CLOSED))
         batch_op.create_index('ix_tickets_open_queue', ['priority', 'created_at', 'id'], unique=False,
                               sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN))
         batch_op.create_index('ix_tickets_open_assignee', ['assignee', 'priority', 'created_at', 'id'], unique=False,
