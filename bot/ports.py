@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from bot.events import Conversation, Platform
 from bot.subjects import Subject, Viewer
-from bot.tickets import Status, Ticket, TimelineEntry
+from bot.tickets import Priority, Status, Ticket, TimelineEntry
 from cards.model import Card, Image
 
 
@@ -205,6 +205,33 @@ class Timeline(Protocol):
 
     async def append_timeline(self, entry: TimelineEntry) -> None: ...
     async def timeline(self, ticket_id: int) -> list[TimelineEntry]: ...
+    async def recent_timeline(self, ticket_id: int, limit: int, *, public_only: bool = False) -> list[TimelineEntry]:
+        """The ticket's last `limit` history entries (public ones only when asked), oldest first."""
+        ...
+
+
+class TicketQueries(Protocol):
+    """Queries that stay fast at a million tickets: indexed top-N pages and counts, aggregates for figures."""
+
+    async def ticket_page(self, query: TicketQuery, *, priority: Priority | None = None,
+                          offset: int = 0) -> list[Ticket]:
+        """`query.limit` tickets of list_tickets after the first `offset` (of one priority when given)."""
+        ...
+    async def count_tickets(self, query: TicketQuery, *, priority: Priority | None = None,
+                            cap: int | None = None) -> int:
+        """How many tickets match `query` (ignoring its limit); counting stops at `cap` when given."""
+        ...
+    async def ticket_counts(self) -> tuple[dict[Status, int], dict[Priority, int]]:
+        """Tickets per status, and open tickets per priority (aggregates, no rows read)."""
+        ...
+    async def breaching_tickets(self, now: datetime, *, limit: int, offset: int = 0,
+                                priority: Priority | None = None) -> list[Ticket]:
+        """Open tickets breached or with under a fifth of their window left, least time left first."""
+        ...
+    async def count_breaching(self, now: datetime, *, cap: int | None = None,
+                              priority: Priority | None = None) -> int:
+        """How many open tickets are breached or at risk (counting stops at `cap`)."""
+        ...
 
 
 class Outbox(MessageSink, Protocol):
@@ -240,7 +267,7 @@ class TicketBookmarks(Protocol):
     async def set_ticket_bookmarks(self, bookmarks: Sequence[tuple[Ticket, datetime | None]]) -> None: ...
 
 
-class UnitOfWork(Tickets, Timeline, Outbox, Placements, NotificationClaims, TicketBookmarks, Protocol):
+class UnitOfWork(Tickets, TicketQueries, Timeline, Outbox, Placements, NotificationClaims, TicketBookmarks, Protocol):
     """One transaction: everything done through it commits together or not at all."""
 
     async def mark_delivery_done(self, platform: Platform, delivery_id: str) -> None: ...

@@ -17,7 +17,7 @@ def _(msgid: str) -> str:
 # subcommand → (Chinese aliases, usage msgid, description msgid)
 SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "new": (("新建", "创建", "新"), _("/ticket new <title> [p0-p3] [#category] [@assignee]"), _("open a ticket")),
-    "list": (("列表", "列出"), _("/ticket list [mine|open|unassigned|breaching]"), _("list tickets")),
+    "list": (("列表", "列出"), _("/ticket list [mine|open|unassigned|breaching] [P0-P3] [page]"), _("list tickets")),
     "show": (("查看", "详情"), _("/ticket show T-000123"), _("show a ticket's card and recent activity")),
     "assign": (("指派", "分配"), _("/ticket assign T-000123 @person|@team"), _("hand a ticket to a person or team")),
     "claim": (("认领",), _("/ticket claim [T-000123]"), _("take a ticket and start on it")),
@@ -55,6 +55,8 @@ class NewTicket:
 @dataclass(frozen=True)
 class ListTickets:
     scope: Literal["mine", "open", "unassigned", "breaching"] = "open"
+    priority: Priority | None = None  # only this priority
+    page: int = 1  # lists come a page at a time
 
 
 @dataclass(frozen=True)
@@ -216,11 +218,7 @@ def parse_command(text: str) -> Command:
         case "new":
             return _parse_new(args)
         case "list":
-            scope = LIST_SCOPES.get(args[0].lower()) if args else "open"
-            if scope is None or len(args) > 1:
-                raise UsageError(sub, _("'{token}' is not a list; use mine, open, unassigned or breaching."),
-                                 token=" ".join(args))
-            return ListTickets(scope)
+            return _parse_list(args)
         case "show" | "resume" | "sla":
             ticket = _ticket(sub, args)
             return {"show": Show, "resume": Resume, "sla": Sla}[sub](ticket)
@@ -262,6 +260,24 @@ def parse_command(text: str) -> Command:
         case _:
             topic = ALIASES.get(args[0].lower().lstrip("/")) if args else None
             return Help(topic)
+
+
+def _parse_list(args: list[str]) -> ListTickets:
+    scope, priority, page = "open", None, None
+    for index, token in enumerate(args):
+        if index == 0 and token.lower() in LIST_SCOPES:
+            scope = LIST_SCOPES[token.lower()]
+        elif _PRIORITY.match(token) and priority is None:
+            priority = Priority(token.upper())
+        elif token.isdecimal() and page is None and 0 < int(token) < 100_000:
+            page = int(token)
+        elif index == 0:
+            raise UsageError("list", _("'{token}' is not a list; use mine, open, unassigned or breaching."),
+                             token=" ".join(args))
+        else:
+            raise UsageError("list", _("'{token}' is neither a page number nor a priority (e.g. 2 or P1)."),
+                             token=token)
+    return ListTickets(scope, priority, page or 1)
 
 
 def _parse_new(args: list[str]) -> NewTicket:

@@ -13,6 +13,11 @@ from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
 from handlers.notify import post_card
 from handlers.turn import Turn
 
+PAGE_SIZE = 20  # tickets per list message: small enough for every platform's message limit
+COUNT_CAP = 10_000  # "… and 10,000+ more": beyond this a count would cost more than it tells
+RECENT_ACTIVITY = 8  # timeline entries shown by `show`
+_SCOPE_WORDS_ZH = {"mine": "我的", "open": "未结", "unassigned": "未分配", "breaching": "超时"}
+
 
 def ticket_line(ticket: Ticket, turn: Turn) -> str:
     """One line of a ticket list."""
@@ -36,10 +41,9 @@ async def show(turn: Turn, ticket_id: int) -> None:
         else:
             viewer = CUSTOMER_VIEW if turn.person.is_customer else STAFF_VIEW
             await post_card(uow, ticket, turn.conversation, viewer=viewer, language=t.language)
-            entries = await uow.timeline(ticket.id)
-            if viewer == CUSTOMER_VIEW:
-                entries = [e for e in entries if e.visibility.value == "public"]
-            lines = [_timeline_line(turn, e) for e in entries[-8:]]
+            # The last entries only, read as such: a long-lived ticket's history stays in the database.
+            entries = await uow.recent_timeline(ticket.id, RECENT_ACTIVITY, public_only=viewer == CUSTOMER_VIEW)
+            lines = [_timeline_line(turn, e) for e in entries]
             if lines:
                 await turn.reply(uow, t._("Recent activity on {number}:", number=ticket.number) + "\n" + "\n".join(lines))
         await turn.finish(uow)
@@ -54,70 +58,99 @@ def _timeline_line(turn: Turn, entry) -> str:
     return f"· {when} {name} {entry.kind} {change}{text}".rstrip()
 
 
-async def list_tickets(turn: Turn, scope: str) -> None:
-    """list mine|open|unassigned|breaching — customers only ever see their own."""
+async def list_tickets(turn: Turn, scope: str, *, priority: Priority | None = None, page: int = 1) -> None:
+    """list mine|open|unassigned|breaching [P0-P3] [page]: one page, how many more, and how to get them.
+
+    Customers only ever see their own.
+    """
     t, person = turn.t, turn.person
-    query = TicketQuery(statuses=frozenset(OPEN_STATUSES))
+    query = TicketQuery(statuses=frozenset(OPEN_STATUSES), limit=PAGE_SIZE)
     if person.is_customer:
         query = TicketQuery(statuses=frozenset(OPEN_STATUSES | {Status.RESOLVED}), requester_platform=turn.platform,
-                            requester_user_id=turn.event.actor.user_id)
+                            requester_user_id=turn.event.actor.user_id, limit=PAGE_SIZE)
     elif scope == "mine":
-        query = TicketQuery(statuses=frozenset(OPEN_STATUSES), assignee=person.key)
+        query = TicketQuery(statuses=frozenset(OPEN_STATUSES), assignee=person.key, limit=PAGE_SIZE)
     elif scope == "unassigned":
-        query = TicketQuery(statuses=frozenset(OPEN_STATUSES), unassigned=True)
-    elif scope == "breaching":
-        query = TicketQuery(statuses=frozenset(OPEN_STATUSES), limit=100_000)
-    async with turn.ctx.store.unit() as uow:
+        query = TicketQuery(statuses=frozenset(OPEN_STATUSES), unassigned=True, limit=PAGE_SIZE)
+    by_clock = scope == "breaching" and not person.is_customer
+    offset = (page - 1) * PAGE_SIZE
+    # Counting stops a little past what a person would page through: the count costs what it counts.
+    cap = offset + PAGE_SIZE + COUNT_CAP
+    async with turn.ctx.store.snapshot() as reads:
         reason = denial(person, LIST)
         if reason:
-            await turn.reply(uow, t._(reason), private=True)
-            await turn.finish(uow)
-            return
-        tickets = await uow.list_tickets(query)
-        if scope == "breaching" and not person.is_customer:
-            tickets = breaching(turn, tickets)
-        if tickets:
-            text = t._("{count} tickets:", count=len(tickets)) + "\n" + "\n".join(ticket_line(x, turn) for x in tickets)
+            tickets, total = [], 0
+        elif by_clock and turn.ctx.sla is None:
+            tickets, total = [], 0
+        elif by_clock:
+            now = turn.ctx.clock.now()
+            total = await reads.count_breaching(now, cap=cap, priority=priority)
+            tickets = await reads.breaching_tickets(now, limit=PAGE_SIZE, offset=offset, priority=priority)
         else:
-            text = t._("No tickets here.")
-        await turn.reply(uow, text, private=not person.is_customer and turn.conversation.kind.value != "dm")
+            total = await reads.count_tickets(query, priority=priority, cap=cap)
+            tickets = await reads.ticket_page(query, priority=priority, offset=offset)
+    async with turn.ctx.store.unit() as uow:
+        if reason:
+            await turn.reply(uow, t._(reason), private=True)
+        else:
+            text = _listing(turn, scope, priority, page, tickets, total, capped=total >= cap)
+            await turn.reply(uow, text, private=not person.is_customer and turn.conversation.kind.value != "dm")
         await turn.finish(uow)
 
 
-def breaching(turn: Turn, tickets: list[Ticket]) -> list[Ticket]:
-    """Tickets breached or with under a fifth of their window left, the most urgent (least time left) first."""
-    policy, now = turn.ctx.sla, turn.ctx.clock.now()
-    if policy is None:
-        return []
-    scored = []
-    for ticket in tickets:
-        state = policy.state(ticket, now)
-        if state.remaining is None or ticket.created_at is None:
-            continue
-        window = state.due - ticket.created_at
-        if state.breached or state.remaining <= window * 0.2:
-            scored.append((state.remaining, ticket))
-    return [ticket for _remaining, ticket in sorted(scored, key=lambda pair: pair[0])]
+def _listing(turn: Turn, scope: str, priority: Priority | None, page: int, tickets: list[Ticket], total: int,
+             *, capped: bool) -> str:
+    t = turn.t
+    if not tickets:
+        if page > 1 and total:
+            pages = -(-total // PAGE_SIZE)
+            return t._("There is no page {page}; the list has {pages}.", page=page, pages=_amount(pages, capped))
+        return t._("No tickets here.")
+    header = (t._("{count} tickets:", count=_amount(total, capped)) if page == 1
+              else t._("{count} tickets, page {page}:", count=_amount(total, capped), page=page))
+    lines = [header, *(ticket_line(x, turn) for x in tickets)]
+    more = total - (page - 1) * PAGE_SIZE - len(tickets)
+    if more > 0:
+        lines.append(t._("… and {count} more. Next page: {command}", count=_amount(more, capped),
+                         command=_next_page(turn, scope, priority, page + 1)))
+    return "\n".join(lines)
+
+
+def _amount(count: int, capped: bool) -> str:
+    """3,412 — or 10,000+ when counting stopped at its cap."""
+    return f"{count:,}+" if capped else f"{count:,}"
+
+
+def _next_page(turn: Turn, scope: str, priority: Priority | None, page: int) -> str:
+    """The command that shows `page` of this list, in the words of the reader's language."""
+    chinese = turn.t.language.startswith("zh")
+    words = ["工单 列表" if chinese else "/ticket list"]
+    if scope != "open":
+        words.append(_SCOPE_WORDS_ZH.get(scope, scope) if chinese else scope)
+    if priority is not None:
+        words.append(priority.value)
+    words.append(str(page))
+    return " ".join(words)
 
 
 async def stats(turn: Turn) -> None:
-    """Counts by status and, for open tickets, by priority."""
+    """Counts by status and, for open tickets, by priority: aggregates in the database, no rows read."""
     t = turn.t
+    reason = denial(turn.person, STATS)
+    if not reason and not turn.person.is_customer:
+        async with turn.ctx.store.snapshot() as reads:
+            by_status, by_priority = await reads.ticket_counts()
+            unassigned = await reads.count_tickets(TicketQuery(statuses=frozenset(OPEN_STATUSES), unassigned=True))
     async with turn.ctx.store.unit() as uow:
-        reason = denial(turn.person, STATS)
         if reason or turn.person.is_customer:
             await turn.reply(uow, t._(reason or "Only the support team can do that."), private=True)
             await turn.finish(uow)
             return
-        tickets = await uow.list_tickets(TicketQuery(limit=100_000))
-        by_status = {s: sum(1 for x in tickets if x.status is s) for s in Status}
-        open_tickets = [x for x in tickets if x.is_open]
-        by_priority = {p: sum(1 for x in open_tickets if x.priority is p) for p in Priority}
         lines = [t._("Tickets by status:")]
         lines += [f"· {status_label(s, t)}: {n}" for s, n in by_status.items()]
         lines.append(t._("Open tickets by priority:"))
         lines += [f"· {priority_label(p, t)}: {n}" for p, n in by_priority.items()]
-        lines.append(t._("Unassigned open tickets: {count}", count=sum(1 for x in open_tickets if not x.assignee)))
+        lines.append(t._("Unassigned open tickets: {count}", count=unassigned))
         await turn.reply(uow, "\n".join(lines))
         await turn.finish(uow)
 

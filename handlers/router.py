@@ -113,8 +113,8 @@ class Router:
             case cmd.NewTicket():
                 await new_from_command(turn, Intake(title=request.title, priority=request.priority,
                                                     category=request.category, assignee=request.assignee))
-            case cmd.ListTickets(scope=scope):
-                await queries.list_tickets(turn, scope)
+            case cmd.ListTickets(scope=scope, priority=priority, page=page):
+                await queries.list_tickets(turn, scope, priority=priority, page=page)
             case cmd.Show(ticket_id=ticket_id):
                 await queries.show(turn, ticket_id)
             case cmd.Stats():

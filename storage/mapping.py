@@ -10,6 +10,7 @@ from bot.events import Conversation, Platform
 from bot.ports import CardPlacement, Outgoing, OutgoingKind, Urgency
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import Identity, Impact, Priority, Status, Ticket, Tier, TimelineEntry, Visibility
+from storage.sla_index import sla_marks
 from storage.tables import CardPlacementRow, OutboxRow, TicketRow, TimelineRow
 
 
@@ -89,6 +90,7 @@ def ticket_values(ticket: Ticket) -> dict:
         "sla_pauses": [[_iso_utc(start), _iso_utc(end)] for start, end in ticket.sla_pauses],
         "next_due_at": ticket.next_due_at,
         "escalation_acked": ticket.escalation_acked,
+        **sla_marks(ticket),  # derived from the deadlines above, for the breaching list's indexes
     }
 
 

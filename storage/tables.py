@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.db import metadata
@@ -38,6 +49,13 @@ class Base(DeclarativeBase):
     }
 
 
+# The open statuses as literal SQL: a partial index serves a query only when the query repeats its
+# predicate exactly (SQLite compares the expressions; a bound parameter would not match).
+OPEN_STATUS_VALUES = ("in_progress", "new", "triaged", "waiting_colleague", "waiting_customer")
+NOT_CLOSED_PREDICATE = text("status <> 'closed'")
+OPEN_PREDICATE = text("status IN ({})".format(", ".join(f"'{value}'" for value in OPEN_STATUS_VALUES)))
+
+
 class TicketRow(Base):
     __tablename__ = "tickets"
 
@@ -45,7 +63,7 @@ class TicketRow(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     title: Mapped[str] = mapped_column(String(500))
     description: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(32))
     priority: Mapped[str] = mapped_column(String(4))
     category: Mapped[str] = mapped_column(String(64))
     product_module: Mapped[str | None] = mapped_column(String(128))
@@ -82,8 +100,27 @@ class TicketRow(Base):
     # The sweep's index: tickets whose next reminder/escalation (or re-evaluation) is due.
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
     escalation_acked: Mapped[str | None] = mapped_column(String(200))
+    # Derived from the deadlines on every save (storage.sla_index): the running deadline and when the ticket
+    # counts as at risk, so the breaching list is an index range, not a scan of the open tickets.
+    sla_due_at: Mapped[datetime | None] = mapped_column()
+    sla_risk_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
+        # Stats count per status and priority inside this index (closed = the rest of a whole-table count).
+        # Partial, so that without planner statistics it never looks better to a list than the indexes below.
+        Index("ix_tickets_status_priority", "status", "priority",
+              sqlite_where=NOT_CLOSED_PREDICATE, postgresql_where=NOT_CLOSED_PREDICATE),
+        # Open tickets in list order (most urgent first, then oldest): `list open` is the first rows of it.
+        Index("ix_tickets_open_queue", "priority", "created_at", "id",
+              sqlite_where=OPEN_PREDICATE, postgresql_where=OPEN_PREDICATE),
+        # The same per assignee: `list mine`, and `list unassigned` (assignee IS NULL).
+        Index("ix_tickets_open_assignee", "assignee", "priority", "created_at", "id",
+              sqlite_where=OPEN_PREDICATE, postgresql_where=OPEN_PREDICATE),
+        # Breaching: breached running clocks in deadline order; at-risk ones by the instant they became so.
+        # (due, risk) serves the breached in deadline order, the paused (due NULL) by risk, and lets the
+        # not-yet-breached be found in deadline order without reading rows; (risk) counts them all.
+        Index("ix_tickets_sla_due", "sla_due_at", "sla_risk_at"),
+        Index("ix_tickets_sla_risk", "sla_risk_at"),
         Index("ix_tickets_requester", "requester_platform", "requester_user_id", "status"),
         Index("ix_tickets_assignee_status", "assignee", "status"),
         Index("ix_tickets_customer_conv", "customer_conv_platform", "customer_conv_id", "customer_conv_thread"),

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.events import Conversation, Platform
 from bot.ports import CardPlacement, Clock, Outgoing, StaleTicket, TicketQuery
 from bot.subjects import Subject, SubjectKind
-from bot.tickets import OPEN_STATUSES, Status, Ticket, TimelineEntry
+from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, Visibility
 from storage.db import insert_ignoring_conflicts
 from storage.mapping import (
     outbox_values,
@@ -22,6 +22,15 @@ from storage.mapping import (
     ticket_values,
     timeline_from_row,
 )
+from storage.queries import (
+    at_risk_count,
+    at_risk_paused,
+    at_risk_running,
+    breached_running,
+    not_closed_counts,
+    ticket_filter,
+)
+from storage.sla_index import time_left
 from storage.tables import (
     CardPlacementRow,
     DeliveryRow,
@@ -121,21 +130,57 @@ class SqlUnitOfWork:
 
     async def list_tickets(self, query: TicketQuery) -> list[Ticket]:
         """Tickets matching `query`, most urgent first (P0 sorts before P1), then oldest."""
-        stmt = select(TicketRow)
-        if query.statuses is not None:
-            stmt = stmt.where(TicketRow.status.in_([s.value for s in query.statuses]))
-        if query.assignee is not None:
-            stmt = stmt.where(TicketRow.assignee == query.assignee)
-        if query.unassigned:
-            stmt = stmt.where(TicketRow.assignee.is_(None))
-        if query.requester_platform is not None:
-            stmt = stmt.where(TicketRow.requester_platform == query.requester_platform.value)
-        if query.requester_user_id is not None:
-            stmt = stmt.where(TicketRow.requester_user_id == query.requester_user_id)
-        if query.department is not None:
-            stmt = stmt.where(TicketRow.department == query.department)
-        stmt = stmt.order_by(TicketRow.priority, TicketRow.created_at, TicketRow.id).limit(query.limit)
+        return await self.ticket_page(query)
+
+    async def ticket_page(self, query: TicketQuery, *, priority: Priority | None = None,
+                          offset: int = 0) -> list[Ticket]:
+        """One page of list_tickets: `query.limit` tickets after the first `offset`, optionally of one priority.
+
+        Ordered by an index (see ix_tickets_open_queue), so a page costs its own rows whatever the table holds.
+        """
+        stmt = (select(TicketRow).where(*ticket_filter(query, priority))
+                .order_by(TicketRow.priority, TicketRow.created_at, TicketRow.id).offset(offset).limit(query.limit))
         return [ticket_from_row(row) for row in (await self.session.execute(stmt)).scalars()]
+
+    async def count_tickets(self, query: TicketQuery, *, priority: Priority | None = None,
+                            cap: int | None = None) -> int:
+        """How many tickets match `query` (ignoring its limit); counting stops at `cap` when given."""
+        matching = select(TicketRow.id).where(*ticket_filter(query, priority))
+        if cap is not None:
+            matching = matching.limit(cap)
+        return (await self.session.execute(select(func.count()).select_from(matching.subquery()))).scalar_one()
+
+    async def ticket_counts(self) -> tuple[dict[Status, int], dict[Priority, int]]:
+        """Tickets per status, and open tickets per priority: index-only counts, no rows read."""
+        total = (await self.session.execute(select(func.count()).select_from(TicketRow))).scalar_one()
+        by_status = dict.fromkeys(Status, 0)
+        open_by_priority = dict.fromkeys(Priority, 0)
+        for status, priority, count in await self.session.execute(not_closed_counts()):
+            by_status[Status(status)] += count
+            if Status(status) in OPEN_STATUSES:
+                open_by_priority[Priority(priority)] += count
+        # The closed ones are the rest: on SQLite a whole-table count only counts index pages (no cells).
+        by_status[Status.CLOSED] = total - sum(by_status.values())
+        return by_status, open_by_priority
+
+    async def breaching_tickets(self, now: datetime, *, limit: int, offset: int = 0,
+                                priority: Priority | None = None) -> list[Ticket]:
+        """Open tickets breached or with under a fifth of their window left, least time left first."""
+        wanted = offset + limit
+        dialect = self.session.get_bind().dialect.name
+        found = [ticket_from_row(row) for row in (await self.session.execute(breached_running(now, wanted, priority))).scalars()]
+        if len(found) < wanted:  # the not yet breached follow all breached running ones
+            found += [ticket_from_row(row)
+                      for row in (await self.session.execute(at_risk_running(now, wanted - len(found), priority))).scalars()]
+        found += [ticket_from_row(row) for row in
+                  (await self.session.execute(at_risk_paused(now, wanted, dialect, priority))).scalars()]
+        found.sort(key=lambda ticket: (time_left(ticket, now), ticket.id))
+        return found[offset:wanted]
+
+    async def count_breaching(self, now: datetime, *, cap: int | None = None,
+                              priority: Priority | None = None) -> int:
+        """How many open tickets are breached or at risk (counting stops at `cap` when given)."""
+        return (await self.session.execute(at_risk_count(now, cap, priority))).scalar_one()
 
     async def find_open_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
         """The requester's latest open or resolved ticket with activity since `since` (or waiting on them).
@@ -208,6 +253,14 @@ class SqlUnitOfWork:
                                      platform=entry.platform.value, before=entry.before, after=entry.after,
                                      text=entry.text, visibility=entry.visibility.value))
         await self.session.flush()
+
+    async def recent_timeline(self, ticket_id: int, limit: int, *, public_only: bool = False) -> list[TimelineEntry]:
+        """The ticket's last `limit` history entries (only those the customer may see, when asked), oldest first."""
+        stmt = select(TimelineRow).where(TimelineRow.ticket_id == ticket_id)
+        if public_only:
+            stmt = stmt.where(TimelineRow.visibility == Visibility.PUBLIC.value)
+        rows = (await self.session.execute(stmt.order_by(TimelineRow.id.desc()).limit(limit))).scalars()
+        return [timeline_from_row(row) for row in reversed(list(rows))]
 
     async def timeline(self, ticket_id: int) -> list[TimelineEntry]:
         """The ticket's history, oldest first."""
