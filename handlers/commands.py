@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.tickets import Priority, parse_number
+from bot.tickets import Action, Priority, parse_number
 
 
 def _(msgid: str) -> str:
@@ -143,6 +143,34 @@ class Help:
 
 Command = (NewTicket | ListTickets | Show | Assign | Claim | SetPriority | SetCategory | Note | Reply | Wait | Resume
            | Resolve | Close | Reopen | Sla | Stats | Help)
+
+
+def as_change(request: Command) -> tuple[Action, object] | None:
+    """The lifecycle action a request asks for and its one argument; None for a request that changes nothing."""
+    match request:
+        case Claim():
+            return Action.CLAIM, None
+        case Assign(target=target):
+            return Action.ASSIGN, target
+        case SetPriority(priority=priority):
+            return Action.PRIORITY, priority
+        case SetCategory(category=category):
+            return Action.CATEGORY, category
+        case Note(text=text):
+            return Action.NOTE, text
+        case Reply(text=text):
+            return Action.REPLY, text
+        case Wait(on=on):
+            return (Action.WAIT_CUSTOMER if on == "customer" else Action.WAIT_COLLEAGUE), None
+        case Resume():
+            return Action.RESUME, None
+        case Resolve(summary=summary):
+            return Action.RESOLVE, summary
+        case Close(reason=reason):
+            return Action.CLOSE, reason
+        case Reopen(reason=reason):
+            return Action.REOPEN, reason
+    return None
 
 
 class UsageError(Exception):

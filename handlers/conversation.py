@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.events import ConversationKind
 from bot.ports import Outgoing, OutgoingKind, UnitOfWork
-from bot.tickets import Action, Ticket, Visibility
+from bot.tickets import Action, Ticket, TimelineKind, Visibility
 from cards.ticket import STAFF_VIEW
 from handlers import lifecycle
 from handlers.intake import Intake, open_ticket, title_from_message
@@ -37,7 +37,7 @@ def _customer_said(turn: Turn, text: str):
         async def relay(uow: UnitOfWork, saved: Ticket) -> None:
             await relay_to_agents(uow, saved, turn.t._("💬 {name} on {number}: {text}", name=turn.person.name,
                                                        number=saved.number, text=text))
-        return lifecycle.Change(Action.CUSTOMER_MESSAGE, "customer_message", text=text,
+        return lifecycle.Change(Action.CUSTOMER_MESSAGE, TimelineKind.CUSTOMER_MESSAGE, text=text,
                                 visibility=Visibility.PUBLIC, followups=[relay])
     return build
 
@@ -71,7 +71,7 @@ async def thread_message(turn: Turn, ticket: Ticket, text: str) -> None:
 
 def _thread_note(turn: Turn, text: str):
     def build(ticket: Ticket) -> lifecycle.Change:
-        return lifecycle.Change(Action.NOTE, "note", text=text)
+        return lifecycle.Change(Action.NOTE, TimelineKind.NOTE, text=text)
     return build
 
 

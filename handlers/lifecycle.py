@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from bot.i18n.labels import action_label, category_label, priority_label, status_label
 from bot.permissions import denial
@@ -12,10 +14,13 @@ from bot.tickets import (
     Action,
     IllegalTransition,
     Priority,
+    ReopenExpired,
     Status,
     Ticket,
     TimelineEntry,
+    TimelineKind,
     Visibility,
+    apply,
     format_number,
     next_status,
 )
@@ -28,7 +33,7 @@ class Change:
     """What one action does to a ticket: the edit, its timeline line, and what follows after saving."""
 
     action: Action
-    kind: str
+    kind: TimelineKind
     before: str | None = None
     after: str | None = None
     text: str | None = None
@@ -96,7 +101,7 @@ async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int 
             # Several builds (choices submitted together) apply as one change: all of them or none.
             for one in build if isinstance(build, list) else [build]:
                 change = one(ticket)
-                await _apply(turn, uow, ticket, change)
+                _apply(turn, ticket, change)
                 changes.append(change)
         except Refusal as refusal:
             await turn.reply(uow, refusal.message, private=True)
@@ -150,40 +155,29 @@ def _wake(turn: Turn) -> None:
         turn.ctx.wake_outbox()
 
 
-async def _apply(turn: Turn, uow: UnitOfWork, ticket: Ticket, change: Change) -> None:
-    """Check permission and the transition table, then move the status and its timestamps."""
-    t, now = turn.t, turn.ctx.clock.now()
+def _apply(turn: Turn, ticket: Ticket, change: Change) -> None:
+    """Check permission, then let the core move the status with its side effects (SLA clocks included)."""
+    t, ctx = turn.t, turn.ctx
     reason = denial(turn.person, change.action, ticket, new_assignee=change.after if change.action is Action.ASSIGN else None)
     if reason:
-        assignee = turn.ctx.directory.person(ticket.assignee)
+        assignee = ctx.directory.person(ticket.assignee)
         raise Refusal(t._(reason, assignee=assignee.name if assignee else ticket.assignee or ""))
     try:
-        status = next_status(ticket.status, change.action)
+        before = apply(ticket, change.action, ctx.clock.now(),
+                       reopen_window=timedelta(days=ctx.config.lifecycle.reopen_window_days), sla=ctx.sla)
     except IllegalTransition as exc:
         raise Refusal(illegal_message(turn, ticket, exc)) from None
-    if change.action is Action.REOPEN and ticket.status is Status.CLOSED:
-        window = timedelta(days=turn.ctx.config.lifecycle.reopen_window_days)
-        if ticket.closed_at and now - ticket.closed_at > window:
-            raise Refusal(t._("{number} was closed more than {days} days ago and cannot be reopened; open a new ticket.",
-                              number=ticket.number, days=window.days))
-    if status is not ticket.status and change.kind != "status":
-        change.followups.append(_status_line(turn, ticket.status, status))
-    ticket.status = status
-    ticket.updated_at = now
-    if status is Status.RESOLVED and ticket.resolved_at is None:
-        ticket.resolved_at = now
-    if status is Status.CLOSED:
-        ticket.closed_at = now
-    if change.action is Action.REOPEN:
-        ticket.resolved_at = ticket.closed_at = None
-    if turn.ctx.sla is not None:
-        turn.ctx.sla.refresh(ticket, now)
+    except ReopenExpired as exc:
+        raise Refusal(t._("{number} was closed more than {days} days ago and cannot be reopened; open a new ticket.",
+                          number=ticket.number, days=exc.window.days)) from None
+    if ticket.status is not before and change.kind is not TimelineKind.STATUS:
+        change.followups.append(_status_line(turn, before, ticket.status))
 
 
 def _status_line(turn: Turn, before: Status, after: Status):
     async def write(uow: UnitOfWork, ticket: Ticket) -> None:
         await uow.append_timeline(
-            TimelineEntry(ticket_id=ticket.id, kind="status", actor=turn.actor_key, platform=turn.platform,
+            TimelineEntry(ticket_id=ticket.id, kind=TimelineKind.STATUS, actor=turn.actor_key, platform=turn.platform,
                           at=turn.ctx.clock.now(), before=before.value, after=after.value)
         )
     return write
@@ -199,7 +193,7 @@ def claim(turn: Turn):
         ticket.assignee = turn.person.key
         if turn.person.department:
             ticket.department = ticket.department or turn.person.department
-        return Change(Action.CLAIM, "assigned", before, turn.person.key,
+        return Change(Action.CLAIM, TimelineKind.ASSIGNED, before, turn.person.key,
                       confirm=turn.t._("{number} claimed by {name}.", number=ticket.number, name=turn.person.name))
     return build
 
@@ -222,11 +216,11 @@ def assign(turn: Turn, target: str):
             ticket.department = person.department or ticket.department
             confirm = t._("{number} assigned to {name}.", number=ticket.number, name=person.name)
             followups = [] if person.key == turn.person.key else [_tell_assignee(turn, person.key)]
-            return Change(Action.ASSIGN, "assigned", before, person.key, confirm=confirm, followups=followups)
+            return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, person.key, confirm=confirm, followups=followups)
         ticket.department = department.key
         ticket.assignee = None
         confirm = t._("{number} moved to the {team} queue.", number=ticket.number, team=department.name(t.language))
-        return Change(Action.ASSIGN, "assigned", before, f"d:{department.key}", confirm=confirm)
+        return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, f"d:{department.key}", confirm=confirm)
     return build
 
 
@@ -247,7 +241,7 @@ def set_priority(turn: Turn, priority: Priority):
         before = ticket.priority
         ticket.priority = priority
         followups = [p0_alert(turn)] if priority is Priority.P0 and before is not Priority.P0 else []
-        return Change(Action.PRIORITY, "priority", before.value, priority.value, followups=followups,
+        return Change(Action.PRIORITY, TimelineKind.PRIORITY, before.value, priority.value, followups=followups,
                       confirm=turn.t._("{number} priority {before} → {after}.", number=ticket.number,
                                        before=priority_label(before, turn.t), after=priority_label(priority, turn.t)))
     return build
@@ -271,7 +265,7 @@ def acknowledge(turn: Turn):
         if state is None or not state.breached:
             raise Refusal(turn.t._("{number} is not escalated.", number=ticket.number))
         ticket.escalation_acked = f"{state.clock.value}:{state.due.isoformat()}"
-        return Change(Action.NOTE, "escalation_ack", text=ticket.escalation_acked,
+        return Change(Action.NOTE, TimelineKind.ESCALATION_ACK, text=ticket.escalation_acked,
                       confirm=turn.t._("{name} is on {number}; further escalation stopped.", name=turn.person.name,
                                        number=ticket.number))
     return build
@@ -287,7 +281,7 @@ def set_category(turn: Turn, category: str):
                                    allowed=", ".join(categories)))
         before = ticket.category
         ticket.category = category
-        return Change(Action.CATEGORY, "category", before, category,
+        return Change(Action.CATEGORY, TimelineKind.CATEGORY, before, category,
                       confirm=turn.t._("{number} category {before} → {after}.", number=ticket.number,
                                        before=category_label(before, turn.t), after=category_label(category, turn.t)))
     return build
@@ -296,7 +290,7 @@ def set_category(turn: Turn, category: str):
 def note(turn: Turn, text: str):
     """An internal note: agents and colleagues see it, the customer never does."""
     def build(ticket: Ticket) -> Change:
-        return Change(Action.NOTE, "note", text=text,
+        return Change(Action.NOTE, TimelineKind.NOTE, text=text,
                       confirm=turn.t._("Internal note added to {number}.", number=ticket.number))
     return build
 
@@ -314,7 +308,7 @@ def reply(turn: Turn, text: str):
             ct = translator(saved.customer_language or turn.ctx.directory.default_language)
             await tell_customer(uow, saved, ct._("[{number}] {name}: {text}", number=saved.number,
                                                  name=turn.person.name, text=text), ct.language)
-        return Change(Action.REPLY, "reply", text=text, visibility=Visibility.PUBLIC, followups=[send],
+        return Change(Action.REPLY, TimelineKind.REPLY, text=text, visibility=Visibility.PUBLIC, followups=[send],
                       confirm=turn.t._("Reply sent to the customer of {number}.", number=ticket.number))
     return build
 
@@ -324,7 +318,7 @@ def wait(turn: Turn, on: str):
     action = Action.WAIT_CUSTOMER if on == "customer" else Action.WAIT_COLLEAGUE
 
     def build(ticket: Ticket) -> Change:
-        return Change(action, "status", ticket.status.value, next_status_safe(ticket, action),
+        return Change(action, TimelineKind.STATUS, ticket.status.value, next_status_safe(ticket, action),
                       confirm=turn.t._("{number} is now {status}.", number=ticket.number,
                                        status=status_label(Status(next_status_safe(ticket, action) or ticket.status), turn.t)))
     return build
@@ -333,7 +327,7 @@ def wait(turn: Turn, on: str):
 def resume(turn: Turn):
     """Back to work after a wait."""
     def build(ticket: Ticket) -> Change:
-        return Change(Action.RESUME, "status", ticket.status.value, next_status_safe(ticket, Action.RESUME),
+        return Change(Action.RESUME, TimelineKind.STATUS, ticket.status.value, next_status_safe(ticket, Action.RESUME),
                       confirm=turn.t._("{number} is back in progress.", number=ticket.number))
     return build
 
@@ -357,7 +351,7 @@ def resolve(turn: Turn, summary: str | None):
                 text += "\n" + ct._("Summary: {summary}", summary=summary)
             text += "\n" + ct._("If the problem is not solved, just reply here and we will pick it up again.")
             await tell_customer(uow, saved, text, ct.language)
-        return Change(Action.RESOLVE, "status", ticket.status.value, Status.RESOLVED.value, text=summary,
+        return Change(Action.RESOLVE, TimelineKind.STATUS, ticket.status.value, Status.RESOLVED.value, text=summary,
                       followups=[tell], confirm=turn.t._("{number} resolved.", number=ticket.number))
     return build
 
@@ -365,7 +359,7 @@ def resolve(turn: Turn, summary: str | None):
 def close(turn: Turn, reason: str | None):
     """Close for good (a reopen is possible within the configured window)."""
     def build(ticket: Ticket) -> Change:
-        return Change(Action.CLOSE, "status", ticket.status.value, Status.CLOSED.value, text=reason,
+        return Change(Action.CLOSE, TimelineKind.STATUS, ticket.status.value, Status.CLOSED.value, text=reason,
                       confirm=turn.t._("{number} closed.", number=ticket.number))
     return build
 
@@ -373,6 +367,29 @@ def close(turn: Turn, reason: str | None):
 def reopen(turn: Turn, reason: str | None):
     """Bring a resolved (or recently closed) ticket back."""
     def build(ticket: Ticket) -> Change:
-        return Change(Action.REOPEN, "status", ticket.status.value, Status.TRIAGED.value, text=reason,
+        return Change(Action.REOPEN, TimelineKind.STATUS, ticket.status.value, Status.TRIAGED.value, text=reason,
                       confirm=turn.t._("{number} reopened.", number=ticket.number))
     return build
+
+
+# One table from an action to its builder, shared by commands and card presses: `argument` is the action's one
+# parameter (whom to assign, the priority, the category, a note's or reply's text, a reason) or None.
+BUILDERS: dict[Action, Callable[[Turn, Any], Callable[[Ticket], Change]]] = {
+    Action.CLAIM: lambda turn, _argument: claim(turn),
+    Action.ASSIGN: assign,
+    Action.PRIORITY: set_priority,
+    Action.CATEGORY: set_category,
+    Action.NOTE: note,
+    Action.REPLY: reply,
+    Action.WAIT_CUSTOMER: lambda turn, _argument: wait(turn, "customer"),
+    Action.WAIT_COLLEAGUE: lambda turn, _argument: wait(turn, "colleague"),
+    Action.RESUME: lambda turn, _argument: resume(turn),
+    Action.RESOLVE: resolve,
+    Action.CLOSE: close,
+    Action.REOPEN: reopen,
+}
+
+
+def builder(turn: Turn, action: Action, argument: Any = None) -> Callable[[Ticket], Change]:
+    """The change_ticket builder for `action` (KeyError for one nobody takes directly, like a customer message)."""
+    return BUILDERS[action](turn, argument)

@@ -12,26 +12,27 @@ from handlers.turn import Turn
 CHOICES = (Action.ASSIGN, Action.PRIORITY, Action.CATEGORY)
 
 
+# What a card offers: the choices and these buttons (a note or a reply needs text, so it is a command).
+PRESSABLE = frozenset({*CHOICES, Action.CLAIM, Action.RESOLVE, Action.CLOSE, Action.REOPEN, Action.RESUME})
+
+
 def builder_for(turn: Turn, action: Action, value: str):
     """The lifecycle builder for a card control; None when the control or its value is not valid."""
     value = value.strip()
-    if action in CHOICES and not value:
+    if action not in PRESSABLE or (action in CHOICES and not value):
         return None
-    builders = {
-        Action.CLAIM: lambda: lifecycle.claim(turn),
-        Action.RESOLVE: lambda: lifecycle.resolve(turn, None),
-        Action.CLOSE: lambda: lifecycle.close(turn, None),
-        Action.REOPEN: lambda: lifecycle.reopen(turn, None),
-        Action.ASSIGN: lambda: lifecycle.assign(turn, value),
-        Action.PRIORITY: lambda: lifecycle.set_priority(turn, Priority(value.upper())),
-        Action.CATEGORY: lambda: lifecycle.set_category(turn, value.lower()),
-        Action.RESUME: lambda: lifecycle.resume(turn),
-    }
-    make = builders.get(action)
-    try:
-        return make() if make else None
-    except ValueError:
-        return None
+    match action:
+        case Action.PRIORITY:
+            if value.upper() not in Priority.__members__:
+                return None
+            argument = Priority(value.upper())
+        case Action.CATEGORY:
+            argument = value.lower()
+        case Action.ASSIGN:
+            argument = value
+        case _:
+            argument = None
+    return lifecycle.builder(turn, action, argument)
 
 
 def is_current(ticket: Ticket, action: Action, value: str) -> bool:
