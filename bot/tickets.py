@@ -249,6 +249,10 @@ class Ticket:
         return self.status in OPEN_STATUSES
 
 
+# The largest id a ticket can have: the databases store ids as 32-bit integers, so a bigger number names none.
+MAX_TICKET_ID = 2**31 - 1
+
+
 def format_number(ticket_id: int) -> str:
     """T-000123 for id 123."""
     return f"T-{ticket_id:06d}"

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.tickets import Action, Priority, parse_number
+from bot.tickets import MAX_TICKET_ID, Action, Priority, format_number, parse_number
 
 
 def _(msgid: str) -> str:
@@ -183,6 +183,13 @@ class UsageError(Exception):
         self.params = params
 
 
+class NoSuchTicket(UsageError):
+    """A number no ticket can have (beyond what the database stores): answered like a ticket that is missing."""
+
+    def __init__(self, subcommand: str, ticket_id: int):
+        super().__init__(subcommand, _("There is no ticket {number}."), number=format_number(ticket_id))
+
+
 def normalize(text: str) -> str:
     """Full-width spaces and markers to ASCII (platform mention syntax is the adapters' to translate)."""
     return text.replace("\u3000", " ").replace("＃", "#").replace("＠", "@").strip()
@@ -223,6 +230,8 @@ def _ticket(sub: str, tokens: list[str], index: int = 0) -> int:
     number = parse_number(tokens[index])
     if number is None:
         raise UsageError(sub, _("'{token}' is not a ticket number (e.g. T-000123)."), token=tokens[index])
+    if number > MAX_TICKET_ID:
+        raise NoSuchTicket(sub, number)
     return number
 
 
@@ -323,6 +332,8 @@ def usage_text(subcommand: str | None, t) -> str:
 def format_usage_error(err: UsageError, t) -> str:
     """The problem and the usage of that subcommand, localized."""
     problem = t._(err.problem, **err.params)
+    if isinstance(err, NoSuchTicket):
+        return problem  # the command was right; only the ticket is not there
     if err.subcommand is None:
         return f"{problem}\n{usage_text(None, t)}"
     label = t._("Usage:")

@@ -27,6 +27,7 @@ from handlers.notify import post_card, tell_person
 from handlers.turn import Turn
 
 TITLE_LIMIT = 80
+TITLE_MAX = 200  # a title typed in a command or form; the rest belongs in the description or a note
 
 
 @dataclass
@@ -197,6 +198,8 @@ def _validate(turn: Turn, intake: Intake) -> str | None:
     t, config = turn.t, turn.ctx.config
     if not intake.title.strip():
         return t._("A ticket needs a title.")
+    if len(intake.title) > TITLE_MAX:
+        return t._("A title has at most {limit} characters; put the rest in a note.", limit=TITLE_MAX)
     if intake.category and intake.category not in config.categories:
         return t._("Unknown category '{category}'. Choose one of: {allowed}.", category=intake.category,
                    allowed=", ".join(config.categories))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -40,6 +43,9 @@ class Change:
     visibility: Visibility = Visibility.INTERNAL
     confirm: str | None = None  # text for the actor (commands only; a button's answer is the card)
     followups: list = field(default_factory=list)  # async callables (uow, ticket) run after the save
+    # Asked for what already is (the same priority, one's own ticket): nothing is saved or recorded, and
+    # `confirm` says so politely.
+    unchanged: bool = False
 
 
 class Refusal(Exception):
@@ -63,7 +69,9 @@ def illegal_message(turn: Turn, ticket: Ticket, exc: IllegalTransition) -> str:
     )
 
 
-RETRIES = 5
+# How long a command keeps trying against concurrent saves of its ticket before it reports a conflict.
+COMMAND_PATIENCE = 30.0
+_FIRST_BACKOFF, _MAX_BACKOFF = 0.005, 0.25
 
 
 async def change_ticket(turn: Turn, ticket_id: int, build, *, expected_version: int | None = None,
@@ -73,16 +81,44 @@ async def change_ticket(turn: Turn, ticket_id: int, build, *, expected_version: 
 
     A press on a card carries the version the person saw: if the ticket moved on, they are told who changed
     it. A command or message does not depend on what was seen, so a concurrent save just means: try again
-    on the fresh ticket.
+    on the fresh ticket, after a jittered pause (so racing commands spread out instead of colliding in step),
+    until it applies or COMMAND_PATIENCE has passed.
     """
-    for attempt in range(RETRIES):
+    loop = asyncio.get_running_loop()
+    give_up, backoff = loop.time() + COMMAND_PATIENCE, _FIRST_BACKOFF
+    while True:
         try:
-            return await _change_once(turn, ticket_id, build, expected_version, from_button)
+            async with _one_at_a_time(turn.ctx.store, ticket_id):
+                return await _change_once(turn, ticket_id, build, expected_version, from_button)
         except StaleTicket as stale:
-            if expected_version is not None or attempt == RETRIES - 1:
+            if expected_version is not None or loop.time() >= give_up:
                 await _tell_conflict(turn, stale)
                 return None
-    return None
+        await asyncio.sleep(random.uniform(0, backoff))
+        backoff = min(backoff * 2, _MAX_BACKOFF)
+
+
+_turnstiles: dict[tuple[int, int], tuple[asyncio.Lock, int]] = {}
+
+
+@asynccontextmanager
+async def _one_at_a_time(store, ticket_id: int):
+    """Changes of one ticket take turns within this process, so racing commands queue instead of colliding.
+
+    Other replicas can still save in between; the version check and the retries above cover that.
+    """
+    key = (id(store), ticket_id)
+    lock, users = _turnstiles.get(key) or (asyncio.Lock(), 0)
+    _turnstiles[key] = (lock, users + 1)
+    try:
+        async with lock:
+            yield
+    finally:
+        lock, users = _turnstiles[key]
+        if users == 1:
+            del _turnstiles[key]  # nobody waits: forget it, so the table holds only tickets being changed
+        else:
+            _turnstiles[key] = (lock, users - 1)
 
 
 async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int | None,
@@ -109,8 +145,9 @@ async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int 
                 await refresh_cards(uow, ticket)
             await turn.finish(uow)
             return None
-        saved = await uow.save_ticket(ticket)
-        for change in changes:
+        applied = [change for change in changes if not change.unchanged]
+        saved = await uow.save_ticket(ticket) if applied else ticket
+        for change in applied:
             await uow.append_timeline(
                 TimelineEntry(
                     ticket_id=saved.id, kind=change.kind, actor=turn.actor_key, platform=turn.platform,
@@ -120,10 +157,11 @@ async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int 
             )
             for followup in change.followups:
                 await followup(uow, saved)
-        await refresh_cards(uow, saved)
+        if applied or from_button:
+            await refresh_cards(uow, saved)
         for change in changes:
-            if change.confirm and not from_button:
-                await turn.reply(uow, change.confirm)
+            if change.confirm and (change.unchanged or not from_button):
+                await turn.reply(uow, change.confirm, private=change.unchanged)
         await turn.finish(uow)
     _wake(turn)
     return saved
@@ -162,6 +200,8 @@ def _apply(turn: Turn, ticket: Ticket, change: Change) -> None:
     if reason:
         assignee = ctx.directory.person(ticket.assignee)
         raise Refusal(t._(reason, assignee=assignee.name if assignee else ticket.assignee or ""))
+    if change.unchanged:
+        return
     try:
         before = apply(ticket, change.action, ctx.clock.now(),
                        reopen_window=timedelta(days=ctx.config.lifecycle.reopen_window_days), sla=ctx.sla)
@@ -188,13 +228,22 @@ def _status_line(turn: Turn, before: Status, after: Status):
 
 def claim(turn: Turn):
     """Take the ticket and start on it."""
+    t = turn.t
+
     def build(ticket: Ticket) -> Change:
-        before = ticket.assignee
-        ticket.assignee = turn.person.key
+        confirm = t._("{number} claimed by {name}.", number=ticket.number, name=turn.person.name)
         if turn.person.department:
             ticket.department = ticket.department or turn.person.department
-        return Change(Action.CLAIM, TimelineKind.ASSIGNED, before, turn.person.key,
-                      confirm=turn.t._("{number} claimed by {name}.", number=ticket.number, name=turn.person.name))
+        if ticket.assignee == turn.person.key:
+            # Already theirs: claiming only starts the work, so the status line is the whole record.
+            after = next_status_safe(ticket, Action.CLAIM)
+            if after == ticket.status.value:
+                return Change(Action.CLAIM, TimelineKind.STATUS, unchanged=True,
+                              confirm=t._("{number} is already assigned to you.", number=ticket.number))
+            return Change(Action.CLAIM, TimelineKind.STATUS, ticket.status.value, after, confirm=confirm)
+        before = ticket.assignee
+        ticket.assignee = turn.person.key
+        return Change(Action.CLAIM, TimelineKind.ASSIGNED, before, turn.person.key, confirm=confirm)
     return build
 
 
@@ -211,6 +260,14 @@ def assign(turn: Turn, target: str):
         if person is None and department is None:
             raise Refusal(t._("I don't know anyone or any team called '{name}'.", name=target))
         before = ticket.assignee
+        if person is not None and person.key == before:
+            return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, person.key, unchanged=True,
+                          confirm=t._("{number} is already assigned to {name}.", number=ticket.number,
+                                      name=person.name))
+        if person is None and before is None and ticket.department == department.key:
+            return Change(Action.ASSIGN, TimelineKind.ASSIGNED, unchanged=True,
+                          confirm=t._("{number} is already in the {team} queue.", number=ticket.number,
+                                      team=department.name(t.language)))
         if person is not None:
             ticket.assignee = person.key
             ticket.department = person.department or ticket.department
@@ -239,6 +296,9 @@ def set_priority(turn: Turn, priority: Priority):
     """Change the priority (SLA deadlines follow)."""
     def build(ticket: Ticket) -> Change:
         before = ticket.priority
+        if before is priority:
+            return Change(Action.PRIORITY, TimelineKind.PRIORITY, unchanged=True,
+                          confirm=turn.t._("{number} is already {value}.", number=ticket.number, value=priority.value))
         ticket.priority = priority
         followups = [p0_alert(turn)] if priority is Priority.P0 and before is not Priority.P0 else []
         return Change(Action.PRIORITY, TimelineKind.PRIORITY, before.value, priority.value, followups=followups,
@@ -280,6 +340,10 @@ def set_category(turn: Turn, category: str):
             raise Refusal(turn.t._("Unknown category '{category}'. Choose one of: {allowed}.", category=category,
                                    allowed=", ".join(categories)))
         before = ticket.category
+        if before == category:
+            return Change(Action.CATEGORY, TimelineKind.CATEGORY, unchanged=True,
+                          confirm=turn.t._("{number} is already {value}.", number=ticket.number,
+                                           value=category_label(category, turn.t)))
         ticket.category = category
         return Change(Action.CATEGORY, TimelineKind.CATEGORY, before, category,
                       confirm=turn.t._("{number} category {before} → {after}.", number=ticket.number,
