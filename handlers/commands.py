@@ -145,32 +145,24 @@ Command = (NewTicket | ListTickets | Show | Assign | Claim | SetPriority | SetCa
            | Resolve | Close | Reopen | Sla | Stats | Help)
 
 
+# Each request that changes a ticket: its lifecycle action and the field holding the action's argument.
+_CHANGES: dict[type, tuple[Action, str | None]] = {
+    Claim: (Action.CLAIM, None), Assign: (Action.ASSIGN, "target"), SetPriority: (Action.PRIORITY, "priority"),
+    SetCategory: (Action.CATEGORY, "category"), Note: (Action.NOTE, "text"), Reply: (Action.REPLY, "text"),
+    Resume: (Action.RESUME, None), Resolve: (Action.RESOLVE, "summary"), Close: (Action.CLOSE, "reason"),
+    Reopen: (Action.REOPEN, "reason"),
+}
+
+
 def as_change(request: Command) -> tuple[Action, object] | None:
     """The lifecycle action a request asks for and its one argument; None for a request that changes nothing."""
-    match request:
-        case Claim():
-            return Action.CLAIM, None
-        case Assign(target=target):
-            return Action.ASSIGN, target
-        case SetPriority(priority=priority):
-            return Action.PRIORITY, priority
-        case SetCategory(category=category):
-            return Action.CATEGORY, category
-        case Note(text=text):
-            return Action.NOTE, text
-        case Reply(text=text):
-            return Action.REPLY, text
-        case Wait(on=on):
-            return (Action.WAIT_CUSTOMER if on == "customer" else Action.WAIT_COLLEAGUE), None
-        case Resume():
-            return Action.RESUME, None
-        case Resolve(summary=summary):
-            return Action.RESOLVE, summary
-        case Close(reason=reason):
-            return Action.CLOSE, reason
-        case Reopen(reason=reason):
-            return Action.REOPEN, reason
-    return None
+    if isinstance(request, Wait):
+        return (Action.WAIT_CUSTOMER if request.on == "customer" else Action.WAIT_COLLEAGUE), None
+    found = _CHANGES.get(type(request))
+    if found is None:
+        return None
+    action, argument = found
+    return action, getattr(request, argument) if argument else None
 
 
 class UsageError(Exception):

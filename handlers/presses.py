@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.events import ButtonPressed
-from bot.tickets import Action, Priority, Ticket
+from bot.tickets import MAX_TICKET_ID, Action, Priority, Ticket
 from cards import actions
 from handlers import lifecycle
 from handlers.notify import refresh_cards
@@ -56,9 +56,22 @@ def _ticket_of(event: ButtonPressed) -> int | None:
     return next((ref.ticket_id for code in codes if (ref := actions.decode(code)) is not None), None)
 
 
+def _names_no_ticket(event: ButtonPressed) -> bool:
+    """True when a control names a number no ticket can have (only a forged press does): nothing to look up."""
+    refs = [actions.decode(code) for code in (event.action, *(code for code, _value in event.choices))]
+    special = [actions.decode_ack(event.action), (actions.decode_view(event.action) or (None,))[0]]
+    ids = [ref.ticket_id for ref in refs if ref is not None] + [found for found in special if found is not None]
+    return any(ticket_id > MAX_TICKET_ID for ticket_id in ids)
+
+
 async def handle_press(turn: Turn, event: ButtonPressed) -> None:
     """Apply a press: the choices that changed first (one version check), then the button itself."""
     ctx = turn.ctx
+    if _names_no_ticket(event):
+        async with ctx.store.unit() as uow:
+            await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
+            await turn.finish(uow)
+        return
     ticket_id = _ticket_of(event)
     if ticket_id is not None and event.card_id and event.message_ref:
         # First, so the updates this press causes can use the card's new reference (WeCom's fresh code).

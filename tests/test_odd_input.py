@@ -6,6 +6,7 @@ import pytest
 
 from bot.app import build_app
 from bot.config import Settings, load_config
+from bot.events import ButtonPressed
 from storage.db import create_engine
 from storage.store import SqlStore
 from tests.harness import EXAMPLE_CONFIG, Harness
@@ -34,6 +35,16 @@ async def test_a_number_out_of_range_is_no_such_ticket(bot, command):
     await bot.say(AGENT, command, bot.channel())
     number = command.split()[2].lstrip("#").upper().removeprefix("T-").lstrip("0")
     assert bot.last_text("triage", visible_to=AGENT) == f"There is no ticket T-{int(number):06d}."
+
+
+@pytest.mark.parametrize("action", ["tb:claim:99999999999999999999:1", "tb:ack:9999999999:1",
+                                    "tb:view:99999999999999999999:more"])
+async def test_a_press_naming_a_number_out_of_range_is_not_valid(bot, action):
+    event = ButtonPressed(delivery_id=f"press-{action}", actor=bot.actor(AGENT), conversation=bot.channel(),
+                          action=action)
+    await bot.router.receive(event)
+    await bot.dispatcher.drain()
+    assert bot.last_text("triage", visible_to=AGENT) == "That choice is not valid."
 
 
 @pytest.mark.parametrize(("said", "title"), [
