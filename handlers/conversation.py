@@ -8,7 +8,7 @@ from bot.events import ConversationKind
 from bot.ports import Outgoing, OutgoingKind, UnitOfWork
 from bot.tickets import Action, Ticket, TimelineKind, Visibility
 from cards.ticket import STAFF_VIEW
-from handlers import lifecycle
+from handlers import changes, lifecycle
 from handlers.intake import Intake, open_ticket, title_from_message
 from handlers.turn import Turn
 
@@ -65,7 +65,7 @@ def reply_from_thread(text: str) -> str | None:
 async def thread_message(turn: Turn, ticket: Ticket, text: str) -> None:
     """Staff in a ticket's thread: an internal note, unless clearly marked as a reply to the customer."""
     answer = reply_from_thread(text)
-    builder = lifecycle.reply(turn, answer) if answer else _thread_note(turn, text)
+    builder = changes.reply(turn, answer) if answer else _thread_note(turn, text)
     await lifecycle.change_ticket(turn, ticket.id, builder)
 
 

@@ -22,7 +22,7 @@ from bot.tickets import (
     apply,
 )
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
-from handlers.lifecycle import p0_alert
+from handlers.changes import p0_alert
 from handlers.notify import post_card, tell_person
 from handlers.turn import Turn
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.events import ButtonPressed
 from bot.tickets import MAX_TICKET_ID, Action, Priority, Ticket
 from cards import actions
-from handlers import lifecycle
+from handlers import changes, lifecycle
 from handlers.notify import refresh_cards
 from handlers.turn import Turn
 
@@ -32,7 +32,7 @@ def builder_for(turn: Turn, action: Action, value: str):
             argument = value
         case _:
             argument = None
-    return lifecycle.builder(turn, action, argument)
+    return changes.builder(turn, action, argument)
 
 
 def is_current(ticket: Ticket, action: Action, value: str) -> bool:
@@ -81,7 +81,7 @@ async def handle_press(turn: Turn, event: ButtonPressed) -> None:
     if stopped:
         return
     if (ack := actions.decode_ack(event.action)) is not None:
-        await lifecycle.change_ticket(turn, ack, lifecycle.acknowledge(turn), from_button=True)
+        await lifecycle.change_ticket(turn, ack, changes.acknowledge(turn), from_button=True)
         return
     ref = actions.decode(event.action)
     if ref is not None and ref.action in CHOICES and event.choices and event.value is None:

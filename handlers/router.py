@@ -9,8 +9,8 @@ from pydantic import TypeAdapter
 from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, FormSubmitted, MessagePosted
 from bot.ports import Context
 from bot.tickets import Action, Impact, Priority
+from handlers import changes, conversation, lifecycle, queries
 from handlers import commands as cmd
-from handlers import conversation, lifecycle, queries
 from handlers.intake import Intake, new_from_command
 from handlers.presses import handle_press
 from handlers.turn import Turn
@@ -130,12 +130,12 @@ class Router:
                 if ticket_id is None:  # outside a ticket's thread the number is needed
                     await self._usage(turn, cmd.UsageError("claim", cmd.WHICH_TICKET))
                     return
-                await lifecycle.change_ticket(turn, ticket_id, lifecycle.builder(turn, Action.CLAIM))
+                await lifecycle.change_ticket(turn, ticket_id, changes.builder(turn, Action.CLAIM))
             case _:
                 change = cmd.as_change(request)
                 if change is None:
                     raise TypeError(f"no handler for {request!r}")
-                await lifecycle.change_ticket(turn, request.ticket_id, lifecycle.builder(turn, *change))
+                await lifecycle.change_ticket(turn, request.ticket_id, changes.builder(turn, *change))
 
     async def _ticket_of_thread(self, turn: Turn) -> int | None:
         if not turn.conversation.thread_id:
