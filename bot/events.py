@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
+
+# Control characters but tab, newline and carriage return, and lone surrogates: never meant by a person, and
+# PostgreSQL refuses NUL (and an unpaired surrogate cannot be encoded), so they go before anything stores them.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(value: Any) -> Any:
+    """`value` with control characters stripped from every string in it (dicts, lists and tuples too)."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, dict):
+        return {clean_text(key): clean_text(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(clean_text(item) for item in value)
+    return value
 
 
 class Platform(StrEnum):
@@ -27,6 +43,12 @@ class ConversationKind(StrEnum):
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean(cls, data: Any) -> Any:
+        # Every event is cleaned once where it enters the core, whatever the platform.
+        return clean_text(data) if isinstance(data, dict) else data
 
 
 class Actor(_Frozen):

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.events import Conversation, Platform
 from bot.subjects import Subject, Viewer
 from bot.tickets import Priority, Status, Ticket, TimelineEntry
 from cards.model import Card, Image
+
+if TYPE_CHECKING:  # only for the Context's field types: these modules import the ports' neighbours
+    from bot.config import AppConfig
+    from bot.directory import Directory
+    from bot.sla import SlaPolicy
 
 
 class Clock(Protocol):
@@ -348,8 +353,8 @@ class Context:
 
     store: TicketStore
     clock: Clock
-    directory: Any  # bot.directory.Directory
-    config: Any  # bot.config.AppConfig
-    wake_outbox: Any = None  # callable() that nudges the dispatcher after a commit
-    sla: Any = None  # bot.sla.SlaPolicy; None switches SLA clocks off
-    extras: dict = field(default_factory=dict)
+    directory: Directory
+    config: AppConfig
+    # Nudges the dispatcher after a commit; None where nothing sends (e.g. a one-off CLI run).
+    wake_outbox: Callable[[], None] | None = None
+    sla: SlaPolicy | None = None  # None switches SLA clocks off

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from bot.events import Conversation, Platform
 from bot.subjects import Subject
@@ -150,6 +151,45 @@ def next_status(status: Status, action: Action) -> Status:
         raise IllegalTransition(status, action) from None
 
 
+class ReopenExpired(Exception):
+    """A closed ticket whose reopen window has passed: a new ticket is needed instead."""
+
+    def __init__(self, window: timedelta):
+        super().__init__(f"closed more than {window} ago")
+        self.window = window
+
+
+class Deadlines(Protocol):
+    """What apply() needs of an SLA policy (bot.sla.SlaPolicy): recompute the stored promises."""
+
+    def refresh(self, ticket: Ticket, now: datetime) -> None: ...
+
+
+def apply(ticket: Ticket, action: Action, now: datetime, *, reopen_window: timedelta | None = None,
+          sla: Deadlines | None = None) -> Status:
+    """Move `ticket` by `action` with every side effect of the transition; returns the status it had before.
+
+    Raises IllegalTransition (the table has no such move) or ReopenExpired (closed longer than `reopen_window`);
+    the ticket is unchanged then.
+    """
+    status = next_status(ticket.status, action)
+    if action is Action.REOPEN and ticket.status is Status.CLOSED and reopen_window is not None:
+        if ticket.closed_at and now - ticket.closed_at > reopen_window:
+            raise ReopenExpired(reopen_window)
+    before = ticket.status
+    ticket.status = status
+    ticket.updated_at = now
+    if status is Status.RESOLVED and ticket.resolved_at is None:
+        ticket.resolved_at = now
+    if status is Status.CLOSED:
+        ticket.closed_at = now
+    if action is Action.REOPEN:
+        ticket.resolved_at = ticket.closed_at = None
+    if sla is not None:
+        sla.refresh(ticket, now)
+    return before
+
+
 @dataclass(frozen=True)
 class Identity:
     """A person on one platform."""
@@ -215,6 +255,10 @@ class Ticket:
         return self.status in OPEN_STATUSES
 
 
+# The largest id a ticket can have: the databases store ids as 32-bit integers, so a bigger number names none.
+MAX_TICKET_ID = 2**31 - 1
+
+
 def format_number(ticket_id: int) -> str:
     """T-000123 for id 123."""
     return f"T-{ticket_id:06d}"
@@ -235,12 +279,27 @@ class Visibility(StrEnum):
     INTERNAL = "internal"  # agents and colleagues only
 
 
+class TimelineKind(StrEnum):
+    """What a timeline line records (the stored value)."""
+
+    CREATED = "created"
+    ROUTED = "routed"
+    ASSIGNED = "assigned"
+    STATUS = "status"
+    PRIORITY = "priority"
+    CATEGORY = "category"
+    NOTE = "note"
+    REPLY = "reply"
+    CUSTOMER_MESSAGE = "customer_message"
+    ESCALATION_ACK = "escalation_ack"
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     """One append-only line of a ticket's history: who did what, when, where, before → after."""
 
     ticket_id: int
-    kind: str
+    kind: TimelineKind
     actor: str
     platform: Platform
     at: datetime

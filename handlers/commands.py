@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.tickets import Priority, parse_number
+from bot.tickets import MAX_TICKET_ID, Action, Priority, format_number, parse_number
 
 
 def _(msgid: str) -> str:
@@ -147,6 +147,26 @@ Command = (NewTicket | ListTickets | Show | Assign | Claim | SetPriority | SetCa
            | Resolve | Close | Reopen | Sla | Stats | Help)
 
 
+# Each request that changes a ticket: its lifecycle action and the field holding the action's argument.
+_CHANGES: dict[type, tuple[Action, str | None]] = {
+    Claim: (Action.CLAIM, None), Assign: (Action.ASSIGN, "target"), SetPriority: (Action.PRIORITY, "priority"),
+    SetCategory: (Action.CATEGORY, "category"), Note: (Action.NOTE, "text"), Reply: (Action.REPLY, "text"),
+    Resume: (Action.RESUME, None), Resolve: (Action.RESOLVE, "summary"), Close: (Action.CLOSE, "reason"),
+    Reopen: (Action.REOPEN, "reason"),
+}
+
+
+def as_change(request: Command) -> tuple[Action, object] | None:
+    """The lifecycle action a request asks for and its one argument; None for a request that changes nothing."""
+    if isinstance(request, Wait):
+        return (Action.WAIT_CUSTOMER if request.on == "customer" else Action.WAIT_COLLEAGUE), None
+    found = _CHANGES.get(type(request))
+    if found is None:
+        return None
+    action, argument = found
+    return action, getattr(request, argument) if argument else None
+
+
 class UsageError(Exception):
     """Wrong input for `subcommand` (None: unknown command); `problem` is a msgid with `params`."""
 
@@ -155,6 +175,13 @@ class UsageError(Exception):
         self.subcommand = subcommand
         self.problem = problem
         self.params = params
+
+
+class NoSuchTicket(UsageError):
+    """A number no ticket can have (beyond what the database stores): answered like a ticket that is missing."""
+
+    def __init__(self, subcommand: str, ticket_id: int):
+        super().__init__(subcommand, _("There is no ticket {number}."), number=format_number(ticket_id))
 
 
 def normalize(text: str) -> str:
@@ -197,6 +224,8 @@ def _ticket(sub: str, tokens: list[str], index: int = 0) -> int:
     number = parse_number(tokens[index])
     if number is None:
         raise UsageError(sub, _("'{token}' is not a ticket number (e.g. T-000123)."), token=tokens[index])
+    if number > MAX_TICKET_ID:
+        raise NoSuchTicket(sub, number)
     return number
 
 
@@ -311,6 +340,8 @@ def usage_text(subcommand: str | None, t) -> str:
 def format_usage_error(err: UsageError, t) -> str:
     """The problem and the usage of that subcommand, localized."""
     problem = t._(err.problem, **err.params)
+    if isinstance(err, NoSuchTicket):
+        return problem  # the command was right; only the ticket is not there
     if err.subcommand is None:
         return f"{problem}\n{usage_text(None, t)}"
     label = t._("Usage:")

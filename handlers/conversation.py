@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from bot.events import ConversationKind
 from bot.ports import Outgoing, OutgoingKind, UnitOfWork
-from bot.tickets import Action, Ticket, Visibility
+from bot.tickets import Action, Ticket, TimelineKind, Visibility
 from cards.ticket import STAFF_VIEW
-from handlers import lifecycle
+from handlers import changes, lifecycle
 from handlers.intake import Intake, open_ticket, title_from_message
 from handlers.turn import Turn
 
@@ -37,7 +37,7 @@ def _customer_said(turn: Turn, text: str):
         async def relay(uow: UnitOfWork, saved: Ticket) -> None:
             await relay_to_agents(uow, saved, turn.t._("💬 {name} on {number}: {text}", name=turn.person.name,
                                                        number=saved.number, text=text))
-        return lifecycle.Change(Action.CUSTOMER_MESSAGE, "customer_message", text=text,
+        return lifecycle.Change(Action.CUSTOMER_MESSAGE, TimelineKind.CUSTOMER_MESSAGE, text=text,
                                 visibility=Visibility.PUBLIC, followups=[relay])
     return build
 
@@ -65,13 +65,13 @@ def reply_from_thread(text: str) -> str | None:
 async def thread_message(turn: Turn, ticket: Ticket, text: str) -> None:
     """Staff in a ticket's thread: an internal note, unless clearly marked as a reply to the customer."""
     answer = reply_from_thread(text)
-    builder = lifecycle.reply(turn, answer) if answer else _thread_note(turn, text)
+    builder = changes.reply(turn, answer) if answer else _thread_note(turn, text)
     await lifecycle.change_ticket(turn, ticket.id, builder)
 
 
 def _thread_note(turn: Turn, text: str):
     def build(ticket: Ticket) -> lifecycle.Change:
-        return lifecycle.Change(Action.NOTE, "note", text=text)
+        return lifecycle.Change(Action.NOTE, TimelineKind.NOTE, text=text)
     return build
 
 

@@ -17,15 +17,17 @@ from bot.tickets import (
     Ticket,
     Tier,
     TimelineEntry,
+    TimelineKind,
     Visibility,
-    next_status,
+    apply,
 )
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
-from handlers.lifecycle import p0_alert
+from handlers.changes import p0_alert
 from handlers.notify import post_card, tell_person
 from handlers.turn import Turn
 
 TITLE_LIMIT = 80
+TITLE_MAX = 200  # a title typed in a command or form; the rest belongs in the description or a note
 
 
 @dataclass
@@ -96,19 +98,19 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
         assignee, how = await _pick_agent(uow, turn, ticket.department), "auto"
     if assignee:
         ticket.assignee = assignee
-        ticket.status = next_status(ticket.status, Action.ASSIGN)
+        apply(ticket, Action.ASSIGN, now)
     if ctx.sla is not None:
         ctx.sla.refresh(ticket, now)
     saved = await uow.add_ticket(ticket)
 
-    async def line(kind: str, *, before=None, after=None, text=None, visibility=Visibility.INTERNAL):
+    async def line(kind: TimelineKind, *, before=None, after=None, text=None, visibility=Visibility.INTERNAL):
         await uow.append_timeline(TimelineEntry(saved.id, kind, turn.actor_key, turn.platform, now,
                                                 before=before, after=after, text=text, visibility=visibility))
 
-    await line("created", after=saved.status.value, text=intake.description or intake.title,
+    await line(TimelineKind.CREATED, after=saved.status.value, text=intake.description or intake.title,
                visibility=Visibility.PUBLIC if from_customer else Visibility.INTERNAL)
     if decision.rule:
-        await line("routed", text=f"rule '{decision.rule}'",
+        await line(TimelineKind.ROUTED, text=f"rule '{decision.rule}'",
                    after=", ".join(f"{k}={v}" for k, v in (("category", decision.category),
                                                            ("department", decision.department),
                                                            ("priority", decision.priority and decision.priority.value),
@@ -116,7 +118,7 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
     if assignee:
         reason = {"explicit": "by the requester", "rule": f"rule '{decision.rule}'",
                   "auto": f"{_strategy(turn, ticket.department)} in {ticket.department}"}[how]
-        await line("assigned", after=assignee, text=reason)
+        await line(TimelineKind.ASSIGNED, after=assignee, text=reason)
     await _announce(turn, uow, saved, decision, from_customer=from_customer)
     if saved.priority is Priority.P0:
         await p0_alert(turn)(uow, saved)
@@ -196,6 +198,8 @@ def _validate(turn: Turn, intake: Intake) -> str | None:
     t, config = turn.t, turn.ctx.config
     if not intake.title.strip():
         return t._("A ticket needs a title.")
+    if len(intake.title) > TITLE_MAX:
+        return t._("A title has at most {limit} characters; put the rest in a note.", limit=TITLE_MAX)
     if intake.category and intake.category not in config.categories:
         return t._("Unknown category '{category}'. Choose one of: {allowed}.", category=intake.category,
                    allowed=", ".join(config.categories))

@@ -1,26 +1,29 @@
-"""claim / assign / priority / category / wait / resume / resolve / close / reopen / note / reply."""
+"""Changing a ticket: permissions, the lifecycle via tickets.apply, the version check, its timeline and answers."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.i18n.labels import action_label, category_label, priority_label, status_label
+from bot.i18n.labels import action_label, status_label
 from bot.permissions import denial
 from bot.ports import StaleTicket, UnitOfWork
-from bot.sla import escalation_key
 from bot.tickets import (
     Action,
     IllegalTransition,
-    Priority,
+    ReopenExpired,
     Status,
     Ticket,
     TimelineEntry,
+    TimelineKind,
     Visibility,
+    apply,
     format_number,
-    next_status,
 )
-from handlers.notify import refresh_cards, tell_customer, tell_person
+from handlers.notify import refresh_cards
 from handlers.turn import Turn
 
 
@@ -29,13 +32,16 @@ class Change:
     """What one action does to a ticket: the edit, its timeline line, and what follows after saving."""
 
     action: Action
-    kind: str
+    kind: TimelineKind
     before: str | None = None
     after: str | None = None
     text: str | None = None
     visibility: Visibility = Visibility.INTERNAL
     confirm: str | None = None  # text for the actor (commands only; a button's answer is the card)
     followups: list = field(default_factory=list)  # async callables (uow, ticket) run after the save
+    # Asked for what already is (the same priority, one's own ticket): nothing is saved or recorded, and
+    # `confirm` says so politely.
+    unchanged: bool = False
 
 
 class Refusal(Exception):
@@ -59,7 +65,9 @@ def illegal_message(turn: Turn, ticket: Ticket, exc: IllegalTransition) -> str:
     )
 
 
-RETRIES = 5
+# How long a command keeps trying against concurrent saves of its ticket before it reports a conflict.
+COMMAND_PATIENCE = 30.0
+_FIRST_BACKOFF, _MAX_BACKOFF = 0.005, 0.25
 
 
 async def change_ticket(turn: Turn, ticket_id: int, build, *, expected_version: int | None = None,
@@ -69,16 +77,44 @@ async def change_ticket(turn: Turn, ticket_id: int, build, *, expected_version: 
 
     A press on a card carries the version the person saw: if the ticket moved on, they are told who changed
     it. A command or message does not depend on what was seen, so a concurrent save just means: try again
-    on the fresh ticket.
+    on the fresh ticket, after a jittered pause (so racing commands spread out instead of colliding in step),
+    until it applies or COMMAND_PATIENCE has passed.
     """
-    for attempt in range(RETRIES):
+    loop = asyncio.get_running_loop()
+    give_up, backoff = loop.time() + COMMAND_PATIENCE, _FIRST_BACKOFF
+    while True:
         try:
-            return await _change_once(turn, ticket_id, build, expected_version, from_button)
+            async with _one_at_a_time(turn.ctx.store, ticket_id):
+                return await _change_once(turn, ticket_id, build, expected_version, from_button)
         except StaleTicket as stale:
-            if expected_version is not None or attempt == RETRIES - 1:
+            if expected_version is not None or loop.time() >= give_up:
                 await _tell_conflict(turn, stale)
                 return None
-    return None
+        await asyncio.sleep(random.uniform(0, backoff))
+        backoff = min(backoff * 2, _MAX_BACKOFF)
+
+
+_turnstiles: dict[tuple[int, int], tuple[asyncio.Lock, int]] = {}
+
+
+@asynccontextmanager
+async def _one_at_a_time(store, ticket_id: int):
+    """Changes of one ticket take turns within this process, so racing commands queue instead of colliding.
+
+    Other replicas can still save in between; the version check and the retries above cover that.
+    """
+    key = (id(store), ticket_id)
+    lock, users = _turnstiles.get(key) or (asyncio.Lock(), 0)
+    _turnstiles[key] = (lock, users + 1)
+    try:
+        async with lock:
+            yield
+    finally:
+        lock, users = _turnstiles[key]
+        if users == 1:
+            del _turnstiles[key]  # nobody waits: forget it, so the table holds only tickets being changed
+        else:
+            _turnstiles[key] = (lock, users - 1)
 
 
 async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int | None,
@@ -97,7 +133,7 @@ async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int 
             # Several builds (choices submitted together) apply as one change: all of them or none.
             for one in build if isinstance(build, list) else [build]:
                 change = one(ticket)
-                await _apply(turn, uow, ticket, change)
+                _apply(turn, ticket, change)
                 changes.append(change)
         except Refusal as refusal:
             await turn.reply(uow, refusal.message, private=True)
@@ -105,8 +141,9 @@ async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int 
                 await refresh_cards(uow, ticket)
             await turn.finish(uow)
             return None
-        saved = await uow.save_ticket(ticket)
-        for change in changes:
+        applied = [change for change in changes if not change.unchanged]
+        saved = await uow.save_ticket(ticket) if applied else ticket
+        for change in applied:
             await uow.append_timeline(
                 TimelineEntry(
                     ticket_id=saved.id, kind=change.kind, actor=turn.actor_key, platform=turn.platform,
@@ -116,10 +153,11 @@ async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int 
             )
             for followup in change.followups:
                 await followup(uow, saved)
-        await refresh_cards(uow, saved)
+        if applied or from_button:
+            await refresh_cards(uow, saved)
         for change in changes:
-            if change.confirm and not from_button:
-                await turn.reply(uow, change.confirm)
+            if change.confirm and (change.unchanged or not from_button):
+                await turn.reply(uow, change.confirm, private=change.unchanged)
         await turn.finish(uow)
     _wake(turn)
     return saved
@@ -151,229 +189,31 @@ def _wake(turn: Turn) -> None:
         turn.ctx.wake_outbox()
 
 
-async def _apply(turn: Turn, uow: UnitOfWork, ticket: Ticket, change: Change) -> None:
-    """Check permission and the transition table, then move the status and its timestamps."""
-    t, now = turn.t, turn.ctx.clock.now()
+def _apply(turn: Turn, ticket: Ticket, change: Change) -> None:
+    """Check permission, then let the core move the status with its side effects (SLA clocks included)."""
+    t, ctx = turn.t, turn.ctx
     reason = denial(turn.person, change.action, ticket, new_assignee=change.after if change.action is Action.ASSIGN else None)
     if reason:
-        assignee = turn.ctx.directory.person(ticket.assignee)
+        assignee = ctx.directory.person(ticket.assignee)
         raise Refusal(t._(reason, assignee=assignee.name if assignee else ticket.assignee or ""))
+    if change.unchanged:
+        return
     try:
-        status = next_status(ticket.status, change.action)
+        before = apply(ticket, change.action, ctx.clock.now(),
+                       reopen_window=timedelta(days=ctx.config.lifecycle.reopen_window_days), sla=ctx.sla)
     except IllegalTransition as exc:
         raise Refusal(illegal_message(turn, ticket, exc)) from None
-    if change.action is Action.REOPEN and ticket.status is Status.CLOSED:
-        window = timedelta(days=turn.ctx.config.lifecycle.reopen_window_days)
-        if ticket.closed_at and now - ticket.closed_at > window:
-            raise Refusal(t._("{number} was closed more than {days} days ago and cannot be reopened; open a new ticket.",
-                              number=ticket.number, days=window.days))
-    if status is not ticket.status and change.kind != "status":
-        change.followups.append(_status_line(turn, ticket.status, status))
-    ticket.status = status
-    ticket.updated_at = now
-    if status is Status.RESOLVED and ticket.resolved_at is None:
-        ticket.resolved_at = now
-    if status is Status.CLOSED:
-        ticket.closed_at = now
-    if change.action is Action.REOPEN:
-        ticket.resolved_at = ticket.closed_at = None
-    if turn.ctx.sla is not None:
-        turn.ctx.sla.refresh(ticket, now)
+    except ReopenExpired as exc:
+        raise Refusal(t._("{number} was closed more than {days} days ago and cannot be reopened; open a new ticket.",
+                          number=ticket.number, days=exc.window.days)) from None
+    if ticket.status is not before and change.kind is not TimelineKind.STATUS:
+        change.followups.append(_status_line(turn, before, ticket.status))
 
 
 def _status_line(turn: Turn, before: Status, after: Status):
     async def write(uow: UnitOfWork, ticket: Ticket) -> None:
         await uow.append_timeline(
-            TimelineEntry(ticket_id=ticket.id, kind="status", actor=turn.actor_key, platform=turn.platform,
+            TimelineEntry(ticket_id=ticket.id, kind=TimelineKind.STATUS, actor=turn.actor_key, platform=turn.platform,
                           at=turn.ctx.clock.now(), before=before.value, after=after.value)
         )
     return write
-
-
-# ---- the individual actions: each returns a builder for change_ticket ------------------------------
-
-
-def claim(turn: Turn):
-    """Take the ticket and start on it."""
-    def build(ticket: Ticket) -> Change:
-        before = ticket.assignee
-        ticket.assignee = turn.person.key
-        if turn.person.department:
-            ticket.department = ticket.department or turn.person.department
-        return Change(Action.CLAIM, "assigned", before, turn.person.key,
-                      confirm=turn.t._("{number} claimed by {name}.", number=ticket.number, name=turn.person.name))
-    return build
-
-
-def assign(turn: Turn, target: str):
-    """Hand the ticket to a person or a department queue named by `target`."""
-    directory, t = turn.ctx.directory, turn.t
-    kind, _, key = target.partition(":") if target[:2] in ("p:", "d:") else ("", "", target)
-    person = directory.person(key) if kind == "p" else (None if kind == "d" else directory.find_person(target, turn.platform))
-    department = directory.departments.get(key) if kind == "d" else (None if person else directory.find_department(target))
-    if person is not None and not person.is_staff:
-        person = None  # tickets go to staff; colleagues are asked, not assigned
-
-    def build(ticket: Ticket) -> Change:
-        if person is None and department is None:
-            raise Refusal(t._("I don't know anyone or any team called '{name}'.", name=target))
-        before = ticket.assignee
-        if person is not None:
-            ticket.assignee = person.key
-            ticket.department = person.department or ticket.department
-            confirm = t._("{number} assigned to {name}.", number=ticket.number, name=person.name)
-            followups = [] if person.key == turn.person.key else [_tell_assignee(turn, person.key)]
-            return Change(Action.ASSIGN, "assigned", before, person.key, confirm=confirm, followups=followups)
-        ticket.department = department.key
-        ticket.assignee = None
-        confirm = t._("{number} moved to the {team} queue.", number=ticket.number, team=department.name(t.language))
-        return Change(Action.ASSIGN, "assigned", before, f"d:{department.key}", confirm=confirm)
-    return build
-
-
-def _tell_assignee(turn: Turn, person_key: str):
-    async def notify(uow: UnitOfWork, ticket: Ticket) -> None:
-        await tell_person(
-            uow, turn.ctx.directory, person_key,
-            lambda t: t._("{actor} assigned {number} to you: {title}", actor=turn.person.name,
-                          number=ticket.number, title=ticket.title),
-            prefer=turn.platform,
-        )
-    return notify
-
-
-def set_priority(turn: Turn, priority: Priority):
-    """Change the priority (SLA deadlines follow)."""
-    def build(ticket: Ticket) -> Change:
-        before = ticket.priority
-        ticket.priority = priority
-        followups = [p0_alert(turn)] if priority is Priority.P0 and before is not Priority.P0 else []
-        return Change(Action.PRIORITY, "priority", before.value, priority.value, followups=followups,
-                      confirm=turn.t._("{number} priority {before} → {after}.", number=ticket.number,
-                                       before=priority_label(before, turn.t), after=priority_label(priority, turn.t)))
-    return build
-
-
-def p0_alert(turn: Turn):
-    """The people configured to hear of every P0 are told at once."""
-    async def alert(uow: UnitOfWork, ticket: Ticket) -> None:
-        for key in turn.ctx.config.sla.notify_on_p0:
-            await tell_person(uow, turn.ctx.directory, key,
-                              lambda t: t._("🔥 P0 {number}: {title} (customer: {customer})", number=ticket.number,
-                                            title=ticket.title, customer=ticket.customer_name or "—"),
-                              prefer=ticket.source.platform)
-    return alert
-
-
-def acknowledge(turn: Turn):
-    """"I'm on it" on an escalation: the next escalation levels of this breach are not sent."""
-    def build(ticket: Ticket) -> Change:
-        state = turn.ctx.sla.state(ticket, turn.ctx.clock.now()) if turn.ctx.sla else None
-        if state is None or not state.breached:
-            raise Refusal(turn.t._("{number} is not escalated.", number=ticket.number))
-        ticket.escalation_acked = escalation_key(state.clock, state.due)
-        return Change(Action.NOTE, "escalation_ack", text=ticket.escalation_acked,
-                      confirm=turn.t._("{name} is on {number}; further escalation stopped.", name=turn.person.name,
-                                       number=ticket.number))
-    return build
-
-
-def set_category(turn: Turn, category: str):
-    """Change the category; it must be one the config knows."""
-    categories = turn.ctx.config.categories
-
-    def build(ticket: Ticket) -> Change:
-        if category not in categories:
-            raise Refusal(turn.t._("Unknown category '{category}'. Choose one of: {allowed}.", category=category,
-                                   allowed=", ".join(categories)))
-        before = ticket.category
-        ticket.category = category
-        return Change(Action.CATEGORY, "category", before, category,
-                      confirm=turn.t._("{number} category {before} → {after}.", number=ticket.number,
-                                       before=category_label(before, turn.t), after=category_label(category, turn.t)))
-    return build
-
-
-def note(turn: Turn, text: str):
-    """An internal note: agents and colleagues see it, the customer never does."""
-    def build(ticket: Ticket) -> Change:
-        return Change(Action.NOTE, "note", text=text,
-                      confirm=turn.t._("Internal note added to {number}.", number=ticket.number))
-    return build
-
-
-def reply(turn: Turn, text: str):
-    """A reply that reaches the customer in their conversation; the first one stops the response clock."""
-    def build(ticket: Ticket) -> Change:
-        if ticket.customer_conversation is None:
-            raise Refusal(turn.t._("{number} has no customer conversation to reply to.", number=ticket.number))
-        if ticket.first_response_at is None:
-            ticket.first_response_at = turn.ctx.clock.now()
-
-        async def send(uow: UnitOfWork, saved: Ticket) -> None:
-            from bot.i18n import translator
-            ct = translator(saved.customer_language or turn.ctx.directory.default_language)
-            await tell_customer(uow, saved, ct._("[{number}] {name}: {text}", number=saved.number,
-                                                 name=turn.person.name, text=text), ct.language)
-        return Change(Action.REPLY, "reply", text=text, visibility=Visibility.PUBLIC, followups=[send],
-                      confirm=turn.t._("Reply sent to the customer of {number}.", number=ticket.number))
-    return build
-
-
-def wait(turn: Turn, on: str):
-    """Put the ticket on hold for the customer or a colleague."""
-    action = Action.WAIT_CUSTOMER if on == "customer" else Action.WAIT_COLLEAGUE
-
-    def build(ticket: Ticket) -> Change:
-        return Change(action, "status", ticket.status.value, next_status_safe(ticket, action),
-                      confirm=turn.t._("{number} is now {status}.", number=ticket.number,
-                                       status=status_label(Status(next_status_safe(ticket, action) or ticket.status), turn.t)))
-    return build
-
-
-def resume(turn: Turn):
-    """Back to work after a wait."""
-    def build(ticket: Ticket) -> Change:
-        return Change(Action.RESUME, "status", ticket.status.value, next_status_safe(ticket, Action.RESUME),
-                      confirm=turn.t._("{number} is back in progress.", number=ticket.number))
-    return build
-
-
-def next_status_safe(ticket: Ticket, action: Action) -> str | None:
-    """The status `action` would lead to, or None (the change itself reports the illegal move)."""
-    try:
-        return next_status(ticket.status, action).value
-    except IllegalTransition:
-        return None
-
-
-def resolve(turn: Turn, summary: str | None):
-    """Mark solved and tell the customer; they can still answer to reopen."""
-    def build(ticket: Ticket) -> Change:
-        async def tell(uow: UnitOfWork, saved: Ticket) -> None:
-            from bot.i18n import translator
-            ct = translator(saved.customer_language or turn.ctx.directory.default_language)
-            text = ct._("Your ticket {number} ({title}) has been resolved.", number=saved.number, title=saved.title)
-            if summary:
-                text += "\n" + ct._("Summary: {summary}", summary=summary)
-            text += "\n" + ct._("If the problem is not solved, just reply here and we will pick it up again.")
-            await tell_customer(uow, saved, text, ct.language)
-        return Change(Action.RESOLVE, "status", ticket.status.value, Status.RESOLVED.value, text=summary,
-                      followups=[tell], confirm=turn.t._("{number} resolved.", number=ticket.number))
-    return build
-
-
-def close(turn: Turn, reason: str | None):
-    """Close for good (a reopen is possible within the configured window)."""
-    def build(ticket: Ticket) -> Change:
-        return Change(Action.CLOSE, "status", ticket.status.value, Status.CLOSED.value, text=reason,
-                      confirm=turn.t._("{number} closed.", number=ticket.number))
-    return build
-
-
-def reopen(turn: Turn, reason: str | None):
-    """Bring a resolved (or recently closed) ticket back."""
-    def build(ticket: Ticket) -> Change:
-        return Change(Action.REOPEN, "status", ticket.status.value, Status.TRIAGED.value, text=reason,
-                      confirm=turn.t._("{number} reopened.", number=ticket.number))
-    return build

@@ -4,39 +4,40 @@ from __future__ import annotations
 
 from bot.events import ButtonPressed
 from bot.subjects import Subject, SubjectKind
-from bot.tickets import Action, Priority, Ticket
+from bot.tickets import MAX_TICKET_ID, Action, Priority, Ticket
 from cards import actions
-from handlers import lifecycle
+from handlers import changes, lifecycle
 from handlers.notify import refresh_cards
 from handlers.turn import Turn
 
 CHOICES = (Action.ASSIGN, Action.PRIORITY, Action.CATEGORY)
 
 
-def builder_for(turn: Turn, action: Action, value: str):
+# What a card offers: the choices and these buttons (a note or a reply needs text, so it is a command).
+PRESSABLE = frozenset({*CHOICES, Action.CLAIM, Action.RESOLVE, Action.CLOSE, Action.REOPEN, Action.RESUME})
+
+
+def builder_for(turn: Turn, action: Action | str, value: str):
     """The lifecycle builder for a card control; None when the control or its value is not valid."""
     value = value.strip()
     try:
         action = Action(action)  # the codec carries any kind's action as text
     except ValueError:
         return None
-    if action in CHOICES and not value:
+    if action not in PRESSABLE or (action in CHOICES and not value):
         return None
-    builders = {
-        Action.CLAIM: lambda: lifecycle.claim(turn),
-        Action.RESOLVE: lambda: lifecycle.resolve(turn, None),
-        Action.CLOSE: lambda: lifecycle.close(turn, None),
-        Action.REOPEN: lambda: lifecycle.reopen(turn, None),
-        Action.ASSIGN: lambda: lifecycle.assign(turn, value),
-        Action.PRIORITY: lambda: lifecycle.set_priority(turn, Priority(value.upper())),
-        Action.CATEGORY: lambda: lifecycle.set_category(turn, value.lower()),
-        Action.RESUME: lambda: lifecycle.resume(turn),
-    }
-    make = builders.get(action)
-    try:
-        return make() if make else None
-    except ValueError:
-        return None
+    match action:
+        case Action.PRIORITY:
+            if value.upper() not in Priority.__members__:
+                return None
+            argument = Priority(value.upper())
+        case Action.CATEGORY:
+            argument = value.lower()
+        case Action.ASSIGN:
+            argument = value
+        case _:
+            argument = None
+    return changes.builder(turn, action, argument)
 
 
 def is_current(ticket: Ticket, action: Action, value: str) -> bool:
@@ -51,16 +52,23 @@ def is_current(ticket: Ticket, action: Action, value: str) -> bool:
     return False
 
 
-def _ticket_of(event: ButtonPressed) -> int | None:
+def _ticket_refs(event: ButtonPressed) -> list[actions.ActionRef]:
+    """The decoded ticket controls of a press: the one pressed and every drop-down it carries."""
     codes = [event.action, *(code for code, _value in event.choices)]
-    return next((ref.subject_id for code in codes
-                 if (ref := actions.decode(code)) is not None and ref.kind is SubjectKind.TICKET), None)
+    return [ref for code in codes if (ref := actions.decode(code)) is not None and ref.kind is SubjectKind.TICKET]
 
 
 async def handle_press(turn: Turn, event: ButtonPressed) -> None:
     """Apply a press: the choices that changed first (one version check), then the button itself."""
     ctx = turn.ctx
-    ticket_id = _ticket_of(event)
+    refs = _ticket_refs(event)
+    if any(ref.subject_id > MAX_TICKET_ID for ref in refs):
+        # A number no ticket can have (only a forged press names one): nothing to look up.
+        async with ctx.store.unit() as uow:
+            await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
+            await turn.finish(uow)
+        return
+    ticket_id = refs[0].subject_id if refs else None
     if ticket_id is not None and event.card_id and event.message_ref:
         # First, so the updates this press causes can use the card's new reference (WeCom's fresh code).
         await ctx.store.renew_placement_ref(subject=Subject.ticket(ticket_id), target=event.conversation,
@@ -70,7 +78,7 @@ async def handle_press(turn: Turn, event: ButtonPressed) -> None:
         return
     ref = actions.decode(event.action)
     if ref is not None and ref.action == actions.ACK:
-        await lifecycle.change_ticket(turn, ref.subject_id, lifecycle.acknowledge(turn), from_button=True)
+        await lifecycle.change_ticket(turn, ref.subject_id, changes.acknowledge(turn), from_button=True)
         return
     if ref is not None and (ref.action == actions.VIEW or (ref.action in CHOICES and event.choices
                                                            and event.value is None)):

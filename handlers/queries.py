@@ -52,7 +52,8 @@ async def show(turn: Turn, ticket_id: int) -> None:
 def _timeline_line(turn: Turn, entry) -> str:
     who = turn.ctx.directory.person(entry.actor)
     name = who.name if who else entry.actor
-    change = f"{entry.before} → {entry.after}" if entry.before or entry.after else ""
+    # Only the values there are: a creation has no "before", a note neither.
+    change = " → ".join(value for value in (entry.before, entry.after) if value)
     text = f" “{entry.text}”" if entry.text else ""
     when = entry.at.strftime("%m-%d %H:%M")
     return f"· {when} {name} {entry.kind} {change}{text}".rstrip()

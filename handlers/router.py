@@ -8,9 +8,9 @@ from pydantic import TypeAdapter
 
 from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, FormSubmitted, MessagePosted
 from bot.ports import Context
-from bot.tickets import Impact, Priority
+from bot.tickets import Action, Impact, Priority
+from handlers import changes, conversation, lifecycle, queries
 from handlers import commands as cmd
-from handlers import conversation, lifecycle, queries
 from handlers.intake import Intake, new_from_command
 from handlers.presses import handle_press
 from handlers.turn import Turn
@@ -130,34 +130,12 @@ class Router:
                 if ticket_id is None:  # outside a ticket's thread the number is needed
                     await self._usage(turn, cmd.UsageError("claim", cmd.WHICH_TICKET))
                     return
-                await lifecycle.change_ticket(turn, ticket_id, lifecycle.claim(turn))
+                await lifecycle.change_ticket(turn, ticket_id, changes.builder(turn, Action.CLAIM))
             case _:
-                builder = self._builder(turn, request)
-                await lifecycle.change_ticket(turn, request.ticket_id, builder)
-
-    def _builder(self, turn: Turn, request):
-        match request:
-            case cmd.Assign(target=target):
-                return lifecycle.assign(turn, target)
-            case cmd.SetPriority(priority=priority):
-                return lifecycle.set_priority(turn, priority)
-            case cmd.SetCategory(category=category):
-                return lifecycle.set_category(turn, category)
-            case cmd.Note(text=text):
-                return lifecycle.note(turn, text)
-            case cmd.Reply(text=text):
-                return lifecycle.reply(turn, text)
-            case cmd.Wait(on=on):
-                return lifecycle.wait(turn, on)
-            case cmd.Resume():
-                return lifecycle.resume(turn)
-            case cmd.Resolve(summary=summary):
-                return lifecycle.resolve(turn, summary)
-            case cmd.Close(reason=reason):
-                return lifecycle.close(turn, reason)
-            case cmd.Reopen(reason=reason):
-                return lifecycle.reopen(turn, reason)
-        raise TypeError(f"no handler for {request!r}")
+                change = cmd.as_change(request)
+                if change is None:
+                    raise TypeError(f"no handler for {request!r}")
+                await lifecycle.change_ticket(turn, request.ticket_id, changes.builder(turn, *change))
 
     async def _ticket_of_thread(self, turn: Turn) -> int | None:
         if not turn.conversation.thread_id:

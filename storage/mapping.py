@@ -9,7 +9,17 @@ from sqlalchemy import ColumnElement, and_
 from bot.events import Conversation, Platform
 from bot.ports import CardPlacement, Outgoing, OutgoingKind, Urgency
 from bot.subjects import Subject, SubjectKind
-from bot.tickets import Identity, Impact, Priority, Status, Ticket, Tier, TimelineEntry, Visibility
+from bot.tickets import (
+    Identity,
+    Impact,
+    Priority,
+    Status,
+    Ticket,
+    Tier,
+    TimelineEntry,
+    TimelineKind,
+    Visibility,
+)
 from storage.sla_index import sla_marks
 from storage.tables import CardPlacementRow, OutboxRow, TicketRow, TimelineRow
 
@@ -134,7 +144,7 @@ def ticket_from_row(row: TicketRow) -> Ticket:
 def timeline_from_row(row: TimelineRow) -> TimelineEntry:
     """The domain timeline entry of a row."""
     return TimelineEntry(
-        id=row.id, ticket_id=row.ticket_id, kind=row.kind, actor=row.actor, platform=Platform(row.platform),
+        id=row.id, ticket_id=row.ticket_id, kind=TimelineKind(row.kind), actor=row.actor, platform=Platform(row.platform),
         at=row.at, before=row.before, after=row.after, text=row.text, visibility=Visibility(row.visibility),
     )
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import text
@@ -39,10 +40,9 @@ def _migrated_sqlite_template(tmp_path_factory):
     return path  # upgrade closed every connection, so no WAL file is left beside it
 
 
-@pytest.fixture
-async def empty_database_url(tmp_path):
-    """A fresh database without tables: a SQLite file, or (TEST_DATABASE_URL) a new PostgreSQL schema."""
-    base = _test_database_base()
+@asynccontextmanager
+async def _empty_database(tmp_path, base: str | None):
+    """A fresh database without tables: a SQLite file (`base` None), or a new schema in PostgreSQL `base`."""
     if base is None:
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
@@ -59,14 +59,38 @@ async def empty_database_url(tmp_path):
         await admin.dispose()
 
 
+async def _migrate(request, url: str) -> str:
+    if is_sqlite(url):
+        shutil.copyfile(request.getfixturevalue("_migrated_sqlite_template"), make_url(url).database)
+    else:
+        await upgrade(url)
+    return url
+
+
+@pytest.fixture
+async def empty_database_url(tmp_path):
+    """A fresh database without tables: a SQLite file, or (TEST_DATABASE_URL) a new PostgreSQL schema."""
+    async with _empty_database(tmp_path, _test_database_base()) as url:
+        yield url
+
+
 @pytest.fixture
 async def database_url(request, empty_database_url):
     """A fresh database migrated to the newest schema; pass it to storage.db.create_engine or bot.app."""
-    if is_sqlite(empty_database_url):
-        shutil.copyfile(request.getfixturevalue("_migrated_sqlite_template"), make_url(empty_database_url).database)
-    else:
-        await upgrade(empty_database_url)
-    return empty_database_url
+    return await _migrate(request, empty_database_url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def each_database_url(request, tmp_path):
+    """A fresh migrated database of each kind in turn, for tests that compare the two in one run.
+
+    The PostgreSQL case needs TEST_DATABASE_URL (it is skipped without it).
+    """
+    base = _test_database_base() if request.param == "postgresql" else None
+    if request.param == "postgresql" and base is None:
+        pytest.skip("TEST_DATABASE_URL names no PostgreSQL database")
+    async with _empty_database(tmp_path, base) as url:
+        yield await _migrate(request, url)
 
 
 @pytest.fixture

@@ -103,3 +103,47 @@ async def test_unknown_ticket_is_reported_and_nothing_changes(bot):
 
 async def test_actions_list_is_complete():
     assert set(COMMANDS) | {"customer_message"} == {a.value for a in Action}
+
+
+async def test_claiming_ones_own_ticket_in_progress_records_nothing(bot):
+    await bot.force(assignee="alice", status=Status.IN_PROGRESS)
+    before, lines = await bot.ticket(), len(await bot.timeline())
+    await bot.say("alice", "/ticket claim T-000001", bot.channel())
+    assert bot.last_text("triage", visible_to="alice") == "T-000001 is already assigned to you."
+    assert (await bot.ticket()).version == before.version and len(await bot.timeline()) == lines
+
+
+async def test_claiming_ones_own_triaged_ticket_only_starts_it(bot):
+    await bot.force(assignee="alice", status=Status.TRIAGED)
+    lines = len(await bot.timeline())
+    await bot.say("alice", "/ticket claim T-000001", bot.channel())
+    assert (await bot.ticket()).status is Status.IN_PROGRESS
+    added = (await bot.timeline())[lines:]
+    assert [(e.kind, e.before, e.after) for e in added] == [("status", "triaged", "in_progress")]
+
+
+@pytest.mark.parametrize(("command", "answer"), [
+    ("/ticket assign T-000001 @alice", "T-000001 is already assigned to Alice Wang."),
+    ("/ticket priority T-000001 P2", "T-000001 is already P2."),
+    ("/ticket category T-000001 bug", "T-000001 is already Bug."),
+])
+async def test_a_change_to_what_it_already_is_records_nothing_and_says_so(bot, command, answer):
+    await bot.force(assignee="alice", status=Status.TRIAGED, category="bug")
+    before, lines = await bot.ticket(), len(await bot.timeline())
+    await bot.say("alice", command, bot.channel())
+    assert bot.last_text("triage", visible_to="alice") == answer
+    assert (await bot.ticket()).version == before.version and len(await bot.timeline()) == lines
+
+
+async def test_moving_to_the_queue_it_is_in_records_nothing(bot):
+    await bot.force(assignee=None, department="finance", status=Status.TRIAGED)
+    before = await bot.ticket()
+    await bot.say(LEAD, "/ticket assign T-000001 @finance", bot.channel())
+    assert "T-000001" in bot.last_text("triage", visible_to="linfang")
+    assert (await bot.ticket()).version == before.version
+
+
+async def test_the_timeline_shows_no_placeholder_values(bot):
+    await bot.say("alice", "/ticket show T-000001", bot.channel())
+    shown = bot.last_text("triage", visible_to="alice")
+    assert "Recent activity" in shown and "None" not in shown

@@ -106,7 +106,7 @@ class _SendBody(BaseModel):
     conversation: str = Field(min_length=1)
     text: str = Field(min_length=1, max_length=4000)
     thread: str | None = None
-    id: str | None = None
+    id: str | None = Field(default=None, max_length=200)  # the delivery id, stored in 200 characters
 
 
 class _PressBody(BaseModel):
@@ -117,7 +117,7 @@ class _PressBody(BaseModel):
     action: str = Field(min_length=1)
     value: str | None = None
     thread: str | None = None
-    id: str | None = None
+    id: str | None = Field(default=None, max_length=200)  # the delivery id, stored in 200 characters
 
 
 def personas(directory: Directory) -> list[dict]:

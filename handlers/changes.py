@@ -1,0 +1,256 @@
+"""What each action does to a ticket: a builder per action for lifecycle.change_ticket, and the one table of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.i18n.labels import category_label, priority_label, status_label
+from bot.ports import UnitOfWork
+from bot.sla import escalation_key
+from bot.tickets import (
+    Action,
+    IllegalTransition,
+    Priority,
+    Status,
+    Ticket,
+    TimelineKind,
+    Visibility,
+    next_status,
+)
+from handlers.lifecycle import Change, Refusal
+from handlers.notify import tell_customer, tell_person
+from handlers.turn import Turn
+
+
+def claim(turn: Turn):
+    """Take the ticket and start on it."""
+    t = turn.t
+
+    def build(ticket: Ticket) -> Change:
+        confirm = t._("{number} claimed by {name}.", number=ticket.number, name=turn.person.name)
+        if turn.person.department:
+            ticket.department = ticket.department or turn.person.department
+        if ticket.assignee == turn.person.key:
+            # Already theirs: claiming only starts the work, so the status line is the whole record.
+            after = next_status_safe(ticket, Action.CLAIM)
+            if after == ticket.status.value:
+                return Change(Action.CLAIM, TimelineKind.STATUS, unchanged=True,
+                              confirm=t._("{number} is already assigned to you.", number=ticket.number))
+            return Change(Action.CLAIM, TimelineKind.STATUS, ticket.status.value, after, confirm=confirm)
+        before = ticket.assignee
+        ticket.assignee = turn.person.key
+        return Change(Action.CLAIM, TimelineKind.ASSIGNED, before, turn.person.key, confirm=confirm)
+    return build
+
+
+def assign(turn: Turn, target: str):
+    """Hand the ticket to a person or a department queue named by `target`."""
+    directory, t = turn.ctx.directory, turn.t
+    kind, _, key = target.partition(":") if target[:2] in ("p:", "d:") else ("", "", target)
+    person = directory.person(key) if kind == "p" else (None if kind == "d" else directory.find_person(target, turn.platform))
+    department = directory.departments.get(key) if kind == "d" else (None if person else directory.find_department(target))
+    if person is not None and not person.is_staff:
+        person = None  # tickets go to staff; colleagues are asked, not assigned
+
+    def build(ticket: Ticket) -> Change:
+        if person is None and department is None:
+            raise Refusal(t._("I don't know anyone or any team called '{name}'.", name=target))
+        before = ticket.assignee
+        if person is not None and person.key == before:
+            return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, person.key, unchanged=True,
+                          confirm=t._("{number} is already assigned to {name}.", number=ticket.number,
+                                      name=person.name))
+        if person is None and before is None and ticket.department == department.key:
+            return Change(Action.ASSIGN, TimelineKind.ASSIGNED, unchanged=True,
+                          confirm=t._("{number} is already in the {team} queue.", number=ticket.number,
+                                      team=department.name(t.language)))
+        if person is not None:
+            ticket.assignee = person.key
+            ticket.department = person.department or ticket.department
+            confirm = t._("{number} assigned to {name}.", number=ticket.number, name=person.name)
+            followups = [] if person.key == turn.person.key else [_tell_assignee(turn, person.key)]
+            return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, person.key, confirm=confirm, followups=followups)
+        ticket.department = department.key
+        ticket.assignee = None
+        confirm = t._("{number} moved to the {team} queue.", number=ticket.number, team=department.name(t.language))
+        return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, f"d:{department.key}", confirm=confirm)
+    return build
+
+
+def _tell_assignee(turn: Turn, person_key: str):
+    async def notify(uow: UnitOfWork, ticket: Ticket) -> None:
+        await tell_person(
+            uow, turn.ctx.directory, person_key,
+            lambda t: t._("{actor} assigned {number} to you: {title}", actor=turn.person.name,
+                          number=ticket.number, title=ticket.title),
+            prefer=turn.platform,
+        )
+    return notify
+
+
+def set_priority(turn: Turn, priority: Priority):
+    """Change the priority (SLA deadlines follow)."""
+    def build(ticket: Ticket) -> Change:
+        before = ticket.priority
+        if before is priority:
+            return Change(Action.PRIORITY, TimelineKind.PRIORITY, unchanged=True,
+                          confirm=turn.t._("{number} is already {value}.", number=ticket.number, value=priority.value))
+        ticket.priority = priority
+        followups = [p0_alert(turn)] if priority is Priority.P0 and before is not Priority.P0 else []
+        return Change(Action.PRIORITY, TimelineKind.PRIORITY, before.value, priority.value, followups=followups,
+                      confirm=turn.t._("{number} priority {before} → {after}.", number=ticket.number,
+                                       before=priority_label(before, turn.t), after=priority_label(priority, turn.t)))
+    return build
+
+
+def p0_alert(turn: Turn):
+    """The people configured to hear of every P0 are told at once."""
+    async def alert(uow: UnitOfWork, ticket: Ticket) -> None:
+        for key in turn.ctx.config.sla.notify_on_p0:
+            await tell_person(uow, turn.ctx.directory, key,
+                              lambda t: t._("🔥 P0 {number}: {title} (customer: {customer})", number=ticket.number,
+                                            title=ticket.title, customer=ticket.customer_name or "—"),
+                              prefer=ticket.source.platform)
+    return alert
+
+
+def acknowledge(turn: Turn):
+    """"I'm on it" on an escalation: the next escalation levels of this breach are not sent."""
+    def build(ticket: Ticket) -> Change:
+        state = turn.ctx.sla.state(ticket, turn.ctx.clock.now()) if turn.ctx.sla else None
+        if state is None or not state.breached:
+            raise Refusal(turn.t._("{number} is not escalated.", number=ticket.number))
+        ticket.escalation_acked = escalation_key(state.clock, state.due)
+        return Change(Action.NOTE, TimelineKind.ESCALATION_ACK, text=ticket.escalation_acked,
+                      confirm=turn.t._("{name} is on {number}; further escalation stopped.", name=turn.person.name,
+                                       number=ticket.number))
+    return build
+
+
+def set_category(turn: Turn, category: str):
+    """Change the category; it must be one the config knows."""
+    categories = turn.ctx.config.categories
+
+    def build(ticket: Ticket) -> Change:
+        if category not in categories:
+            raise Refusal(turn.t._("Unknown category '{category}'. Choose one of: {allowed}.", category=category,
+                                   allowed=", ".join(categories)))
+        before = ticket.category
+        if before == category:
+            return Change(Action.CATEGORY, TimelineKind.CATEGORY, unchanged=True,
+                          confirm=turn.t._("{number} is already {value}.", number=ticket.number,
+                                           value=category_label(category, turn.t)))
+        ticket.category = category
+        return Change(Action.CATEGORY, TimelineKind.CATEGORY, before, category,
+                      confirm=turn.t._("{number} category {before} → {after}.", number=ticket.number,
+                                       before=category_label(before, turn.t), after=category_label(category, turn.t)))
+    return build
+
+
+def note(turn: Turn, text: str):
+    """An internal note: agents and colleagues see it, the customer never does."""
+    def build(ticket: Ticket) -> Change:
+        return Change(Action.NOTE, TimelineKind.NOTE, text=text,
+                      confirm=turn.t._("Internal note added to {number}.", number=ticket.number))
+    return build
+
+
+def reply(turn: Turn, text: str):
+    """A reply that reaches the customer in their conversation; the first one stops the response clock."""
+    def build(ticket: Ticket) -> Change:
+        if ticket.customer_conversation is None:
+            raise Refusal(turn.t._("{number} has no customer conversation to reply to.", number=ticket.number))
+        if ticket.first_response_at is None:
+            ticket.first_response_at = turn.ctx.clock.now()
+
+        async def send(uow: UnitOfWork, saved: Ticket) -> None:
+            from bot.i18n import translator
+            ct = translator(saved.customer_language or turn.ctx.directory.default_language)
+            await tell_customer(uow, saved, ct._("[{number}] {name}: {text}", number=saved.number,
+                                                 name=turn.person.name, text=text), ct.language)
+        return Change(Action.REPLY, TimelineKind.REPLY, text=text, visibility=Visibility.PUBLIC, followups=[send],
+                      confirm=turn.t._("Reply sent to the customer of {number}.", number=ticket.number))
+    return build
+
+
+def wait(turn: Turn, on: str):
+    """Put the ticket on hold for the customer or a colleague."""
+    action = Action.WAIT_CUSTOMER if on == "customer" else Action.WAIT_COLLEAGUE
+
+    def build(ticket: Ticket) -> Change:
+        return Change(action, TimelineKind.STATUS, ticket.status.value, next_status_safe(ticket, action),
+                      confirm=turn.t._("{number} is now {status}.", number=ticket.number,
+                                       status=status_label(Status(next_status_safe(ticket, action) or ticket.status), turn.t)))
+    return build
+
+
+def resume(turn: Turn):
+    """Back to work after a wait."""
+    def build(ticket: Ticket) -> Change:
+        return Change(Action.RESUME, TimelineKind.STATUS, ticket.status.value, next_status_safe(ticket, Action.RESUME),
+                      confirm=turn.t._("{number} is back in progress.", number=ticket.number))
+    return build
+
+
+def next_status_safe(ticket: Ticket, action: Action) -> str | None:
+    """The status `action` would lead to, or None (the change itself reports the illegal move)."""
+    try:
+        return next_status(ticket.status, action).value
+    except IllegalTransition:
+        return None
+
+
+def resolve(turn: Turn, summary: str | None):
+    """Mark solved and tell the customer; they can still answer to reopen."""
+    def build(ticket: Ticket) -> Change:
+        async def tell(uow: UnitOfWork, saved: Ticket) -> None:
+            from bot.i18n import translator
+            ct = translator(saved.customer_language or turn.ctx.directory.default_language)
+            text = ct._("Your ticket {number} ({title}) has been resolved.", number=saved.number, title=saved.title)
+            if summary:
+                text += "\n" + ct._("Summary: {summary}", summary=summary)
+            text += "\n" + ct._("If the problem is not solved, just reply here and we will pick it up again.")
+            await tell_customer(uow, saved, text, ct.language)
+        return Change(Action.RESOLVE, TimelineKind.STATUS, ticket.status.value, Status.RESOLVED.value, text=summary,
+                      followups=[tell], confirm=turn.t._("{number} resolved.", number=ticket.number))
+    return build
+
+
+def close(turn: Turn, reason: str | None):
+    """Close for good (a reopen is possible within the configured window)."""
+    def build(ticket: Ticket) -> Change:
+        return Change(Action.CLOSE, TimelineKind.STATUS, ticket.status.value, Status.CLOSED.value, text=reason,
+                      confirm=turn.t._("{number} closed.", number=ticket.number))
+    return build
+
+
+def reopen(turn: Turn, reason: str | None):
+    """Bring a resolved (or recently closed) ticket back."""
+    def build(ticket: Ticket) -> Change:
+        return Change(Action.REOPEN, TimelineKind.STATUS, ticket.status.value, Status.TRIAGED.value, text=reason,
+                      confirm=turn.t._("{number} reopened.", number=ticket.number))
+    return build
+
+
+# One table from an action to its builder, shared by commands and card presses: `argument` is the action's one
+# parameter (whom to assign, the priority, the category, a note's or reply's text, a reason) or None.
+BUILDERS: dict[Action, Callable[[Turn, Any], Callable[[Ticket], Change]]] = {
+    Action.CLAIM: lambda turn, _argument: claim(turn),
+    Action.ASSIGN: assign,
+    Action.PRIORITY: set_priority,
+    Action.CATEGORY: set_category,
+    Action.NOTE: note,
+    Action.REPLY: reply,
+    Action.WAIT_CUSTOMER: lambda turn, _argument: wait(turn, "customer"),
+    Action.WAIT_COLLEAGUE: lambda turn, _argument: wait(turn, "colleague"),
+    Action.RESUME: lambda turn, _argument: resume(turn),
+    Action.RESOLVE: resolve,
+    Action.CLOSE: close,
+    Action.REOPEN: reopen,
+}
+
+
+def builder(turn: Turn, action: Action, argument: Any = None) -> Callable[[Ticket], Change]:
+    """The change_ticket builder for `action` (KeyError for one nobody takes directly, like a customer message)."""
+    return BUILDERS[action](turn, argument)
