@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -12,7 +14,7 @@ from bot.config import AppConfig, Settings, load_config
 from bot.directory import Directory
 from bot.events import Platform
 from bot.i18n import preload, translator
-from bot.platforms.console import ConsoleHub, ConsoleMessenger, setup_console
+from bot.platforms import Wiring
 from bot.ports import Clock, Context, Messenger, SystemClock
 from bot.sla import SlaPolicy
 from cards.ticket import ticket_card
@@ -39,7 +41,6 @@ class Services:
     router: Router
     dispatcher: OutboxDispatcher
     messengers: dict[Platform, Messenger]
-    console_hub: ConsoleHub | None
     engine: object
     sla: SlaPolicy
     sweep: SlaSweep
@@ -47,6 +48,14 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+
+# The platforms: when each is on, and the module whose mount(app, router, settings, wiring) returns its messenger
+# (imported only when on, so an unused platform's SDK is never loaded).
+PLATFORMS: list[tuple[Platform, Callable[[Settings], bool], str]] = [
+    (Platform.CONSOLE, lambda settings: settings.console_enabled, "bot.platforms.console"),
+    (Platform.SLACK, lambda settings: settings.slack is not None, "bot.platforms.slack"),
+    (Platform.WECOM, lambda settings: settings.wecom is not None, "bot.platforms.wecom_setup"),
+]
 
 
 def card_renderer(directory: Directory, config: AppConfig, policy: SlaPolicy | None = None, clock: Clock | None = None):
@@ -98,10 +107,6 @@ async def build_app(
     directory = Directory(config)
     policy = SlaPolicy(config)
     all_messengers: dict[Platform, Messenger] = dict(messengers or {})
-    hub = None
-    if settings.console_enabled:
-        hub = ConsoleHub()
-        all_messengers.setdefault(Platform.CONSOLE, ConsoleMessenger(hub))
     dispatcher = OutboxDispatcher(store=store, messengers=all_messengers,
                                   render_card=card_renderer(directory, config, policy, clock), clock=clock)
     ctx = Context(store=store, clock=clock, directory=directory, config=config, wake_outbox=dispatcher.wake, sla=policy)
@@ -112,21 +117,14 @@ async def build_app(
     scheduler = Scheduler(job_table(store, sweep, config))
 
     app = web.Application()
-    app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, hub, engine,
+    app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, engine,
                              policy, sweep, scheduler)
     app.router.add_get("/healthz", _healthz)
-    if hub is not None:
-        setup_console(app, router=router, directory=directory, config=config, hub=hub)
-    if settings.slack_enabled:
-        from bot.platforms.slack import SlackAdapter
-
-        slack = SlackAdapter(settings=settings, router=router, config=config)
-        all_messengers.setdefault(Platform.SLACK, slack.messenger)  # the dispatcher holds this same mapping
-        slack.mount(app)
-    if settings.wecom_enabled:
-        from bot.platforms.wecom_setup import setup_wecom
-
-        all_messengers.setdefault(Platform.WECOM, setup_wecom(app, settings=settings, router=router))
+    wiring = Wiring(config=config, directory=directory, state=store)
+    for platform, enabled, module in PLATFORMS:
+        if enabled(settings):
+            messenger = importlib.import_module(module).mount(app, router, settings, wiring)
+            all_messengers.setdefault(platform, messenger)  # the dispatcher holds this same mapping
 
     async def lifecycle(app: web.Application):
         replayed = await router.replay_pending()

@@ -144,7 +144,7 @@ class OutboxDispatcher:
 
     async def _pace(self, messenger: Messenger, platform: Platform, conversation_id: str) -> None:
         """Keep to the platform's per-conversation rate (e.g. Slack's ~1 message per second)."""
-        interval = getattr(messenger, "min_interval", 0.0)
+        interval = messenger.pacing.per_conversation
         if not interval:
             return
         key = (platform, conversation_id)

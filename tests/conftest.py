@@ -81,3 +81,35 @@ async def store(database_url, clock):
     store = SqlStore(create_engine(database_url), clock)
     yield store
     await store.close()
+
+
+# The platforms on the wire, shared by tests/platforms and the contract story that runs over every platform.
+@pytest.fixture
+async def console(database_url, aiohttp_client, monkeypatch):
+    """A test client of the real app with only the console on."""
+    from bot.app import build_app
+    from bot.config import Settings, load_config
+    from tests.harness import EXAMPLE_CONFIG
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG)))
+
+
+@pytest.fixture
+async def slack(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    """The real app with Slack on (tests.platforms.slack_world.SlackWorld), against a fake Web API."""
+    from tests.platforms.slack_world import start_slack
+
+    return await start_slack(database_url=database_url, aiohttp_client=aiohttp_client,
+                             aiohttp_server=aiohttp_server, monkeypatch=monkeypatch)
+
+
+@pytest.fixture
+async def wecom(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    """(test client, FakeWeCom): the real app with WeCom on (Tencent's sample keys), against a fake WeCom API."""
+    from tests.platforms.wecom_world import FakeWeCom, start_wecom_app
+
+    fake = FakeWeCom()
+    client, _server = await start_wecom_app(fake, database_url=database_url, aiohttp_client=aiohttp_client,
+                                            aiohttp_server=aiohttp_server, monkeypatch=monkeypatch)
+    return client, fake

@@ -1,4 +1,4 @@
-"""Slack: slack-bolt AsyncApp on our aiohttp app (or Socket Mode), and SlackMessenger for the outbox."""
+"""Slack: payloads → neutral events, and slack-bolt AsyncApp on our aiohttp app (or Socket Mode) feeding the router."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.config import AppConfig, Settings, SlackSettings
 from bot.events import (
     Actor,
     ButtonPressed,
@@ -24,9 +24,10 @@ from bot.events import (
     MessagePosted,
     Platform,
 )
+from bot.platforms import Wiring
+from bot.platforms.slack_messenger import SlackMessenger
 from bot.platforms.slack_modal import INTAKE_CALLBACK, intake_modal, read_intake
-from bot.ports import SendError
-from cards.slack import fallback_text, render_blocks
+from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
@@ -101,6 +102,17 @@ def action_event(body: dict) -> ButtonPressed:
     )
 
 
+def form_event(body: dict, fields: dict[str, str], channel: str) -> FormSubmitted:
+    """A valid intake view_submission → FormSubmitted (in the channel it was opened from, else the user's DM)."""
+    user = body["user"]
+    return FormSubmitted(
+        delivery_id=f"view:{body['view']['id']}:{body['view'].get('hash', '')}",
+        actor=Actor(platform=Platform.SLACK, user_id=user["id"], display_name=user.get("name", "")),
+        conversation=Conversation(platform=Platform.SLACK, id=channel or user["id"],
+                                  kind=kind_of(channel) if channel else ConversationKind.DM),
+        form=INTAKE_CALLBACK, fields=fields)
+
+
 def parse_body(raw: str, content_type: str) -> dict:
     """The request body as Slack meant it: JSON, an interactivity `payload`, or a plain form.
 
@@ -115,76 +127,21 @@ def parse_body(raw: str, content_type: str) -> dict:
     return form
 
 
-class SlackMessenger:
-    """Posts and updates messages through the real slack-sdk client (base URL configurable)."""
-
-    platform = Platform.SLACK
-    min_interval = 1.0  # Slack allows about one message per second per channel
-
-    def __init__(self, client: AsyncWebClient):
-        self.client = client
-        self._dm_channels: dict[str, str] = {}
-
-    async def _channel(self, target: Conversation) -> str:
-        """A DM addressed by user id is opened first (conversations.open), then cached."""
-        if target.kind is not ConversationKind.DM or target.id[:1] == "D":
-            return target.id
-        if target.id not in self._dm_channels:
-            response = await self._call(self.client.conversations_open, users=target.id)
-            self._dm_channels[target.id] = response["channel"]["id"]
-        return self._dm_channels[target.id]
-
-    async def _call(self, method, **kwargs):
-        try:
-            return await method(**kwargs)
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            error = exc.response.get("error") if hasattr(exc.response, "get") else str(exc)
-            if status == 429:
-                retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
-                raise SendError(f"slack rate limited: {error}", retry_after=retry_after) from None
-            permanent = error in {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth",
-                                  "account_inactive", "user_not_found", "message_not_found", "cant_update_message"}
-            raise SendError(f"slack {error}", permanent=permanent) from None
-
-    async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str | None:
-        """chat.postMessage (or chat.postEphemeral); returns the message ts."""
-        channel = await self._channel(target)
-        payload = {"channel": channel, "text": text or ""}
-        if card is not None:
-            payload.update(text=fallback_text(card), blocks=render_blocks(card))
-        if target.thread_id:
-            payload["thread_ts"] = target.thread_id
-        if ephemeral_user:
-            response = await self._call(self.client.chat_postEphemeral, user=ephemeral_user, **payload)
-            return response.get("message_ts")
-        response = await self._call(self.client.chat_postMessage, **payload)
-        return response["ts"]
-
-    async def update(self, target: Conversation, message_ref: str, card) -> str | None:
-        """chat.update of a card in place."""
-        channel = await self._channel(target)
-        await self._call(self.client.chat_update, channel=channel, ts=message_ref, text=fallback_text(card),
-                         blocks=render_blocks(card))
-        return message_ref
-
-
 class SlackAdapter:
-    """Wires Bolt listeners to the router: record the delivery, acknowledge, then work."""
+    """Bolt listeners → neutral events → the router, which records, acknowledges (Bolt's ack) and processes."""
 
-    def __init__(self, *, settings, router, config):
+    def __init__(self, *, settings: SlackSettings, router: Inbox, config: AppConfig):
         self.router = router
         self.config = config
-        self.client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base_url)
-        self.verifier = SignatureVerifier(settings.slack_signing_secret)
-        self.bolt = AsyncApp(client=self.client, signing_secret=settings.slack_signing_secret,
-                             request_verification_enabled=False)
-        self.messenger = SlackMessenger(self.client)
-        self.app_token = settings.slack_app_token
+        secret = settings.signing_secret.get_secret_value()
+        self.client = AsyncWebClient(token=settings.bot_token.get_secret_value(), base_url=settings.api_base_url)
+        self.verifier = SignatureVerifier(secret)
+        self.bolt = AsyncApp(client=self.client, signing_secret=secret, request_verification_enabled=False)
+        self.app_token = settings.app_token.get_secret_value() if settings.app_token else None
         self._register()
 
     def _register(self) -> None:
-        bolt = self.bolt
+        bolt, router = self.bolt, self.router
 
         @bolt.command(re.compile(r"^/.+"))
         async def on_command(ack, body, client):
@@ -194,7 +151,7 @@ class SlackAdapter:
                 await client.views_open(trigger_id=body["trigger_id"],
                                         view=intake_modal(body.get("channel_id", ""), self.config))
                 return
-            await self._accept_ack_process(event, ack)
+            await router.deliver(event, ack)
 
         @bolt.event("app_mention")
         async def on_mention(ack, body, context):
@@ -206,7 +163,7 @@ class SlackAdapter:
 
         @bolt.action(re.compile(r"^tb:"))
         async def on_action(ack, body):
-            await self._accept_ack_process(action_event(body), ack)
+            await router.deliver(action_event(body), ack)
 
         @bolt.view(INTAKE_CALLBACK)
         async def on_intake(ack, body):
@@ -214,28 +171,14 @@ class SlackAdapter:
             if errors:
                 await ack(response_action="errors", errors=errors)
                 return
-            user = body["user"]
-            event = FormSubmitted(
-                delivery_id=f"view:{body['view']['id']}:{body['view'].get('hash', '')}",
-                actor=Actor(platform=Platform.SLACK, user_id=user["id"], display_name=user.get("name", "")),
-                conversation=Conversation(platform=Platform.SLACK, id=channel or user["id"],
-                                          kind=kind_of(channel) if channel else ConversationKind.DM),
-                form=INTAKE_CALLBACK, fields=fields)
-            await self._accept_ack_process(event, ack)
+            await router.deliver(form_event(body, fields, channel), ack)
 
     async def _message(self, ack, body, context) -> None:
         event = message_event(body, context.get("bot_user_id"))
         if event is None:
             await ack()
             return
-        await self._accept_ack_process(event, ack)
-
-    async def _accept_ack_process(self, event, ack) -> None:
-        """Record first (so an acknowledged delivery is never lost), acknowledge, then do the work."""
-        fresh = await self.router.accept(event)
-        await ack()
-        if fresh:
-            await self.router.process(event)
+        await self.router.deliver(event, ack)
 
     async def handle(self, request: web.Request) -> web.Response:
         """POST /slack/events: commands, interactivity and events at one URL."""
@@ -255,7 +198,7 @@ class SlackAdapter:
                             headers={k: v[0] if isinstance(v, list) else v for k, v in response.headers.items()
                                      if k.lower() in ("content-type",)})
 
-    def mount(self, app: web.Application) -> None:
+    def add_routes(self, app: web.Application) -> None:
         """Add the HTTP endpoint, and Socket Mode when an app-level token is configured."""
         app.router.add_post("/slack/events", self.handle)
         if self.app_token:
@@ -269,3 +212,10 @@ class SlackAdapter:
                 await handler.close_async()
 
             app.cleanup_ctx.append(socket_mode)
+
+
+def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wiring) -> SlackMessenger:
+    """Mount /slack/events (and Socket Mode); returns the messenger, on the same client as Bolt."""
+    adapter = SlackAdapter(settings=settings.slack, router=router, config=wiring.config)
+    adapter.add_routes(app)
+    return SlackMessenger(adapter.client)

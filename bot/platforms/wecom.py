@@ -6,7 +6,6 @@ Sending lives in wecom_messenger.py (members, app group chats) over wecom_api.py
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -16,28 +15,17 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
+from bot.config import WeComSettings
 from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
 from bot.platforms.wecom_messenger import card_ref
 from cards import actions
 from cards.wecom import EXPANDED
+from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
 # A callback event the app chat does not turn into a neutral event itself (e.g. kf_msg_or_event): its
 # decrypted fields go to the handler registered for its Event name, after WeCom has had its answer.
 EventHook = Callable[[dict], Awaitable[None]]
-
-
-class BackgroundWork:
-    """Work started after WeCom got its answer (it retries after 5 s without one); kept referenced until done."""
-
-    def __init__(self):
-        self._tasks: set[asyncio.Future] = set()
-
-    def start(self, work: Awaitable) -> None:
-        """Run `work` in the background."""
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)  # the loop holds tasks weakly: without this one could vanish mid-way
-        task.add_done_callback(self._tasks.discard)
 
 
 def query_value(request: web.Request, name: str) -> str:
@@ -95,13 +83,13 @@ def selected_items(data: dict) -> tuple[tuple[str, str], ...]:
 
 
 class WeComCallback:
-    """GET/POST /wecom/callback: verify, decrypt, record the delivery, answer at once, then work."""
+    """GET/POST /wecom/callback: verify, decrypt, and hand the event to the router (worked after WeCom's answer)."""
 
-    def __init__(self, *, settings, router):
-        self.crypto = WeChatCrypto(settings.wecom_token, settings.wecom_encoding_aes_key, settings.wecom_corp_id)
+    def __init__(self, *, settings: WeComSettings, router: Inbox):
+        self.crypto = WeChatCrypto(settings.token.get_secret_value(), settings.encoding_aes_key.get_secret_value(),
+                                   settings.corp_id)
         self.router = router
         self.hooks: dict[str, EventHook] = {}
-        self.background = BackgroundWork()
 
     def on_event(self, name: str, hook: EventHook) -> None:
         """Hand callback events named `name` (lower case, e.g. 'kf_msg_or_event') to `hook`."""
@@ -122,11 +110,12 @@ class WeComCallback:
         data = parse_message(xml)._data
         hook = self.hooks.get((data.get("Event") or "").lower()) if (data.get("MsgType") or "").lower() == "event" else None
         if hook is not None:
-            self.background.start(hook(data))
+            self.router.later(hook(data))
             return web.Response(text="")
         event = to_event(data)
-        if event is not None and await self.router.accept(event):
-            self.background.start(self.router.process(event))
+        if event is not None:
+            # WeCom's answer is this response: the work must not hold it (WeCom retries after 5 s).
+            await self.router.deliver(event, background=True)
         return web.Response(text="")
 
     def mount(self, app: web.Application) -> None:

@@ -35,10 +35,13 @@ from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
+from bot.config import WeComAibotSettings
 from bot.events import Actor, Conversation, ConversationKind, MessagePosted, Platform
-from bot.platforms.wecom import BackgroundWork, answer_url_verification, query_value
+from bot.platforms import SharedState
+from bot.platforms.wecom import answer_url_verification, query_value
 from bot.ports import SendError
 from cards.wecom import fit_bytes, render_text
+from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +110,13 @@ class AibotSender:
     "streams": [{"id", "started", "changed", "parts", "handled", "finished"}, …]} (times in epoch seconds).
     """
 
-    def __init__(self, *, store, http: Callable[[], Awaitable[aiohttp.ClientSession]],
+    def __init__(self, *, state: SharedState, http: Callable[[], Awaitable[aiohttp.ClientSession]],
                  clock: Callable[[], float] = time.time):
-        self.store, self.http, self.clock = store, http, clock
+        self.state, self.http, self.clock = state, http, clock
 
     async def _change(self, key: str, change, keep_for: float = 2 * URL_LIFETIME):
         now = self.clock()
-        return await self.store.change_state(key, change, now=datetime.fromtimestamp(now, UTC),
+        return await self.state.change_state(key, change, now=datetime.fromtimestamp(now, UTC),
                                              expires_at=datetime.fromtimestamp(now + keep_for, UTC))
 
     async def begin(self, chat: str, stream_id: str, response_url: str) -> bool:
@@ -212,13 +215,12 @@ class AibotSender:
 
 
 class AibotCallback:
-    """GET/POST /wecom/aibot: verify, decrypt, record the delivery, answer with a stream, then work."""
+    """GET/POST /wecom/aibot: verify, decrypt, hand the message to the router, answer with a stream."""
 
-    def __init__(self, *, token: str, encoding_aes_key: str, router, sender: AibotSender):
+    def __init__(self, *, token: str, encoding_aes_key: str, router: Inbox, sender: AibotSender):
         self.token = token
         self.crypto = WeChatCrypto(token, encoding_aes_key, "")  # the AI bot's receiveid is the empty string
         self.router, self.sender = router, sender
-        self.background = BackgroundWork()
 
     async def verify(self, request: web.Request) -> web.Response:
         """URL verification: answer the decrypted echostr, exactly (receiveid '' for the AI bot)."""
@@ -254,17 +256,13 @@ class AibotCallback:
         # Derived from msgid: WeCom's retries of this message get the same stream, not a second answer.
         stream_id = "tb-" + hashlib.sha1(data["msgid"].encode()).hexdigest()[:20]
         known = await self.sender.begin(chat, stream_id, data.get("response_url", ""))
-        if await self.router.accept(event):
-            self.background.start(self._process(event, chat, stream_id))
-        elif not known:
-            await self.sender.handled(chat, stream_id)  # handled before (e.g. before a restart)
-        return self._reply(await self.sender.poll(stream_id), nonce)
 
-    async def _process(self, event: MessagePosted, chat: str, stream_id: str) -> None:
-        try:
-            await self.router.process(event)
-        finally:
+        async def handled() -> None:  # the stream may close once what the turn said has been sent
             await self.sender.handled(chat, stream_id)
+        fresh = await self.router.deliver(event, background=True, done=handled)
+        if not fresh and not known:
+            await handled()  # handled before (e.g. before a restart)
+        return self._reply(await self.sender.poll(stream_id), nonce)
 
     def mount(self, app: web.Application) -> None:
         """Add the callback routes."""
@@ -272,15 +270,14 @@ class AibotCallback:
         app.router.add_post("/wecom/aibot", self.receive)
 
 
-def setup_aibot(app: web.Application, *, settings, router, messenger) -> AibotCallback | None:
-    """Mount /wecom/aibot and route 'aibot:' conversations through the messenger, when the AI bot is configured."""
-    if not settings.wecom_aibot_enabled:
-        return None
+def mount_aibot(app: web.Application, *, settings: WeComAibotSettings, router: Inbox, messenger,
+                state: SharedState) -> AibotCallback:
+    """Mount /wecom/aibot and route 'aibot:' conversations through the messenger."""
     # The app messenger's HTTP session: one pool, closed with the messenger.
-    # Reply state in the store's shared state: every replica's callbacks and dispatcher see the same.
-    sender = AibotSender(store=router.ctx.store, http=messenger.api.http)
+    # Reply state in shared state: every replica's callbacks and dispatcher see the same.
+    sender = AibotSender(state=state, http=messenger.api.http)
     messenger.route(PREFIX, sender)
-    callback = AibotCallback(token=settings.wecom_aibot_token, encoding_aes_key=settings.wecom_aibot_encoding_aes_key,
-                             router=router, sender=sender)
+    callback = AibotCallback(token=settings.token.get_secret_value(),
+                             encoding_aes_key=settings.encoding_aes_key.get_secret_value(), router=router, sender=sender)
     callback.mount(app)
     return callback

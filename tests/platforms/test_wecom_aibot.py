@@ -7,7 +7,6 @@ import asyncio
 import copy
 import json
 import time
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -17,9 +16,16 @@ from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from bot.app import build_app
 from bot.config import Settings, load_config
 from tests.harness import EXAMPLE_CONFIG
-from tests.test_wecom import SAMPLE, FakeWeCom, encrypted, eventually, start_wecom_app, text_xml
+from tests.platforms.wecom_world import (
+    FIXTURES,
+    SAMPLE,
+    FakeWeCom,
+    encrypted,
+    eventually,
+    start_wecom_app,
+    text_xml,
+)
 
-FIXTURES = Path(__file__).parent / "fixtures" / "wecom"
 MESSAGE = json.loads((FIXTURES / "aibot_group_text_mention.json").read_text())
 REFRESH = json.loads((FIXTURES / "aibot_stream_refresh.json").read_text())
 ENTER_CHAT = json.loads((FIXTURES / "aibot_enter_chat_event.json").read_text())
@@ -178,12 +184,20 @@ def test_the_ai_bot_is_on_only_with_its_keys_and_the_wecom_app(monkeypatch):
     for name in ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY",
                  "WECOM_AIBOT_TOKEN", "WECOM_AIBOT_ENCODING_AES_KEY"):
         monkeypatch.delenv(name, raising=False)
-    app = {"wecom_corp_id": "c", "wecom_agent_id": "1", "wecom_secret": "s", "wecom_token": "t",
-           "wecom_encoding_aes_key": AES_KEY}
-    keys = {"wecom_aibot_token": TOKEN, "wecom_aibot_encoding_aes_key": AES_KEY}
-    assert Settings(_env_file=None, **app, **keys).wecom_aibot_enabled
-    assert not Settings(_env_file=None, **keys).wecom_aibot_enabled
-    assert not Settings(_env_file=None, **app, wecom_aibot_token=TOKEN).wecom_aibot_enabled
+    app = {"WECOM_CORP_ID": "c", "WECOM_AGENT_ID": "1", "WECOM_SECRET": "s", "WECOM_TOKEN": "t",
+           "WECOM_ENCODING_AES_KEY": AES_KEY}
+
+    def aibot_on(**env) -> bool:
+        with monkeypatch.context() as scoped:
+            for name, value in env.items():
+                scoped.setenv(name, value)
+            wecom = Settings().wecom
+            return wecom is not None and wecom.aibot is not None
+
+    keys = {"WECOM_AIBOT_TOKEN": TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": AES_KEY}
+    assert aibot_on(**app, **keys)
+    assert not aibot_on(**keys)
+    assert not aibot_on(**app, WECOM_AIBOT_TOKEN=TOKEN)
 
 
 async def test_two_replicas_share_the_streams_and_the_response_urls(aibot, aiohttp_client):
