@@ -6,84 +6,35 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import time
 
-import pytest
-from aiohttp import web
 from wechatpy.crypto import _get_signature
-from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.enterprise.crypto import PrpCrypto
 
 from bot.app import build_app
 from bot.config import Settings, load_config
 from tests.harness import EXAMPLE_CONFIG
 from tests.platforms.wecom_world import (
+    AES_KEY,
+    CRYPTO,
     FIXTURES,
     SAMPLE,
-    FakeWeCom,
+    TOKEN,
+    callback,
     encrypted,
     eventually,
-    start_wecom_app,
+    post,
+    signed,
     text_xml,
 )
 
 MESSAGE = json.loads((FIXTURES / "aibot_group_text_mention.json").read_text())
 REFRESH = json.loads((FIXTURES / "aibot_stream_refresh.json").read_text())
 ENTER_CHAT = json.loads((FIXTURES / "aibot_enter_chat_event.json").read_text())
-TOKEN, AES_KEY = "aibotToken", "dGlja2V0Ym90LWFpYm90LXRlc3Qta2V5LTMyYnl0ZXM"
-CRYPTO = WeChatCrypto(TOKEN, AES_KEY, "")
-
-
-class Fake(FakeWeCom):
-    """The WeCom API fake plus the AI bot's response_url endpoint."""
-
-    def __init__(self):
-        super().__init__()
-        self.responses: list[tuple[str, dict]] = []
-
-    async def response_url(self, request: web.Request) -> web.Response:
-        self.responses.append((request.match_info["key"], json.loads(await request.text())))
-        return web.json_response({"errcode": 0, "errmsg": "ok"})
-
-
-@pytest.fixture
-async def aibot(database_url, aiohttp_client, aiohttp_server, monkeypatch):
-    fake = Fake()
-    client, server = await start_wecom_app(
-        fake, database_url=database_url, aiohttp_client=aiohttp_client, aiohttp_server=aiohttp_server,
-        monkeypatch=monkeypatch, routes=[("/aibot/response/{key}", fake.response_url)],
-        env={"WECOM_AIBOT_TOKEN": TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": AES_KEY})
-    return client, fake, server
-
-
-def signed(encrypt: str) -> dict:
-    timestamp, nonce = str(int(time.time())), "1597212914"
-    return {"msg_signature": _get_signature(TOKEN, timestamp, nonce, encrypt), "timestamp": timestamp, "nonce": nonce}
-
-
-def callback(plain: dict) -> tuple[dict, str]:
-    """Query and JSON body exactly as WeCom posts an AI-bot callback (AES with receiveid "", SHA1 signature)."""
-    encrypt = PrpCrypto(CRYPTO.key).encrypt(json.dumps(plain, ensure_ascii=False), "").decode()
-    return signed(encrypt), json.dumps({"encrypt": encrypt})
-
-
 def message(user: str, content: str, msgid: str, response_url: str, *, chat: str = MESSAGE["chatid"]) -> dict:
     data = copy.deepcopy(MESSAGE)
     data.update(msgid=msgid, chatid=chat, response_url=response_url, **{"from": {"userid": user}})
     data["text"]["content"] = content
     return data
-
-
-async def reply_of(response) -> dict:
-    """Check and decrypt the bot's passive reply as WeCom does."""
-    assert response.status == 200
-    body = await response.json()
-    assert body["msgsignature"] == _get_signature(TOKEN, body["timestamp"], body["nonce"], body["encrypt"])
-    return json.loads(PrpCrypto(CRYPTO.key).decrypt(body["encrypt"], ""))
-
-
-async def post(client, plain: dict) -> dict:
-    query, body = callback(plain)
-    return await reply_of(await client.post("/wecom/aibot", params=query, data=body))
 
 
 async def finished_stream(client, stream_id: str, timeout: float = 10.0) -> str:

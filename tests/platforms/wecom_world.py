@@ -137,3 +137,44 @@ def card_event_xml(user: str, key: str, response_code: str, task_id: str, *, que
             f"<Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
             f"<TaskId><![CDATA[{task_id}]]></TaskId><CardType><![CDATA[{card_type}]]></CardType>"
             f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode><AgentID>218</AgentID>{selected}</xml>")
+
+
+# The 智能机器人 (AI bot): its own token and key, JSON callbacks encrypted with receiveid "".
+TOKEN, AES_KEY = "aibotToken", "dGlja2V0Ym90LWFpYm90LXRlc3Qta2V5LTMyYnl0ZXM"
+CRYPTO = WeChatCrypto(TOKEN, AES_KEY, "")
+
+
+class AibotFake(FakeWeCom):
+    """The WeCom API fake plus the AI bot's response_url endpoint."""
+
+    def __init__(self):
+        super().__init__()
+        self.responses: list[tuple[str, dict]] = []
+
+    async def response_url(self, request: web.Request) -> web.Response:
+        self.responses.append((request.match_info["key"], json.loads(await request.text())))
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
+def signed(encrypt: str) -> dict:
+    timestamp, nonce = str(int(time.time())), "1597212914"
+    return {"msg_signature": _get_signature(TOKEN, timestamp, nonce, encrypt), "timestamp": timestamp, "nonce": nonce}
+
+
+def callback(plain: dict) -> tuple[dict, str]:
+    """Query and JSON body exactly as WeCom posts an AI-bot callback (AES with receiveid "", SHA1 signature)."""
+    encrypt = PrpCrypto(CRYPTO.key).encrypt(json.dumps(plain, ensure_ascii=False), "").decode()
+    return signed(encrypt), json.dumps({"encrypt": encrypt})
+
+
+async def reply_of(response) -> dict:
+    """Check and decrypt the bot's passive reply as WeCom does."""
+    assert response.status == 200
+    body = await response.json()
+    assert body["msgsignature"] == _get_signature(TOKEN, body["timestamp"], body["nonce"], body["encrypt"])
+    return json.loads(PrpCrypto(CRYPTO.key).decrypt(body["encrypt"], ""))
+
+
+async def post(client, plain: dict) -> dict:
+    query, body = callback(plain)
+    return await reply_of(await client.post("/wecom/aibot", params=query, data=body))
