@@ -7,6 +7,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -78,14 +79,25 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+# How long a processed delivery id is remembered: longer than any platform redelivers (Slack retries within
+# ~5 min, WeCom within ~15 s and refuses callbacks over 5 min old; 微信客服's sync_msg re-serves up to 3 days of
+# messages after a lost cursor), so a repeat still finds its id; older ones only grow the table.
+DELIVERY_RETENTION = timedelta(days=4)
+
+
 def job_table(store: SqlStore, sweep: SlaSweep, config: AppConfig) -> list[JobSpec]:
-    """The recurring jobs, with stable ids: the SLA sweep, the database's WAL checkpoint, expired shared state."""
+    """The recurring jobs, with stable ids: the SLA sweep, the database's WAL checkpoint, expired shared state,
+    delivery ids past every platform's redelivery window."""
     async def purge_state() -> None:
         await store.purge_state(store.clock.now())
 
+    async def purge_deliveries() -> None:
+        await store.purge_deliveries(store.clock.now() - DELIVERY_RETENTION)
+
     return [JobSpec("sla-sweep", sweep.tick, every_seconds=config.sla.sweep_seconds),
             JobSpec("db-checkpoint", store.checkpoint, every_seconds=1.0),
-            JobSpec("state-purge", purge_state, every_seconds=600.0)]
+            JobSpec("state-purge", purge_state, every_seconds=600.0),
+            JobSpec("delivery-purge", purge_deliveries, every_seconds=3600.0)]
 
 
 async def build_app(
@@ -120,7 +132,7 @@ async def build_app(
     app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, engine,
                              policy, sweep, scheduler)
     app.router.add_get("/healthz", _healthz)
-    wiring = Wiring(config=config, directory=directory, state=store)
+    wiring = Wiring(config=config, directory=directory, state=store, clock=clock)
     for platform, enabled, module in PLATFORMS:
         if enabled(settings):
             messenger = importlib.import_module(module).mount(app, router, settings, wiring)

@@ -10,6 +10,11 @@ from typing import Any, Protocol
 
 from bot.config import AppConfig
 from bot.directory import Directory
+from bot.ports import Clock
+
+
+class Malformed(ValueError):
+    """A payload that passed the platform's signature check but is not what the platform sends: a 4xx, no effect."""
 
 
 class SharedState(Protocol):
@@ -28,3 +33,4 @@ class Wiring:
     config: AppConfig
     directory: Directory
     state: SharedState
+    clock: Clock  # e.g. to refuse callbacks whose timestamp is too old to be a fresh delivery

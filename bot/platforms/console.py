@@ -185,8 +185,8 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     async def parse(request: web.Request, model):
         try:
             return model.model_validate(await request.json())
-        except (ValueError, ValidationError) as exc:
-            raise web.HTTPBadRequest(text=f"invalid request: {exc}") from None
+        except (ValueError, ValidationError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+            raise web.HTTPBadRequest(text=f"invalid request: {type(exc).__name__}") from None
 
     async def index(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")

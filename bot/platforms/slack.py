@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
+import time
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import AppConfig, Settings, SlackSettings
@@ -20,16 +23,18 @@ from bot.events import (
     CommandIssued,
     Conversation,
     ConversationKind,
+    Event,
     FormSubmitted,
     MessagePosted,
     Platform,
 )
-from bot.platforms import Wiring
+from bot.platforms import Malformed, Wiring
 from bot.platforms.slack_messenger import SlackMessenger
 from bot.platforms.slack_modal import INTAKE_CALLBACK, intake_modal, read_intake
 from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
+REPLAY_WINDOW = 300  # seconds: Slack's own rule (a signed request older than 5 minutes is refused)
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
 
@@ -46,8 +51,11 @@ def kind_of(channel_id: str) -> ConversationKind:
 def command_event(body: dict) -> CommandIssued:
     """A slash command → CommandIssued (the trigger id is unique per invocation)."""
     channel = body.get("channel_id", "")
+    once = body.get("trigger_id") or body.get("response_url")
+    if not body.get("user_id") or not once:  # Slack sends both with every command: who, and what makes it unique
+        raise Malformed("a command without user_id or trigger_id")
     return CommandIssued(
-        delivery_id=f"cmd:{body.get('trigger_id') or body.get('response_url')}",
+        delivery_id=f"cmd:{once}",
         actor=Actor(platform=Platform.SLACK, user_id=body["user_id"], display_name=body.get("user_name", "")),
         conversation=Conversation(platform=Platform.SLACK, id=channel, kind=kind_of(channel)),
         text=neutral_text(body.get("text", "")),
@@ -114,17 +122,62 @@ def form_event(body: dict, fields: dict[str, str], channel: str) -> FormSubmitte
 
 
 def parse_body(raw: str, content_type: str) -> dict:
-    """The request body as Slack meant it: JSON, an interactivity `payload`, or a plain form.
+    """The request body as Slack meant it: JSON, an interactivity `payload`, or a plain form; Malformed otherwise.
 
     Bolt's own parser treats any form body containing the word "payload" as interactivity, which loses
     slash commands such as `/ticket new payload too big`; parsing here by key avoids that.
     """
-    if content_type.startswith("application/json") or raw.lstrip().startswith("{"):
-        return json.loads(raw)
-    form = dict(parse_qsl(raw, keep_blank_values=True))
-    if "payload" in form and "command" not in form:
-        return json.loads(form["payload"])
-    return form
+    try:
+        if content_type.startswith("application/json") or raw.lstrip().startswith(("{", "[")):
+            body = json.loads(raw)
+        else:
+            form = dict(parse_qsl(raw, keep_blank_values=True))
+            body = json.loads(form["payload"]) if "payload" in form and "command" not in form else form
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested deeper than the parser goes
+        raise Malformed(f"not JSON or a form: {type(exc).__name__}") from None
+    if not isinstance(body, dict):
+        raise Malformed(f"a JSON {type(body).__name__}, not an object")
+    return body
+
+
+# Top-level fields Bolt's middleware and our listeners read, and the type Slack always gives them.
+_SHAPE = {dict: ("event", "team", "user", "channel", "container", "view", "enterprise", "message", "state"),
+          list: ("actions", "authorizations"),
+          str: ("type", "team_id", "user_id", "channel_id", "enterprise_id", "api_app_id", "token", "trigger_id",
+                "command", "text", "response_url", "user_name", "event_id")}
+
+
+def to_event(body: dict, bot_user_id: str | None = None) -> Event | None:
+    """Any body Slack posts → its neutral event (None for what the bot does not act on); Malformed for a body
+    whose shape Slack never sends (a field missing, or of the wrong type)."""
+    for kind, names in _SHAPE.items():
+        if wrong := [name for name in names if name in body and not isinstance(body[name], kind)]:
+            raise Malformed(f"{', '.join(wrong)} not a {kind.__name__}")
+    try:
+        if "command" in body:
+            return command_event(body)
+        kind = body.get("type")
+        if kind == "block_actions":
+            return action_event(body)
+        if kind == "view_submission" and body["view"].get("callback_id") == INTAKE_CALLBACK:
+            fields, errors, channel = read_intake(body["view"])
+            return None if errors else form_event(body, fields, channel)
+        if kind == "event_callback" and body["event"].get("type") in ("message", "app_mention"):
+            return message_event(body, bot_user_id)
+        return None
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:  # pydantic's errors are ValueErrors
+        raise Malformed(f"{body.get('type') or 'command'}: {type(exc).__name__}") from None
+
+
+def signed_by_slack(secret: bytes, raw: bytes, timestamp: str | None, signature: str | None,
+                    now: Callable[[], float] = time.time) -> bool:
+    """Slack's v0 signature over the raw bytes, within the replay window — checked before anything is decoded."""
+    if not timestamp or not signature or not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        return False
+    if abs(now() - int(timestamp)) > REPLAY_WINDOW:
+        return False
+    expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
 
 class SlackAdapter:
@@ -135,7 +188,7 @@ class SlackAdapter:
         self.config = config
         secret = settings.signing_secret.get_secret_value()
         self.client = AsyncWebClient(token=settings.bot_token.get_secret_value(), base_url=settings.api_base_url)
-        self.verifier = SignatureVerifier(secret)
+        self.secret = secret.encode()
         self.bolt = AsyncApp(client=self.client, signing_secret=secret, request_verification_enabled=False)
         self.app_token = settings.app_token.get_secret_value() if settings.app_token else None
         self._register()
@@ -182,18 +235,26 @@ class SlackAdapter:
 
     async def handle(self, request: web.Request) -> web.Response:
         """POST /slack/events: commands, interactivity and events at one URL."""
-        raw = await request.text()
+        raw = await request.read()
         headers = {k.lower(): v for k, v in request.headers.items()}
-        if not self.verifier.is_valid_request(raw, headers):
+        if not signed_by_slack(self.secret, raw, headers.get("x-slack-request-timestamp"),
+                               headers.get("x-slack-signature")):
+            log.info("slack: refused a request without a valid signature")
             return web.json_response({"error": "invalid request"}, status=401)
         try:
-            body = parse_body(raw, request.content_type or "")
-        except ValueError:
+            body = parse_body(raw.decode("utf-8"), request.content_type or "")
+            to_event(body)  # the shape the listeners rely on, checked before Bolt sees the body
+        except (Malformed, UnicodeDecodeError) as exc:
+            log.warning("slack: refused a signed but malformed request: %s", exc)
             return web.json_response({"error": "malformed body"}, status=400)
         if body.get("type") == "url_verification":
             return web.json_response({"challenge": body.get("challenge")})
         bolt_request = AsyncBoltRequest(body=body, headers={k: [v] for k, v in headers.items()}, mode="socket_mode")
-        response = await self.bolt.async_dispatch(bolt_request)
+        try:
+            response = await self.bolt.async_dispatch(bolt_request)
+        except Exception as exc:  # Bolt's own reading of an odd body (its listeners' failures it answers itself)
+            log.warning("slack: refused a request Bolt could not read: %s: %s", type(exc).__name__, exc)
+            return web.json_response({"error": "malformed body"}, status=400)
         return web.Response(status=response.status, body=response.body,
                             headers={k: v[0] if isinstance(v, list) else v for k, v in response.headers.items()
                                      if k.lower() in ("content-type",)})

@@ -91,9 +91,12 @@ class KfSync:
 
     async def on_event(self, data: dict) -> None:
         """The kf_msg_or_event hook: sync that kf account; failures are logged (the next event syncs again)."""
-        open_kfid = data.get("OpenKfId") or ""
+        open_kfid, token = data.get("OpenKfId") or "", data.get("Token") or ""
+        if not (isinstance(open_kfid, str) and isinstance(token, str)):
+            log.warning("kf: ignored a kf_msg_or_event whose OpenKfId or Token is not text")
+            return
         try:
-            await self.sync(open_kfid, token=data.get("Token") or "")
+            await self.sync(open_kfid, token=token)
         except Exception:  # a background task: nobody else would see it
             log.exception("kf sync of %s failed", open_kfid or "(no OpenKfId)")
 

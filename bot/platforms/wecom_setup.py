@@ -19,11 +19,12 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     wecom = settings.wecom
     api = WeComApi(base_url=wecom.api_base_url, corp_id=wecom.corp_id, secret=wecom.secret.get_secret_value())
     messenger = WeComMessenger(api=api, agent_id=wecom.agent_id)
-    callback = WeComCallback(settings=wecom, router=router)
+    callback = WeComCallback(settings=wecom, router=router, clock=wiring.clock)
     callback.mount(app)
     setup_kf(callback, messenger, api=api, router=router)  # 微信客服: WeChat customers
     if wecom.aibot is not None:  # 智能机器人: @-commands in group chats
-        mount_aibot(app, settings=wecom.aibot, router=router, messenger=messenger, state=wiring.state)
+        mount_aibot(app, settings=wecom.aibot, router=router, messenger=messenger, state=wiring.state,
+                    clock=wiring.clock)
 
     async def close(_app: web.Application) -> None:
         await messenger.close()

@@ -5,8 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
-from tests.platforms.wecom_world import FIXTURES, SAMPLE, card_event_xml, encrypted, eventually, text_xml
+import pytest
+
+from bot.app import SERVICES
+from tests.fakes import FakeClock
+from tests.platforms.wecom_world import (
+    FIXTURES,
+    SAMPLE,
+    FakeWeCom,
+    card_event_xml,
+    encrypted,
+    eventually,
+    start_wecom_app,
+    text_xml,
+)
 
 
 async def test_url_verification_with_tencents_sample(wecom):
@@ -18,8 +32,18 @@ async def test_url_verification_with_tencents_sample(wecom):
     assert (await client.get("/wecom/callback", params=forged)).status == 403
 
 
-async def test_tencents_sample_message_opens_a_ticket(wecom):
-    client, fake = wecom
+@pytest.fixture
+async def wecom_in_2014(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    """The app on a clock at the moment Tencent signed its sample (callbacks older than 5 minutes are refused)."""
+    fake = FakeWeCom()
+    clock = FakeClock(datetime.fromtimestamp(int(SAMPLE["message"]["timestamp"]), UTC))
+    client, _server = await start_wecom_app(fake, database_url=database_url, aiohttp_client=aiohttp_client,
+                                            aiohttp_server=aiohttp_server, monkeypatch=monkeypatch, clock=clock)
+    return client, fake
+
+
+async def test_tencents_sample_message_opens_a_ticket(wecom_in_2014):
+    client, fake = wecom_in_2014
     sample = SAMPLE["message"]
     response = await client.post("/wecom/callback", data=sample["body"],
                                  params={k: sample[k] for k in ("msg_signature", "timestamp", "nonce")})
@@ -227,3 +251,18 @@ async def test_saving_choices_on_a_card_someone_else_changed_changes_nothing(wec
     shown = await eventually(lambda: _fresh_cards(fake)[before:])
     rows = {row["keyname"]: row["value"] for row in shown[0]["template_card"]["horizontal_content_list"]}
     assert rows["优先级"].startswith("P0") and rows["分类"] == "其他", "the stale choices were not applied"
+
+
+async def test_a_day_old_callback_is_refused_and_changes_nothing(wecom):
+    client, fake = wecom
+    query, body = encrypted(text_xml("customer-9", "发票开错了", 9001), age=24 * 3600)
+    assert (await client.post("/wecom/callback", params=query, data=body)).status == 403
+    query, body = encrypted(text_xml("customer-9", "发票开错了", 9002), age=-24 * 3600)
+    assert (await client.post("/wecom/callback", params=query, data=body)).status == 403, "nor one from tomorrow"
+    await asyncio.sleep(0.2)
+    assert fake.calls == []
+    async with client.app[SERVICES].store.unit() as uow:
+        assert await uow.get_ticket(1) is None
+    query, body = encrypted(text_xml("customer-9", "发票开错了", 9003), age=60)  # a minute late: within the window
+    assert (await client.post("/wecom/callback", params=query, data=body)).status == 200
+    await eventually(lambda: fake.sent("customer-9"))

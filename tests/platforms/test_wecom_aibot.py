@@ -10,7 +10,7 @@ import json
 from wechatpy.crypto import _get_signature
 from wechatpy.enterprise.crypto import PrpCrypto
 
-from bot.app import build_app
+from bot.app import SERVICES, build_app
 from bot.config import Settings, load_config
 from tests.harness import EXAMPLE_CONFIG
 from tests.platforms.wecom_world import (
@@ -167,3 +167,14 @@ async def test_two_replicas_share_the_streams_and_the_response_urls(aibot, aioht
     await asyncio.sleep(1.0)
     assert key == "r1" and len(fake.responses) == 1, "single use across replicas"
     assert "answer 601" in sent["markdown"]["content"]
+
+
+async def test_a_day_old_ai_bot_callback_is_refused_and_changes_nothing(aibot):
+    client, fake, server = aibot
+    plain = message("wangwu", "@ticketbot 打印机卡纸了", "m-old", str(server.make_url("/aibot/response/old")))
+    query, body = callback(plain, age=24 * 3600)
+    assert (await client.post("/wecom/aibot", params=query, data=body)).status == 403
+    await asyncio.sleep(0.2)
+    assert fake.calls == [] and fake.responses == []
+    async with client.app[SERVICES].store.unit() as uow:
+        assert await uow.get_ticket(1) is None

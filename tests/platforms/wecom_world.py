@@ -74,7 +74,8 @@ class FakeWeCom:
                 or (path == "message/update_template_card" and to in body.get("userids", []))]
 
 
-async def start_wecom_app(fake, *, database_url, aiohttp_client, aiohttp_server, monkeypatch, routes=(), env=None):
+async def start_wecom_app(fake, *, database_url, aiohttp_client, aiohttp_server, monkeypatch, routes=(), env=None,
+                          clock=None):
     """The real app with WeCom on (Tencent's sample keys), its API pointed at `fake` served on port 0.
 
     `fake` answers gettoken and every cgi-bin call; `routes` are (path, handler) POST routes served beside them.
@@ -92,15 +93,15 @@ async def start_wecom_app(fake, *, database_url, aiohttp_client, aiohttp_server,
                 "WECOM_API_BASE_URL": str(server.make_url("/cgi-bin/")), **(env or {})}
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG)))
+    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG), clock=clock))
     return client, server
 
 
-def encrypted(xml: str) -> tuple[dict, str]:
+def encrypted(xml: str, *, age: float = 0) -> tuple[dict, str]:
     """Query and body exactly as WeCom sends an encrypted callback."""
     crypto = WeChatCrypto(SAMPLE["token"], SAMPLE["encoding_aes_key"], SAMPLE["corp_id"])
     encrypt = PrpCrypto(crypto.key).encrypt(xml, SAMPLE["corp_id"]).decode()
-    timestamp, nonce = str(int(time.time())), "1372623149"
+    timestamp, nonce = str(int(time.time() - age)), "1372623149"
     query = {"msg_signature": _get_signature(SAMPLE["token"], timestamp, nonce, encrypt), "timestamp": timestamp,
              "nonce": nonce}
     body = (f"<xml><ToUserName><![CDATA[{SAMPLE['corp_id']}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt>"
@@ -156,15 +157,15 @@ class AibotFake(FakeWeCom):
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
 
-def signed(encrypt: str) -> dict:
-    timestamp, nonce = str(int(time.time())), "1597212914"
+def signed(encrypt: str, *, age: float = 0) -> dict:
+    timestamp, nonce = str(int(time.time() - age)), "1597212914"
     return {"msg_signature": _get_signature(TOKEN, timestamp, nonce, encrypt), "timestamp": timestamp, "nonce": nonce}
 
 
-def callback(plain: dict) -> tuple[dict, str]:
+def callback(plain: dict, *, age: float = 0) -> tuple[dict, str]:
     """Query and JSON body exactly as WeCom posts an AI-bot callback (AES with receiveid "", SHA1 signature)."""
     encrypt = PrpCrypto(CRYPTO.key).encrypt(json.dumps(plain, ensure_ascii=False), "").decode()
-    return signed(encrypt), json.dumps({"encrypt": encrypt})
+    return signed(encrypt, age=age), json.dumps({"encrypt": encrypt})
 
 
 async def reply_of(response) -> dict:
