@@ -105,11 +105,22 @@ async def slack(database_url, aiohttp_client, aiohttp_server, monkeypatch):
 
 
 @pytest.fixture
-async def wecom(database_url, aiohttp_client, aiohttp_server, monkeypatch):
-    """(test client, FakeWeCom): the real app with WeCom on (Tencent's sample keys), against a fake WeCom API."""
-    from tests.platforms.wecom_world import FakeWeCom, start_wecom_app
+def start_wecom(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    """`await start_wecom(fake, routes=…, env=…, clock=…)`: the real app with WeCom on (Tencent's sample keys), its
+    API pointed at `fake` served on port 0; returns (test client of the app, the fake's server)."""
+    from tests.platforms.wecom_world import start_wecom_app
+
+    async def start(fake, **options):
+        return await start_wecom_app(fake, database_url=database_url, aiohttp_client=aiohttp_client,
+                                     aiohttp_server=aiohttp_server, monkeypatch=monkeypatch, **options)
+    return start
+
+
+@pytest.fixture
+async def wecom(start_wecom):
+    """(test client, FakeWeCom): the real app with WeCom on, against a fake WeCom API."""
+    from tests.platforms.wecom_world import FakeWeCom
 
     fake = FakeWeCom()
-    client, _server = await start_wecom_app(fake, database_url=database_url, aiohttp_client=aiohttp_client,
-                                            aiohttp_server=aiohttp_server, monkeypatch=monkeypatch)
+    client, _server = await start_wecom(fake)
     return client, fake

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.platforms.wecom_world import AES_KEY, TOKEN, AibotFake, start_wecom_app
+from tests.platforms.wecom_world import AES_KEY, TOKEN, AibotFake
 
 
 @pytest.fixture
-async def aibot(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+async def aibot(start_wecom):
     """(test client, fake WeCom with a response_url endpoint, its server): the app with the 智能机器人 on."""
     fake = AibotFake()
-    client, server = await start_wecom_app(
-        fake, database_url=database_url, aiohttp_client=aiohttp_client, aiohttp_server=aiohttp_server,
-        monkeypatch=monkeypatch, routes=[("/aibot/response/{key}", fake.response_url)],
-        env={"WECOM_AIBOT_TOKEN": TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": AES_KEY})
+    client, server = await start_wecom(fake, routes=[("/aibot/response/{key}", fake.response_url)],
+                                       env={"WECOM_AIBOT_TOKEN": TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": AES_KEY})
     return client, fake, server

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from tests.platforms.fake_slack import slack_sign, start_fake_slack
 from tests.platforms.slack_world import SECRET
-from tests.platforms.wecom_world import AES_KEY, TOKEN, AibotFake, callback, encrypted, start_wecom_app
+from tests.platforms.wecom_world import AES_KEY, TOKEN, AibotFake, callback, encrypted
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))  # per test: enough to walk every branch of the parsers, few enough to keep the suite fast
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
@@ -52,13 +52,12 @@ def wecom_xml(draw) -> str:
 
 
 @pytest.fixture
-async def everything(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+async def everything(start_wecom, aiohttp_server):
     """One app with every endpoint on: the console, Slack, WeCom and its 智能机器人, against local fakes."""
     _slack, slack_url = await start_fake_slack(aiohttp_server)
     fake = AibotFake()
-    client, _server = await start_wecom_app(
-        fake, database_url=database_url, aiohttp_client=aiohttp_client, aiohttp_server=aiohttp_server,
-        monkeypatch=monkeypatch, routes=[("/aibot/response/{key}", fake.response_url)],
+    client, _server = await start_wecom(
+        fake, routes=[("/aibot/response/{key}", fake.response_url)],
         env={"WECOM_AIBOT_TOKEN": TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": AES_KEY, "SLACK_BOT_TOKEN": "xoxb-test",
              "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_BASE_URL": slack_url})
     return client

@@ -33,6 +33,15 @@ def quietly_logged(caplog) -> bool:
     return any(r.levelno == logging.WARNING for r in records) and all(r.exc_info is None for r in caplog.records)
 
 
+async def refused_quietly(client, fake, caplog, path: str, query: dict, body: str) -> None:
+    """A signed, encrypted callback is refused with 400, a warning and no traceback, and changes nothing."""
+    caplog.set_level(logging.INFO)
+    response = await client.post(path, params=query, data=body)
+    assert response.status == 400, await response.text()
+    assert await nothing_happened(client.app) and fake.calls == []
+    assert quietly_logged(caplog)
+
+
 @pytest.mark.parametrize(("body", "content_type"), [
     (b"\xff", "application/json"),
     (b"\xff\xfe payload=\xff", "application/x-www-form-urlencoded"),
@@ -100,12 +109,7 @@ def _event(extra: str) -> str:
 ])
 async def test_wecom_signed_malformed_callbacks_get_400_and_change_nothing(wecom, caplog, inner):
     client, fake = wecom
-    caplog.set_level(logging.INFO)
-    query, body = encrypted(inner)
-    response = await client.post("/wecom/callback", params=query, data=body)
-    assert response.status == 400, await response.text()
-    assert await nothing_happened(client.app) and fake.calls == []
-    assert quietly_logged(caplog)
+    await refused_quietly(client, fake, caplog, "/wecom/callback", *encrypted(inner))
 
 
 @pytest.mark.parametrize("plain", [
@@ -118,12 +122,7 @@ async def test_wecom_signed_malformed_callbacks_get_400_and_change_nothing(wecom
 ])
 async def test_aibot_signed_malformed_callbacks_get_400_and_change_nothing(aibot, caplog, plain):
     client, fake, _server = aibot
-    caplog.set_level(logging.INFO)
-    query, body = callback(plain)
-    response = await client.post("/wecom/aibot", params=query, data=body)
-    assert response.status == 400, await response.text()
-    assert await nothing_happened(client.app) and fake.calls == []
-    assert quietly_logged(caplog)
+    await refused_quietly(client, fake, caplog, "/wecom/aibot", *callback(plain))
 
 
 @pytest.mark.parametrize("body", [b"\xff", DEEP.encode(), b'{"encrypt": ' + DEEP.encode() + b"}", b"[]"])

@@ -18,7 +18,6 @@ from tests.platforms.wecom_world import (
     card_event_xml,
     encrypted,
     eventually,
-    start_wecom_app,
     text_xml,
 )
 
@@ -33,12 +32,10 @@ async def test_url_verification_with_tencents_sample(wecom):
 
 
 @pytest.fixture
-async def wecom_in_2014(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+async def wecom_in_2014(start_wecom):
     """The app on a clock at the moment Tencent signed its sample (callbacks older than 5 minutes are refused)."""
     fake = FakeWeCom()
-    clock = FakeClock(datetime.fromtimestamp(int(SAMPLE["message"]["timestamp"]), UTC))
-    client, _server = await start_wecom_app(fake, database_url=database_url, aiohttp_client=aiohttp_client,
-                                            aiohttp_server=aiohttp_server, monkeypatch=monkeypatch, clock=clock)
+    client, _server = await start_wecom(fake, clock=FakeClock(datetime.fromtimestamp(int(SAMPLE["message"]["timestamp"]), UTC)))
     return client, fake
 
 

@@ -14,7 +14,7 @@ from bot.app import SERVICES
 from bot.events import Conversation, Platform
 from bot.platforms.wecom_api import WeComApi, WeComApiError
 from bot.platforms.wecom_kf import KfSender, KfSync, conversation_id
-from tests.platforms.wecom_world import FIXTURES, encrypted, eventually, start_wecom_app, text_xml
+from tests.platforms.wecom_world import FIXTURES, encrypted, eventually, text_xml
 
 CALLBACK = json.loads((FIXTURES / "kf_msg_or_event_callback.json").read_text())
 FIRST_CONTACT = json.loads((FIXTURES / "kf_sync_msg_first_contact.json").read_text())
@@ -79,10 +79,9 @@ class FakeKf:
 
 
 @pytest.fixture
-async def kf(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+async def kf(start_wecom):
     fake = FakeKf()
-    client, _server = await start_wecom_app(fake, database_url=database_url, aiohttp_client=aiohttp_client,
-                                            aiohttp_server=aiohttp_server, monkeypatch=monkeypatch)
+    client, _server = await start_wecom(fake)
     return client, fake
 
 
