@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,7 +17,7 @@ from bot.directory import Directory
 from bot.events import Platform
 from bot.i18n import preload
 from bot.metrics import OUTBOX_DEAD_ROWS, OUTBOX_UNSENT, REGISTRY
-from bot.platforms.console import ConsoleHub, ConsoleMessenger, setup_console
+from bot.platforms import Wiring
 from bot.ports import Clock, Context, Messenger, SystemClock
 from bot.sla import SlaPolicy
 from handlers.router import Router
@@ -41,7 +44,6 @@ class Services:
     router: Router
     dispatcher: OutboxDispatcher
     messengers: dict[Platform, Messenger]
-    console_hub: ConsoleHub | None
     engine: object
     sla: SlaPolicy
     sweep: DeadlineSweep
@@ -49,6 +51,14 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+
+# The platforms: when each is on, and the module whose mount(app, router, settings, wiring) returns its messenger
+# (imported only when on, so an unused platform's SDK is never loaded).
+PLATFORMS: list[tuple[Platform, Callable[[Settings], bool], str]] = [
+    (Platform.CONSOLE, lambda settings: settings.console_enabled, "bot.platforms.console"),
+    (Platform.SLACK, lambda settings: settings.slack is not None, "bot.platforms.slack"),
+    (Platform.WECOM, lambda settings: settings.wecom is not None, "bot.platforms.wecom_setup"),
+]
 
 
 def settle_heap() -> None:
@@ -59,14 +69,25 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+# How long a processed delivery id is remembered: longer than any platform redelivers (Slack retries within
+# ~5 min, WeCom within ~15 s and refuses callbacks over 5 min old; 微信客服's sync_msg re-serves up to 3 days of
+# messages after a lost cursor), so a repeat still finds its id; older ones only grow the table.
+DELIVERY_RETENTION = timedelta(days=4)
+
+
 def job_table(store: SqlStore, sweep: DeadlineSweep, config: AppConfig) -> list[JobSpec]:
-    """The recurring jobs, with stable ids: the SLA sweep, the database's WAL checkpoint, expired shared state."""
+    """The recurring jobs, with stable ids: the SLA sweep, the database's WAL checkpoint, expired shared state,
+    delivery ids past every platform's redelivery window."""
     async def purge_state() -> None:
         await store.purge_state(store.clock.now())
 
+    async def purge_deliveries() -> None:
+        await store.purge_deliveries(store.clock.now() - DELIVERY_RETENTION)
+
     return [JobSpec("sla-sweep", sweep.tick, every_seconds=config.sla.sweep_seconds),
             JobSpec("db-checkpoint", store.checkpoint, every_seconds=1.0),
-            JobSpec("state-purge", purge_state, every_seconds=600.0)]
+            JobSpec("state-purge", purge_state, every_seconds=600.0),
+            JobSpec("delivery-purge", purge_deliveries, every_seconds=3600.0)]
 
 
 async def build_app(
@@ -88,10 +109,6 @@ async def build_app(
     directory = Directory(config)
     policy = SlaPolicy(config)
     all_messengers: dict[Platform, Messenger] = dict(messengers or {})
-    hub = None
-    if settings.console_enabled:
-        hub = ConsoleHub()
-        all_messengers.setdefault(Platform.CONSOLE, ConsoleMessenger(hub))
     dispatcher = OutboxDispatcher(store=store, messengers=all_messengers, clock=clock,
                                   card_kinds=card_kinds(directory=directory, config=config, policy=policy, clock=clock))
     ctx = Context(store=store, clock=clock, directory=directory, config=config, wake_outbox=dispatcher.wake, sla=policy)
@@ -102,22 +119,15 @@ async def build_app(
     scheduler = Scheduler(job_table(store, sweep, config))
 
     app = web.Application()
-    app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, hub, engine,
+    app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, engine,
                              policy, sweep, scheduler)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
-    if hub is not None:
-        setup_console(app, router=router, directory=directory, config=config, hub=hub)
-    if settings.slack_enabled:
-        from bot.platforms.slack import SlackAdapter
-
-        slack = SlackAdapter(settings=settings, router=router, config=config)
-        all_messengers.setdefault(Platform.SLACK, slack.messenger)  # the dispatcher holds this same mapping
-        slack.mount(app)
-    if settings.wecom_enabled:
-        from bot.platforms.wecom_setup import setup_wecom
-
-        all_messengers.setdefault(Platform.WECOM, setup_wecom(app, settings=settings, router=router))
+    wiring = Wiring(config=config, directory=directory, state=store, clock=clock)
+    for platform, enabled, module in PLATFORMS:
+        if enabled(settings):
+            messenger = importlib.import_module(module).mount(app, router, settings, wiring)
+            all_messengers.setdefault(platform, messenger)  # the dispatcher holds this same mapping
 
     async def lifecycle(app: web.Application):
         replayed = await router.replay_pending()

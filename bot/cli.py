@@ -50,8 +50,9 @@ def check_config(args: argparse.Namespace) -> int:
     """Validate the YAML config and the environment; print what is enabled."""
     settings = _settings(args)
     config = load_config(settings.ticketbot_config)
-    enabled = [name for name, on in (("console", settings.console_enabled), ("slack", settings.slack_enabled),
-                                     ("wecom", settings.wecom_enabled), ("dingtalk", settings.dingtalk_enabled)) if on]
+    enabled = [name for name, on in (("console", settings.console_enabled), ("slack", settings.slack is not None),
+                                     ("wecom", settings.wecom is not None), ("dingtalk", settings.dingtalk is not None))
+               if on]
     print(f"config OK: {settings.ticketbot_config or '(built-in defaults)'}")
     print(f"  people: {len(config.people)}, customers: {len(config.customers)}, departments: {len(config.departments)}, "
           f"routing rules: {len(config.routing)}")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.events import Platform
@@ -249,8 +249,78 @@ def load_config(path: str | Path | None) -> AppConfig:
         raise ConfigError("\n".join(lines)) from None
 
 
+class _Section(BaseSettings):
+    """A platform's settings, read from its environment variables; the platform is on exactly when they are set."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    @classmethod
+    def configured(cls) -> Self | None:
+        """The section from the environment, or None when a required variable is missing (the platform is off)."""
+        try:
+            return cls()
+        except ValidationError as exc:
+            if all(error["type"] == "missing" for error in exc.errors()):
+                return None
+            raise
+
+
+class SlackSettings(_Section):
+    """SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (Socket Mode), SLACK_API_BASE_URL."""
+
+    model_config = SettingsConfigDict(env_prefix="SLACK_")
+
+    bot_token: SecretStr
+    signing_secret: SecretStr
+    app_token: SecretStr | None = None
+    api_base_url: str = "https://slack.com/api/"
+
+
+class WeComAibotSettings(_Section):
+    """The WeCom 智能机器人 (AI bot) in callback mode: its own Token and EncodingAESKey (receiveid is "")."""
+
+    model_config = SettingsConfigDict(env_prefix="WECOM_AIBOT_")
+
+    token: SecretStr
+    encoding_aes_key: SecretStr
+
+
+class WeComSettings(_Section):
+    """WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN, WECOM_ENCODING_AES_KEY, WECOM_API_BASE_URL."""
+
+    model_config = SettingsConfigDict(env_prefix="WECOM_")
+
+    corp_id: str
+    agent_id: int
+    secret: SecretStr
+    token: SecretStr
+    encoding_aes_key: SecretStr
+    api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    _aibot: WeComAibotSettings | None = PrivateAttr(default=None)
+
+    def model_post_init(self, _context) -> None:
+        """Read the AI bot's section: it rides on the WeCom app, on exactly when its keys are set as well."""
+        self._aibot = WeComAibotSettings.configured()
+
+    @property
+    def aibot(self) -> WeComAibotSettings | None:
+        """The 智能机器人's settings; None unless WECOM_AIBOT_TOKEN and WECOM_AIBOT_ENCODING_AES_KEY are set."""
+        return self._aibot
+
+
+class DingTalkSettings(_Section):
+    """DINGTALK_APP_KEY, DINGTALK_APP_SECRET, DINGTALK_ROBOT_CODE, DINGTALK_API_BASE_URL."""
+
+    model_config = SettingsConfigDict(env_prefix="DINGTALK_")
+
+    app_key: str
+    app_secret: SecretStr
+    robot_code: str | None = None
+    api_base_url: str = "https://api.dingtalk.com"
+
+
 class Settings(BaseSettings):
-    """Process settings from the environment (secrets never come from the YAML file)."""
+    """Process settings from the environment (secrets never come from the YAML file); a section per platform."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
@@ -259,54 +329,37 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     console_enabled: bool = True
-    # Slack
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
-    slack_api_base_url: str = "https://slack.com/api/"
-    # WeCom
-    wecom_corp_id: str | None = None
-    wecom_agent_id: str | None = None
-    wecom_secret: str | None = None
-    wecom_token: str | None = None
-    wecom_encoding_aes_key: str | None = None
-    wecom_api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
-    # WeCom 智能机器人 (AI bot) in callback mode: its own Token and EncodingAESKey (receiveid is "")
-    wecom_aibot_token: str | None = None
-    wecom_aibot_encoding_aes_key: str | None = None
-    # DingTalk
-    dingtalk_app_key: str | None = None
-    dingtalk_app_secret: str | None = None
-    dingtalk_robot_code: str | None = None
-    dingtalk_api_base_url: str = "https://api.dingtalk.com"
+    # Read from their own variables (SLACK_*, WECOM_*, DINGTALK_*); None when the platform is not configured.
+    _slack: SlackSettings | None = PrivateAttr(default=None)
+    _wecom: WeComSettings | None = PrivateAttr(default=None)
+    _dingtalk: DingTalkSettings | None = PrivateAttr(default=None)
+
+    def model_post_init(self, _context) -> None:
+        """Read each platform's section."""
+        self._slack = SlackSettings.configured()
+        self._wecom = WeComSettings.configured()
+        self._dingtalk = DingTalkSettings.configured()
+
+    @property
+    def slack(self) -> SlackSettings | None:
+        """Slack's settings; None unless its token and signing secret are set."""
+        return self._slack
+
+    @property
+    def wecom(self) -> WeComSettings | None:
+        """The WeCom app's settings (with its AI bot's); None unless its credentials and callback keys are set."""
+        return self._wecom
+
+    @property
+    def dingtalk(self) -> DingTalkSettings | None:
+        """DingTalk's settings; None unless its app key and secret are set."""
+        return self._dingtalk
 
     def effective_database_url(self, workdir: Path | None = None) -> str:
         """DATABASE_URL, or a SQLite file in the working directory when it is unset."""
         if self.database_url:
             return normalize_database_url(self.database_url)
         return f"sqlite+aiosqlite:///{(workdir or Path.cwd()) / 'ticketbot.db'}"
-
-    @property
-    def slack_enabled(self) -> bool:
-        """Slack is on exactly when its token and signing secret are present."""
-        return bool(self.slack_bot_token and self.slack_signing_secret)
-
-    @property
-    def wecom_enabled(self) -> bool:
-        """WeCom is on exactly when its app credentials and callback keys are present."""
-        return all(
-            (self.wecom_corp_id, self.wecom_agent_id, self.wecom_secret, self.wecom_token, self.wecom_encoding_aes_key)
-        )
-
-    @property
-    def wecom_aibot_enabled(self) -> bool:
-        """The WeCom AI bot is on exactly when its callback keys are present and the WeCom app is on."""
-        return bool(self.wecom_aibot_token and self.wecom_aibot_encoding_aes_key and self.wecom_enabled)
-
-    @property
-    def dingtalk_enabled(self) -> bool:
-        """DingTalk is on exactly when its app key and secret are present."""
-        return bool(self.dingtalk_app_key and self.dingtalk_app_secret)
 
 
 def normalize_database_url(url: str) -> str:

@@ -37,6 +37,10 @@ def render_card(card: Card) -> str:
         parts.append("</dl>")
     for note in card.notes:
         parts.append(f'<div class="card-note">{render_text(note)}</div>')
+    if card.image is not None and (card.image.ref or "").startswith("data:image/"):
+        # Only a data: URL the console messenger made: a ref from elsewhere could point the page anywhere.
+        parts.append(f'<img class="card-image" src="{escape(card.image.ref, quote=True)}" '
+                     f'alt="{escape(card.image.alt, quote=True)}">')
     if card.actions:
         parts.append('<div class="card-actions">' + "".join(_control(c) for c in card.actions) + "</div>")
     if card.footer:

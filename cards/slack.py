@@ -58,6 +58,9 @@ def render_blocks(card: Card) -> list[dict]:
         blocks.append({"type": "section", "fields": fields[start:start + 10]})
     for note in card.notes:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)}]})
+    if card.image is not None and card.image.ref:
+        # The ref is the id of a file the bot uploaded (files.uploadV2): no public URL needed.
+        blocks.append({"type": "image", "slack_file": {"id": card.image.ref}, "alt_text": card.image.alt[:2000] or " "})
     elements = [element for control in card.actions for element in _element(control)]
     for start in range(0, len(elements), 25):
         block = {"type": "actions", "elements": elements[start:start + 25]}

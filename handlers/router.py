@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from pydantic import TypeAdapter
 
@@ -11,6 +13,7 @@ from bot.ports import Context
 from bot.tickets import Action, Impact, Priority
 from handlers import changes, conversation, lifecycle, queries
 from handlers import commands as cmd
+from handlers.background import BackgroundWork
 from handlers.intake import Intake, new_from_command
 from handlers.presses import handle_press
 from handlers.turn import Turn
@@ -19,21 +22,67 @@ log = logging.getLogger(__name__)
 _EVENT = TypeAdapter(Event)
 
 
+# An adapter's answer to its platform (Bolt's ack(), showing what the person typed …), awaited once recorded.
+Ack = Callable[[], Awaitable[object]]
+
+
+class Inbox(Protocol):
+    """What an adapter asks of the core: take a neutral event once, and run its own work in the background."""
+
+    async def deliver(self, event: Event, ack: Ack | None = None, *, background: bool = False,
+                      done: Ack | None = None) -> bool:
+        """Record, acknowledge, then process `event`; False (acknowledged, no effect) when delivered before."""
+        ...
+
+    def later(self, work: Awaitable[object]) -> None:
+        """Run `work` after the platform has had its answer."""
+        ...
+
+
 class Router:
-    """Entry point of the core for every adapter: `receive(event)`."""
+    """Entry point of the core for every adapter: `deliver(event, ack)`."""
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
+        self.background = BackgroundWork()
 
     async def receive(self, event: Event) -> bool:
         """Record the delivery and handle it; False (and no effect) when it was delivered before."""
-        if not await self.accept(event):
-            return False
-        await self.process(event)
-        return True
+        return await self.deliver(event)
+
+    async def deliver(self, event: Event, ack: Ack | None = None, *, background: bool = False,
+                      done: Ack | None = None) -> bool:
+        """Record the delivery, acknowledge it, then process it — once, whatever the platform redelivers.
+
+        Recording comes first, so an acknowledged delivery is never lost (a crash before processing is replayed
+        at start-up); a repeat is acknowledged too, and has no effect. `background` processes after this returns
+        (for a platform whose HTTP answer must not wait for the work); `done` runs after processing, also when
+        it failed. Returns whether the delivery was new.
+        """
+        fresh = await self.accept(event)
+        if ack is not None:
+            await ack()
+        if fresh:
+            work = self._process_then(event, done)
+            if background:
+                self.background.start(work)
+            else:
+                await work
+        return fresh
+
+    def later(self, work: Awaitable[object]) -> None:
+        """Run `work` in the background (an adapter's own follow-up after it answered its platform)."""
+        self.background.start(work)
+
+    async def _process_then(self, event: Event, done: Ack | None) -> None:
+        try:
+            await self.process(event)
+        finally:
+            if done is not None:
+                await done()
 
     async def accept(self, event: Event) -> bool:
-        """Record the delivery only (adapters that must acknowledge first call process() afterwards)."""
+        """Record the delivery only; False when it was recorded before (deliver() is what adapters call)."""
         return await self.ctx.store.record_delivery(
             event.actor.platform, event.delivery_id, event.model_dump(mode="json")
         )

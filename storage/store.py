@@ -6,8 +6,9 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.events import Platform
@@ -51,6 +52,15 @@ class SqlStore(OutboxStore, SharedStateStore):
                 platform=platform.value, delivery_id=delivery_id, payload=payload, received_at=self.clock.now()
             ))
             return result.rowcount == 1
+
+    async def purge_deliveries(self, before: datetime) -> int:
+        """Forget deliveries processed before `before` (older than any platform redelivers); returns how many."""
+        # Only processed ones: an unprocessed delivery still waits for its replay at start-up.
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                delete(DeliveryRow).where(DeliveryRow.processed_at.is_not(None), DeliveryRow.processed_at < before)
+                .execution_options(synchronize_session=False))
+            return result.rowcount
 
     async def pending_deliveries(self) -> list[tuple[Platform, str, dict]]:
         """Deliveries recorded but never processed (e.g. a crash after the ack), oldest first."""

@@ -105,3 +105,46 @@ async def store(database_url, clock):
     store = SqlStore(create_engine(database_url), clock)
     yield store
     await store.close()
+
+
+# The platforms on the wire, shared by tests/platforms and the contract story that runs over every platform.
+@pytest.fixture
+async def console(database_url, aiohttp_client, monkeypatch):
+    """A test client of the real app with only the console on."""
+    from bot.app import build_app
+    from bot.config import Settings, load_config
+    from tests.harness import EXAMPLE_CONFIG
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG)))
+
+
+@pytest.fixture
+async def slack(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    """The real app with Slack on (tests.platforms.slack_world.SlackWorld), against a fake Web API."""
+    from tests.platforms.slack_world import start_slack
+
+    return await start_slack(database_url=database_url, aiohttp_client=aiohttp_client,
+                             aiohttp_server=aiohttp_server, monkeypatch=monkeypatch)
+
+
+@pytest.fixture
+def start_wecom(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    """`await start_wecom(fake, routes=…, env=…, clock=…)`: the real app with WeCom on (Tencent's sample keys), its
+    API pointed at `fake` served on port 0; returns (test client of the app, the fake's server)."""
+    from tests.platforms.wecom_world import start_wecom_app
+
+    async def start(fake, **options):
+        return await start_wecom_app(fake, database_url=database_url, aiohttp_client=aiohttp_client,
+                                     aiohttp_server=aiohttp_server, monkeypatch=monkeypatch, **options)
+    return start
+
+
+@pytest.fixture
+async def wecom(start_wecom):
+    """(test client, FakeWeCom): the real app with WeCom on, against a fake WeCom API."""
+    from tests.platforms.wecom_world import FakeWeCom
+
+    fake = FakeWeCom()
+    client, _server = await start_wecom(fake)
+    return client, fake

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
+# A 1×1 PNG: what a card's picture (a digest's chart) is made of.
+TINY_PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Fri 10:00 in Shanghai
 
 

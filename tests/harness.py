@@ -9,11 +9,11 @@ from pathlib import Path
 from bot.config import AppConfig, load_config
 from bot.directory import Directory
 from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
-from bot.ports import Context, SendError
+from bot.ports import Context, Pacing, SendError
 from bot.sla import SlaPolicy
 from bot.tickets import Ticket, TimelineEntry
 from cards import actions
-from cards.model import Card, Select
+from cards.model import Card, Image, Select
 from handlers.router import Router
 from schedules.card_kinds import card_kinds
 from schedules.outbox import OutboxDispatcher
@@ -44,6 +44,8 @@ class RecordingMessenger:
     failures: list[SendError] = field(default_factory=list)
     failing_conversation: str | None = None  # fail only sends to this conversation (None: any)
     attempts: int = 0
+    pacing: Pacing = field(default_factory=Pacing)
+    uploads: list[tuple[Conversation, Image]] = field(default_factory=list)
 
     def _maybe_fail(self, target) -> None:
         self.attempts += 1
@@ -56,6 +58,12 @@ class RecordingMessenger:
         message = Sent(f"m{len(self.sent) + 1}", target, text, card, ephemeral_user)
         self.sent.append(message)
         return message.ref
+
+    async def upload_image(self, target, image):
+        """Record an upload (or fail as scripted); the reference names it by its place in the list."""
+        self._maybe_fail(target)
+        self.uploads.append((target, image))
+        return f"img{len(self.uploads)}"
 
     async def update(self, target, message_ref, card):
         """Replace a recorded card in place."""

@@ -92,6 +92,73 @@ def _violations(module: str, imported: set[str]) -> list[str]:
     return problems
 
 
+# Who may name the messenger port: the dispatcher (which sends through it), the platforms (which implement it) and
+# the composition root (which hands the platforms' messengers to the dispatcher).
+MESSENGER_USERS = ("schedules.outbox", "schedules.sending", "bot.app")
+
+
+def _named_imports(path: Path) -> set[tuple[str, str]]:
+    """(module, name) of every `from module import name`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {(node.module, alias.name) for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 for alias in node.names}
+
+
+def _attributes(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+
+
+def _messenger_violations(module: str, named: set[tuple[str, str]]) -> list[str]:
+    problems = []
+    in_platforms = module.startswith("bot.platforms")
+    for source, name in named:
+        if (source, name) == ("bot.ports", "Messenger") and not (in_platforms or module in MESSENGER_USERS):
+            problems.append(f"{module} names the messenger port; only the dispatcher and the platforms do")
+        if source.startswith("bot.platforms") and name.endswith("Messenger") and not in_platforms:
+            problems.append(f"{module} names the messenger {name} of {source}; only bot/platforms does")
+    return problems
+
+
+def _platform_reaches_into_the_core(module: str, attributes: set[str]) -> list[str]:
+    # An adapter is handed what it needs (the router's deliver, a shared-state port); `router.ctx.store` is not it.
+    if module.startswith("bot.platforms") and "ctx" in attributes:
+        return [f"platform {module} reaches into the core's context (router.ctx)"]
+    return []
+
+
+def test_only_the_dispatcher_and_the_platforms_name_the_messengers():
+    problems = [p for module, path in _modules().items() for p in _messenger_violations(module, _named_imports(path))]
+    assert problems == []
+
+
+def test_no_platform_reaches_into_the_core_or_the_store():
+    modules = {m: path for m, path in _modules().items() if m.startswith("bot.platforms.")}
+    assert "bot.platforms.wecom_aibot" in modules
+    problems = [p for module, path in modules.items() for p in _platform_reaches_into_the_core(module, _attributes(path))]
+    problems += [p for module, path in modules.items() for p in _violations(module, _imports(path))
+                 if "storage" in p or "sqlalchemy" in p]
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("module", "named"),
+    [
+        ("handlers.lifecycle", {("bot.ports", "Messenger")}),
+        ("schedules.sla", {("bot.platforms.slack_messenger", "SlackMessenger")}),
+        ("schedules.outbox", {("bot.platforms.wecom_messenger", "WeComMessenger")}),
+    ],
+)
+def test_the_checker_catches_a_messenger_named_outside_its_rooms(module, named):
+    assert _messenger_violations(module, named)
+
+
+def test_the_checker_catches_a_platform_reaching_into_the_store():
+    assert _platform_reaches_into_the_core("bot.platforms.wecom_aibot", {"ctx", "store"})
+    assert _violations("bot.platforms.slack", {"storage.shared_state"})
+    assert _violations("bot.platforms.wecom", {"sqlalchemy"})
+
+
 def test_every_module_respects_the_import_directions():
     modules = _modules()
     assert "bot.tickets" in modules and "handlers.router" in modules

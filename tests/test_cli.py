@@ -65,10 +65,19 @@ def test_database_defaults_to_sqlite_in_working_directory(tmp_path: Path, monkey
 def test_platforms_enabled_only_when_configured(monkeypatch):
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    assert not Settings().slack_enabled
+    assert Settings().slack is None
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    assert Settings().slack is None, "half a configuration leaves the platform off"
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
-    assert Settings().slack_enabled
+    assert Settings().slack is not None
+
+
+def test_secrets_are_kept_out_of_logs_and_reprs(monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-very-secret")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-very-secret")
+    slack = Settings().slack
+    assert "very-secret" not in repr(slack) and "very-secret" not in str(slack.model_dump())
+    assert slack.bot_token.get_secret_value() == "xoxb-very-secret"
 
 
 def test_postgres_url_gets_async_driver(monkeypatch):

@@ -11,9 +11,9 @@ import re
 import pytest
 
 from bot.app import SERVICES
-from tests.test_console_e2e import console, messages  # noqa: F401  (fixture)
-from tests.test_slack import action_id, card_text, slack  # noqa: F401  (fixture)
-from tests.test_wecom import card_event_xml, encrypted, text_xml, wecom  # noqa: F401  (fixture)
+from tests.platforms.console_world import messages
+from tests.platforms.slack_world import action_id, card_text
+from tests.platforms.wecom_world import card_event_xml, encrypted, text_xml
 
 
 async def eventually(check, timeout: float = 10.0):

@@ -96,3 +96,37 @@ async def test_concurrent_commands_both_land(store, clock):
     notes = {e.text for e in await bot.timeline() if e.kind == "note"}
     assert notes == {"first note", "second note"}
     assert (await bot.ticket()).priority.value == "P1"
+
+
+async def test_deliver_records_then_acknowledges_then_processes_once(store, clock):
+    bot = Harness(store, clock)
+    event = MessagePosted(delivery_id="ev-ack", actor=Actor(platform=Platform.CONSOLE, user_id="wang-store"),
+                          conversation=Conversation(platform=Platform.CONSOLE, id="wang-store"), text="页面打不开")
+    seen = []
+
+    async def ack():
+        # When the platform hears back, the delivery is already recorded and not yet worked.
+        seen.append(("ack", await store.pending_deliveries() != [], await bot.ticket() is None))
+
+    async def done():
+        seen.append(("done", await bot.ticket() is not None))
+
+    assert await bot.router.deliver(event, ack, done=done)
+    assert seen == [("ack", True, True), ("done", True)]
+    assert not await bot.router.deliver(event, ack, done=done), "a repeat"
+    assert seen[2:] == [("ack", False, False)], "a repeat is acknowledged too, and nothing else happens"
+
+
+async def test_deliver_in_the_background_answers_before_the_work_is_done(store, clock):
+    bot = Harness(store, clock)
+    event = MessagePosted(delivery_id="ev-bg", actor=Actor(platform=Platform.CONSOLE, user_id="wang-store"),
+                          conversation=Conversation(platform=Platform.CONSOLE, id="wang-store"), text="页面打不开")
+    finished = asyncio.Event()
+
+    async def done():
+        finished.set()
+
+    assert await bot.router.deliver(event, background=True, done=done)
+    assert not finished.is_set(), "the platform got its answer first"
+    await asyncio.wait_for(finished.wait(), 10)
+    assert (await bot.ticket()).title == "页面打不开"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import uuid
 from collections import OrderedDict
@@ -10,9 +11,14 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.config import Settings
 from bot.directory import Directory, Role
 from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
+from bot.platforms import Wiring
+from bot.ports import Pacing
 from cards.console import render_card, render_text
+from cards.model import Card, Image
+from handlers.router import Inbox
 
 STATIC = Path(__file__).resolve().parent / "console_static"
 HISTORY_LIMIT = 2000
@@ -52,9 +58,14 @@ class ConsoleHub:
         message["html"] = html
         self._store(message)
 
-    def record_human(self, conversation_id: str, author: str, text: str, thread_id: str | None = None) -> str:
-        """What a person typed, so the page shows both sides."""
-        return self.post(conversation_id, thread_id=thread_id, html=render_text(text), author=author, bot=False)
+    def record_human(self, conversation_id: str, author: str, text: str, thread_id: str | None = None,
+                     *, delivery_id: str | None = None) -> str:
+        """What a person typed, so the page shows both sides; once per delivery id (a resend shows nothing new)."""
+        ref = f"h:{delivery_id}" if delivery_id else f"c{next(self._refs)}"
+        if ref not in self._messages:
+            self._store({"ref": ref, "conversation": conversation_id, "thread": thread_id, "html": render_text(text),
+                         "card": False, "ephemeral_user": None, "author": author, "bot": False})
+        return ref
 
     def messages(self, viewer: str, since: int = 0) -> list[dict]:
         """Messages `viewer` may see (channels if staff, their own DM; ephemeral ones only theirs) after `since`."""
@@ -81,17 +92,23 @@ class ConsoleMessenger:
     """Messenger for the console: renders cards to HTML and stores them in the hub."""
 
     platform = Platform.CONSOLE
+    pacing = Pacing()  # an in-process page: no limits to keep
 
     def __init__(self, hub: ConsoleHub):
         self.hub = hub
 
-    async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str:
+    async def upload_image(self, target: Conversation, image: Image) -> str:
+        """The picture as a data: URL (base64 PNG) that the card's <img> shows; nothing leaves the process."""
+        return "data:image/png;base64," + base64.b64encode(image.data or b"").decode()
+
+    async def post(self, target: Conversation, *, text: str | None = None, card: Card | None = None,
+                   ephemeral_user: str | None = None) -> str:
         """Post text or a card."""
         html = render_card(card) if card is not None else render_text(text or "")
         return self.hub.post(target.id, thread_id=target.thread_id, html=html, is_card=card is not None,
                              ephemeral_user=ephemeral_user)
 
-    async def update(self, target: Conversation, message_ref: str, card) -> str:
+    async def update(self, target: Conversation, message_ref: str, card: Card) -> str:
         """Update in place; after a restart the old message is gone, so post anew and return the new ref."""
         try:
             self.hub.update(message_ref, render_card(card))
@@ -134,8 +151,22 @@ def personas(directory: Directory) -> list[dict]:
     return found
 
 
-def setup_console(app: web.Application, *, router, directory: Directory, config, hub: ConsoleHub) -> None:
-    """Mount the console page and its JSON API."""
+def message_event(body: _SendBody, actor: Actor, conversation: Conversation) -> MessagePosted:
+    """A typed message → MessagePosted (addressed in the DM with the bot); the page's id makes a resend a repeat."""
+    return MessagePosted(delivery_id=body.id or uuid.uuid4().hex, actor=actor, conversation=conversation,
+                         text=body.text, addressed=conversation.kind is ConversationKind.DM)
+
+
+def press_event(body: _PressBody, actor: Actor, conversation: Conversation) -> ButtonPressed:
+    """A pressed button or chosen option → ButtonPressed."""
+    return ButtonPressed(delivery_id=body.id or uuid.uuid4().hex, actor=actor, conversation=conversation,
+                         action=body.action, value=body.value, message_ref=body.ref)
+
+
+def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wiring) -> ConsoleMessenger:
+    """Mount the console page and its JSON API; returns the messenger that shows the bot's side."""
+    hub = ConsoleHub()
+    config, directory = wiring.config, wiring.directory
     triage = config.triage_channels.get(Platform.CONSOLE, "triage")
     escalations = config.sla.escalation_channels.get(Platform.CONSOLE)
     hub.channels = [triage, *([escalations] if escalations and escalations != triage else [])]
@@ -154,8 +185,8 @@ def setup_console(app: web.Application, *, router, directory: Directory, config,
     async def parse(request: web.Request, model):
         try:
             return model.model_validate(await request.json())
-        except (ValueError, ValidationError) as exc:
-            raise web.HTTPBadRequest(text=f"invalid request: {exc}") from None
+        except (ValueError, ValidationError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+            raise web.HTTPBadRequest(text=f"invalid request: {type(exc).__name__}") from None
 
     async def index(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
@@ -175,20 +206,17 @@ def setup_console(app: web.Application, *, router, directory: Directory, config,
     async def send(request: web.Request) -> web.Response:
         body = await parse(request, _SendBody)
         actor, conversation = actor_and_conversation(body.as_user, body.conversation, body.thread)
-        event = MessagePosted(delivery_id=body.id or uuid.uuid4().hex, actor=actor, conversation=conversation,
-                              text=body.text, addressed=conversation.kind is ConversationKind.DM)
-        if await router.accept(event):
-            hub.record_human(conversation.id, actor.display_name, body.text, body.thread)
-            await router.process(event)
-            return web.json_response({"ok": True})
-        return web.json_response({"ok": True, "duplicate": True})
+        event = message_event(body, actor, conversation)
+
+        async def show_typed() -> None:  # the console's acknowledgement: the page shows what was typed
+            hub.record_human(conversation.id, actor.display_name, body.text, body.thread, delivery_id=event.delivery_id)
+        fresh = await router.deliver(event, show_typed)
+        return web.json_response({"ok": True} if fresh else {"ok": True, "duplicate": True})
 
     async def press(request: web.Request) -> web.Response:
         body = await parse(request, _PressBody)
         actor, conversation = actor_and_conversation(body.as_user, body.conversation, body.thread)
-        event = ButtonPressed(delivery_id=body.id or uuid.uuid4().hex, actor=actor, conversation=conversation,
-                              action=body.action, value=body.value, message_ref=body.ref)
-        fresh = await router.receive(event)
+        fresh = await router.deliver(press_event(body, actor, conversation))
         return web.json_response({"ok": True, "duplicate": not fresh})
 
     app.router.add_get("/", index)
@@ -197,3 +225,4 @@ def setup_console(app: web.Application, *, router, directory: Directory, config,
     app.router.add_get("/console/api/messages", get_messages)
     app.router.add_post("/console/api/send", send)
     app.router.add_post("/console/api/press", press)
+    return ConsoleMessenger(hub)

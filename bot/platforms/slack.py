@@ -1,34 +1,40 @@
-"""Slack: slack-bolt AsyncApp on our aiohttp app (or Socket Mode), and SlackMessenger for the outbox."""
+"""Slack: payloads → neutral events, and slack-bolt AsyncApp on our aiohttp app (or Socket Mode) feeding the router."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
+import time
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.errors import SlackApiError
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.config import AppConfig, Settings, SlackSettings
 from bot.events import (
     Actor,
     ButtonPressed,
     CommandIssued,
     Conversation,
     ConversationKind,
+    Event,
     FormSubmitted,
     MessagePosted,
     Platform,
 )
+from bot.platforms import Malformed, Wiring
+from bot.platforms.slack_messenger import SlackMessenger
 from bot.platforms.slack_modal import INTAKE_CALLBACK, intake_modal, read_intake
-from bot.ports import Pacing, PacingDelay, SendError
-from cards.slack import fallback_text, render_blocks
+from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
+REPLAY_WINDOW = 300  # seconds: Slack's own rule (a signed request older than 5 minutes is refused)
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
 
@@ -45,8 +51,11 @@ def kind_of(channel_id: str) -> ConversationKind:
 def command_event(body: dict) -> CommandIssued:
     """A slash command → CommandIssued (the trigger id is unique per invocation)."""
     channel = body.get("channel_id", "")
+    once = body.get("trigger_id") or body.get("response_url")
+    if not body.get("user_id") or not once:  # Slack sends both with every command: who, and what makes it unique
+        raise Malformed("a command without user_id or trigger_id")
     return CommandIssued(
-        delivery_id=f"cmd:{body.get('trigger_id') or body.get('response_url')}",
+        delivery_id=f"cmd:{once}",
         actor=Actor(platform=Platform.SLACK, user_id=body["user_id"], display_name=body.get("user_name", "")),
         conversation=Conversation(platform=Platform.SLACK, id=channel, kind=kind_of(channel)),
         text=neutral_text(body.get("text", "")),
@@ -101,91 +110,91 @@ def action_event(body: dict) -> ButtonPressed:
     )
 
 
+def form_event(body: dict, fields: dict[str, str], channel: str) -> FormSubmitted:
+    """A valid intake view_submission → FormSubmitted (in the channel it was opened from, else the user's DM)."""
+    user = body["user"]
+    return FormSubmitted(
+        delivery_id=f"view:{body['view']['id']}:{body['view'].get('hash', '')}",
+        actor=Actor(platform=Platform.SLACK, user_id=user["id"], display_name=user.get("name", "")),
+        conversation=Conversation(platform=Platform.SLACK, id=channel or user["id"],
+                                  kind=kind_of(channel) if channel else ConversationKind.DM),
+        form=INTAKE_CALLBACK, fields=fields)
+
+
 def parse_body(raw: str, content_type: str) -> dict:
-    """The request body as Slack meant it: JSON, an interactivity `payload`, or a plain form.
+    """The request body as Slack meant it: JSON, an interactivity `payload`, or a plain form; Malformed otherwise.
 
     Bolt's own parser treats any form body containing the word "payload" as interactivity, which loses
     slash commands such as `/ticket new payload too big`; parsing here by key avoids that.
     """
-    if content_type.startswith("application/json") or raw.lstrip().startswith("{"):
-        return json.loads(raw)
-    form = dict(parse_qsl(raw, keep_blank_values=True))
-    if "payload" in form and "command" not in form:
-        return json.loads(form["payload"])
-    return form
+    try:
+        if content_type.startswith("application/json") or raw.lstrip().startswith(("{", "[")):
+            body = json.loads(raw)
+        else:
+            form = dict(parse_qsl(raw, keep_blank_values=True))
+            body = json.loads(form["payload"]) if "payload" in form and "command" not in form else form
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested deeper than the parser goes
+        raise Malformed(f"not JSON or a form: {type(exc).__name__}") from None
+    if not isinstance(body, dict):
+        raise Malformed(f"a JSON {type(body).__name__}, not an object")
+    return body
 
 
-class SlackMessenger:
-    """Posts and updates messages through the real slack-sdk client (base URL configurable)."""
+# Top-level fields Bolt's middleware and our listeners read, and the type Slack always gives them.
+_SHAPE = {dict: ("event", "team", "user", "channel", "container", "view", "enterprise", "message", "state"),
+          list: ("actions", "authorizations"),
+          str: ("type", "team_id", "user_id", "channel_id", "enterprise_id", "api_app_id", "token", "trigger_id",
+                "command", "text", "response_url", "user_name", "event_id")}
 
-    platform = Platform.SLACK
-    pacing = Pacing(per_conversation=1.0)  # Slack allows about one message per second per channel
 
-    def __init__(self, client: AsyncWebClient):
-        self.client = client
-        self._dm_channels: dict[str, str] = {}
+def to_event(body: dict, bot_user_id: str | None = None) -> Event | None:
+    """Any body Slack posts → its neutral event (None for what the bot does not act on); Malformed for a body
+    whose shape Slack never sends (a field missing, or of the wrong type)."""
+    for kind, names in _SHAPE.items():
+        if wrong := [name for name in names if name in body and not isinstance(body[name], kind)]:
+            raise Malformed(f"{', '.join(wrong)} not a {kind.__name__}")
+    try:
+        if "command" in body:
+            return command_event(body)
+        kind = body.get("type")
+        if kind == "block_actions":
+            return action_event(body)
+        if kind == "view_submission" and body["view"].get("callback_id") == INTAKE_CALLBACK:
+            fields, errors, channel = read_intake(body["view"])
+            return None if errors else form_event(body, fields, channel)
+        if kind == "event_callback" and body["event"].get("type") in ("message", "app_mention"):
+            return message_event(body, bot_user_id)
+        return None
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:  # pydantic's errors are ValueErrors
+        raise Malformed(f"{body.get('type') or 'command'}: {type(exc).__name__}") from None
 
-    async def _channel(self, target: Conversation) -> str:
-        """A DM addressed by user id is opened first (conversations.open), then cached."""
-        if target.kind is not ConversationKind.DM or target.id[:1] == "D":
-            return target.id
-        if target.id not in self._dm_channels:
-            response = await self._call(self.client.conversations_open, users=target.id)
-            self._dm_channels[target.id] = response["channel"]["id"]
-        return self._dm_channels[target.id]
 
-    async def _call(self, method, **kwargs):
-        try:
-            return await method(**kwargs)
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            error = exc.response.get("error") if hasattr(exc.response, "get") else str(exc)
-            if status == 429:
-                retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
-                # Not a failure of the message: wait as Slack says, without spending one of its attempts.
-                raise PacingDelay(f"slack rate limited: {error}", retry_after=retry_after) from None
-            permanent = error in {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth",
-                                  "account_inactive", "user_not_found", "message_not_found", "cant_update_message"}
-            raise SendError(f"slack {error}", permanent=permanent) from None
-
-    async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str | None:
-        """chat.postMessage (or chat.postEphemeral); returns the message ts."""
-        channel = await self._channel(target)
-        payload = {"channel": channel, "text": text or ""}
-        if card is not None:
-            payload.update(text=fallback_text(card), blocks=render_blocks(card))
-        if target.thread_id:
-            payload["thread_ts"] = target.thread_id
-        if ephemeral_user:
-            response = await self._call(self.client.chat_postEphemeral, user=ephemeral_user, **payload)
-            return response.get("message_ts")
-        response = await self._call(self.client.chat_postMessage, **payload)
-        return response["ts"]
-
-    async def update(self, target: Conversation, message_ref: str, card) -> str | None:
-        """chat.update of a card in place."""
-        channel = await self._channel(target)
-        await self._call(self.client.chat_update, channel=channel, ts=message_ref, text=fallback_text(card),
-                         blocks=render_blocks(card))
-        return message_ref
+def signed_by_slack(secret: bytes, raw: bytes, timestamp: str | None, signature: str | None,
+                    now: Callable[[], float] = time.time) -> bool:
+    """Slack's v0 signature over the raw bytes, within the replay window — checked before anything is decoded."""
+    if not timestamp or not signature or not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        return False
+    if abs(now() - int(timestamp)) > REPLAY_WINDOW:
+        return False
+    expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
 
 class SlackAdapter:
-    """Wires Bolt listeners to the router: record the delivery, acknowledge, then work."""
+    """Bolt listeners → neutral events → the router, which records, acknowledges (Bolt's ack) and processes."""
 
-    def __init__(self, *, settings, router, config):
+    def __init__(self, *, settings: SlackSettings, router: Inbox, config: AppConfig):
         self.router = router
         self.config = config
-        self.client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base_url)
-        self.verifier = SignatureVerifier(settings.slack_signing_secret)
-        self.bolt = AsyncApp(client=self.client, signing_secret=settings.slack_signing_secret,
-                             request_verification_enabled=False)
-        self.messenger = SlackMessenger(self.client)
-        self.app_token = settings.slack_app_token
+        secret = settings.signing_secret.get_secret_value()
+        self.client = AsyncWebClient(token=settings.bot_token.get_secret_value(), base_url=settings.api_base_url)
+        self.secret = secret.encode()
+        self.bolt = AsyncApp(client=self.client, signing_secret=secret, request_verification_enabled=False)
+        self.app_token = settings.app_token.get_secret_value() if settings.app_token else None
         self._register()
 
     def _register(self) -> None:
-        bolt = self.bolt
+        bolt, router = self.bolt, self.router
 
         @bolt.command(re.compile(r"^/.+"))
         async def on_command(ack, body, client):
@@ -195,7 +204,7 @@ class SlackAdapter:
                 await client.views_open(trigger_id=body["trigger_id"],
                                         view=intake_modal(body.get("channel_id", ""), self.config))
                 return
-            await self._accept_ack_process(event, ack)
+            await router.deliver(event, ack)
 
         @bolt.event("app_mention")
         async def on_mention(ack, body, context):
@@ -207,7 +216,7 @@ class SlackAdapter:
 
         @bolt.action(re.compile(r"^tb:"))
         async def on_action(ack, body):
-            await self._accept_ack_process(action_event(body), ack)
+            await router.deliver(action_event(body), ack)
 
         @bolt.view(INTAKE_CALLBACK)
         async def on_intake(ack, body):
@@ -215,48 +224,42 @@ class SlackAdapter:
             if errors:
                 await ack(response_action="errors", errors=errors)
                 return
-            user = body["user"]
-            event = FormSubmitted(
-                delivery_id=f"view:{body['view']['id']}:{body['view'].get('hash', '')}",
-                actor=Actor(platform=Platform.SLACK, user_id=user["id"], display_name=user.get("name", "")),
-                conversation=Conversation(platform=Platform.SLACK, id=channel or user["id"],
-                                          kind=kind_of(channel) if channel else ConversationKind.DM),
-                form=INTAKE_CALLBACK, fields=fields)
-            await self._accept_ack_process(event, ack)
+            await router.deliver(form_event(body, fields, channel), ack)
 
     async def _message(self, ack, body, context) -> None:
         event = message_event(body, context.get("bot_user_id"))
         if event is None:
             await ack()
             return
-        await self._accept_ack_process(event, ack)
-
-    async def _accept_ack_process(self, event, ack) -> None:
-        """Record first (so an acknowledged delivery is never lost), acknowledge, then do the work."""
-        fresh = await self.router.accept(event)
-        await ack()
-        if fresh:
-            await self.router.process(event)
+        await self.router.deliver(event, ack)
 
     async def handle(self, request: web.Request) -> web.Response:
         """POST /slack/events: commands, interactivity and events at one URL."""
-        raw = await request.text()
+        raw = await request.read()
         headers = {k.lower(): v for k, v in request.headers.items()}
-        if not self.verifier.is_valid_request(raw, headers):
+        if not signed_by_slack(self.secret, raw, headers.get("x-slack-request-timestamp"),
+                               headers.get("x-slack-signature")):
+            log.info("slack: refused a request without a valid signature")
             return web.json_response({"error": "invalid request"}, status=401)
         try:
-            body = parse_body(raw, request.content_type or "")
-        except ValueError:
+            body = parse_body(raw.decode("utf-8"), request.content_type or "")
+            to_event(body)  # the shape the listeners rely on, checked before Bolt sees the body
+        except (Malformed, UnicodeDecodeError) as exc:
+            log.warning("slack: refused a signed but malformed request: %s", exc)
             return web.json_response({"error": "malformed body"}, status=400)
         if body.get("type") == "url_verification":
             return web.json_response({"challenge": body.get("challenge")})
         bolt_request = AsyncBoltRequest(body=body, headers={k: [v] for k, v in headers.items()}, mode="socket_mode")
-        response = await self.bolt.async_dispatch(bolt_request)
+        try:
+            response = await self.bolt.async_dispatch(bolt_request)
+        except Exception as exc:  # Bolt's own reading of an odd body (its listeners' failures it answers itself)
+            log.warning("slack: refused a request Bolt could not read: %s: %s", type(exc).__name__, exc)
+            return web.json_response({"error": "malformed body"}, status=400)
         return web.Response(status=response.status, body=response.body,
                             headers={k: v[0] if isinstance(v, list) else v for k, v in response.headers.items()
                                      if k.lower() in ("content-type",)})
 
-    def mount(self, app: web.Application) -> None:
+    def add_routes(self, app: web.Application) -> None:
         """Add the HTTP endpoint, and Socket Mode when an app-level token is configured."""
         app.router.add_post("/slack/events", self.handle)
         if self.app_token:
@@ -270,3 +273,10 @@ class SlackAdapter:
                 await handler.close_async()
 
             app.cleanup_ctx.append(socket_mode)
+
+
+def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wiring) -> SlackMessenger:
+    """Mount /slack/events (and Socket Mode); returns the messenger, on the same client as Bolt."""
+    adapter = SlackAdapter(settings=settings.slack, router=router, config=wiring.config)
+    adapter.add_routes(app)
+    return SlackMessenger(adapter.client)

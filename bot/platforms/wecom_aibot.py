@@ -20,7 +20,6 @@ replicas any of them may take WeCom's callbacks and any dispatcher may send.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -32,13 +31,15 @@ import aiohttp
 from aiohttp import web
 from wechatpy.crypto import _get_signature
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.enterprise.exceptions import InvalidCorpIdException
-from wechatpy.exceptions import InvalidSignatureException
 
+from bot.config import WeComAibotSettings
 from bot.events import Actor, Conversation, ConversationKind, MessagePosted, Platform
-from bot.platforms.wecom import BackgroundWork, answer_url_verification, query_value
-from bot.ports import SendError
+from bot.platforms import Malformed, SharedState
+from bot.platforms.wecom import answer_url_verification
+from bot.platforms.wecom_envelope import Forged, check_signed, decrypt, query_value
+from bot.ports import Clock, SendError
 from cards.wecom import fit_bytes, render_text
+from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,28 @@ def message_text(data: dict) -> str | None:
     return None
 
 
+# The fields the bot reads, and the one type each must have (WeCom's documented callback shape).
+_SHAPE = {"msgid": str, "msgtype": str, "chattype": str, "chatid": str, "response_url": str, "aibotid": str,
+          "from": dict, "text": dict, "stream": dict, "mixed": dict}
+_INNER = {("from", "userid"): str, ("text", "content"): str, ("stream", "id"): str, ("mixed", "msg_item"): list}
+
+
+def checked(data: object) -> dict:
+    """A decrypted callback whose fields have the types WeCom sends; Malformed otherwise."""
+    if not isinstance(data, dict):
+        raise Malformed(f"a JSON {type(data).__name__}, not an object")
+    for name, kind in _SHAPE.items():
+        if name in data and not isinstance(data[name], kind):
+            raise Malformed(f"{name} is a {type(data[name]).__name__}, not a {kind.__name__}")
+    for (outer, name), kind in _INNER.items():
+        if name in data.get(outer, {}) and not isinstance(data[outer][name], kind):
+            raise Malformed(f"{outer}.{name} is not a {kind.__name__}")
+    items = (data.get("mixed") or {}).get("msg_item") or []
+    if not all(isinstance(i, dict) and isinstance(i.get("text") or {}, dict) for i in items):
+        raise Malformed("mixed.msg_item holds something else than items")
+    return data
+
+
 def to_event(data: dict) -> MessagePosted | None:
     """A decrypted AI-bot message → MessagePosted addressed to the bot; None for what we do not act on."""
     text = message_text(data)
@@ -107,13 +130,13 @@ class AibotSender:
     "streams": [{"id", "started", "changed", "parts", "handled", "finished"}, …]} (times in epoch seconds).
     """
 
-    def __init__(self, *, store, http: Callable[[], Awaitable[aiohttp.ClientSession]],
+    def __init__(self, *, state: SharedState, http: Callable[[], Awaitable[aiohttp.ClientSession]],
                  clock: Callable[[], float] = time.time):
-        self.store, self.http, self.clock = store, http, clock
+        self.state, self.http, self.clock = state, http, clock
 
     async def _change(self, key: str, change, keep_for: float = 2 * URL_LIFETIME):
         now = self.clock()
-        return await self.store.change_state(key, change, now=datetime.fromtimestamp(now, UTC),
+        return await self.state.change_state(key, change, now=datetime.fromtimestamp(now, UTC),
                                              expires_at=datetime.fromtimestamp(now + keep_for, UTC))
 
     async def begin(self, chat: str, stream_id: str, response_url: str) -> bool:
@@ -212,23 +235,33 @@ class AibotSender:
 
 
 class AibotCallback:
-    """GET/POST /wecom/aibot: verify, decrypt, record the delivery, answer with a stream, then work."""
+    """GET/POST /wecom/aibot: verify, decrypt, hand the message to the router, answer with a stream."""
 
-    def __init__(self, *, token: str, encoding_aes_key: str, router, sender: AibotSender):
+    def __init__(self, *, token: str, encoding_aes_key: str, router: Inbox, sender: AibotSender, clock: Clock):
         self.token = token
         self.crypto = WeChatCrypto(token, encoding_aes_key, "")  # the AI bot's receiveid is the empty string
-        self.router, self.sender = router, sender
-        self.background = BackgroundWork()
+        self.router, self.sender, self.clock = router, sender, clock
 
     async def verify(self, request: web.Request) -> web.Response:
         """URL verification: answer the decrypted echostr, exactly (receiveid '' for the AI bot)."""
         return answer_url_verification(self.crypto, request)
 
-    def _decrypt(self, encrypt: str, signature: str, timestamp: str, nonce: str) -> dict:
-        expected = _get_signature(self.token, timestamp, nonce, encrypt)
-        if not hmac.compare_digest(expected, signature):
-            raise InvalidSignatureException()
-        return json.loads(PrpCrypto(self.crypto.key).decrypt(encrypt, ""))
+    def _open(self, raw: bytes, request: web.Request) -> dict:
+        """The decrypted, checked callback: Forged unless signed and fresh, Malformed when it is no AI-bot JSON."""
+        try:
+            envelope = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; RecursionError: nested too deep
+            raise Malformed("body is not JSON") from None
+        encrypt = envelope.get("encrypt") if isinstance(envelope, dict) else None
+        if not isinstance(encrypt, str) or not encrypt:
+            raise Malformed("no encrypt in the body")
+        check_signed(self.token, signature=query_value(request, "msg_signature"),
+                     timestamp=query_value(request, "timestamp"), nonce=query_value(request, "nonce"),
+                     encrypt=encrypt, now=self.clock.now().timestamp())
+        try:
+            return checked(json.loads(decrypt(self.crypto.key, encrypt, "")))
+        except (ValueError, RecursionError) as exc:  # Malformed is a ValueError too
+            raise Malformed(f"signed but malformed: {exc}") from None
 
     def _reply(self, plain: dict, nonce: str) -> web.Response:
         """An encrypted, signed passive reply (doc 101033)."""
@@ -238,33 +271,32 @@ class AibotCallback:
                                   "timestamp": timestamp, "nonce": nonce})
 
     async def receive(self, request: web.Request) -> web.Response:
-        """A message or a stream refresh; a forged one is refused and changes nothing."""
+        """A message or a stream refresh; a forged, stale or malformed one is refused and changes nothing."""
         nonce = query_value(request, "nonce")
         try:
-            body = json.loads(await request.text())
-            data = self._decrypt(body["encrypt"], query_value(request, "msg_signature"), query_value(request, "timestamp"), nonce)
-        except (InvalidSignatureException, InvalidCorpIdException, ValueError, KeyError, TypeError):
+            data = self._open(await request.read(), request)
+            event = to_event(data)
+        except Forged as exc:
+            log.info("wecom aibot: refused a callback: %s", exc)
             return web.Response(status=403, text="invalid signature")
+        except Malformed as exc:
+            log.warning("wecom aibot: refused a malformed callback: %s", exc)
+            return web.Response(status=400, text="malformed message")
         if data.get("msgtype") == "stream":
             return self._reply(await self.sender.poll((data.get("stream") or {}).get("id", "")), nonce)
-        event = to_event(data)
         if event is None:
             return web.Response(text="")  # events (enter_chat…) and other message types: no answer
         chat = event.conversation.id
         # Derived from msgid: WeCom's retries of this message get the same stream, not a second answer.
         stream_id = "tb-" + hashlib.sha1(data["msgid"].encode()).hexdigest()[:20]
         known = await self.sender.begin(chat, stream_id, data.get("response_url", ""))
-        if await self.router.accept(event):
-            self.background.start(self._process(event, chat, stream_id))
-        elif not known:
-            await self.sender.handled(chat, stream_id)  # handled before (e.g. before a restart)
-        return self._reply(await self.sender.poll(stream_id), nonce)
 
-    async def _process(self, event: MessagePosted, chat: str, stream_id: str) -> None:
-        try:
-            await self.router.process(event)
-        finally:
+        async def handled() -> None:  # the stream may close once what the turn said has been sent
             await self.sender.handled(chat, stream_id)
+        fresh = await self.router.deliver(event, background=True, done=handled)
+        if not fresh and not known:
+            await handled()  # handled before (e.g. before a restart)
+        return self._reply(await self.sender.poll(stream_id), nonce)
 
     def mount(self, app: web.Application) -> None:
         """Add the callback routes."""
@@ -272,15 +304,15 @@ class AibotCallback:
         app.router.add_post("/wecom/aibot", self.receive)
 
 
-def setup_aibot(app: web.Application, *, settings, router, messenger) -> AibotCallback | None:
-    """Mount /wecom/aibot and route 'aibot:' conversations through the messenger, when the AI bot is configured."""
-    if not settings.wecom_aibot_enabled:
-        return None
+def mount_aibot(app: web.Application, *, settings: WeComAibotSettings, router: Inbox, messenger,
+                state: SharedState, clock: Clock) -> AibotCallback:
+    """Mount /wecom/aibot and route 'aibot:' conversations through the messenger."""
     # The app messenger's HTTP session: one pool, closed with the messenger.
-    # Reply state in the store's shared state: every replica's callbacks and dispatcher see the same.
-    sender = AibotSender(store=router.ctx.store, http=messenger.api.http)
+    # Reply state in shared state: every replica's callbacks and dispatcher see the same.
+    sender = AibotSender(state=state, http=messenger.api.http)
     messenger.route(PREFIX, sender)
-    callback = AibotCallback(token=settings.wecom_aibot_token, encoding_aes_key=settings.wecom_aibot_encoding_aes_key,
-                             router=router, sender=sender)
+    callback = AibotCallback(token=settings.token.get_secret_value(),
+                             encoding_aes_key=settings.encoding_aes_key.get_secret_value(), router=router, sender=sender,
+                             clock=clock)
     callback.mount(app)
     return callback

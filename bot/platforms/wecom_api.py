@@ -61,11 +61,23 @@ class WeComApi:
 
     async def call(self, path: str, payload: dict) -> dict:
         """POST a JSON API call; one retry with a fresh token on a token error; WeComApiError otherwise."""
+        return await self._request(path, lambda session, params: session.post(self.base_url + path, params=params,
+                                                                                json=payload))
+
+    async def upload(self, kind: str, *, data: bytes, filename: str, content_type: str) -> str:
+        """media/upload of a temporary file (3 days) of `kind` (image, file …); returns its media_id."""
+        def post(session: aiohttp.ClientSession, params: dict):
+            form = aiohttp.FormData()  # built per attempt: a sent FormData cannot be sent again
+            form.add_field("media", data, filename=filename, content_type=content_type)
+            return session.post(self.base_url + "media/upload", params={**params, "type": kind}, data=form)
+        return (await self._request("media/upload", post))["media_id"]
+
+    async def _request(self, path: str, send) -> dict:
         token = None
         for attempt in range(2):
             token = await self.access_token(rejected=token if attempt > 0 else None)
             session = await self.http()
-            async with session.post(self.base_url + path, params={"access_token": token}, json=payload) as response:
+            async with send(session, {"access_token": token}) as response:
                 data = await response.json(content_type=None)
             code = data.get("errcode", 0)
             if code in TOKEN_ERRORS and attempt == 0:

@@ -14,6 +14,7 @@ import logging
 from bot.events import Actor, Conversation, ConversationKind, MessagePosted, Platform
 from bot.platforms.wecom_api import WeComApi
 from cards.wecom import fit_bytes, render_text
+from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +76,11 @@ def to_event(message: dict, display_name: str = "") -> MessagePosted | None:
 class KfSync:
     """Pulls kf messages after each kf_msg_or_event and hands customers' texts to the core, in order."""
 
-    def __init__(self, *, api: WeComApi, router):
+    def __init__(self, *, api: WeComApi, router: Inbox):
         self.api = api
         self.router = router
         # The next_cursor per kf account, in memory: after a restart the first sync re-reads what WeCom still
-        # keeps, and router.accept drops every message already recorded (deliveries are keyed by msgid), so
+        # keeps, and router.deliver drops every message already recorded (deliveries are keyed by msgid), so
         # a lost cursor costs a re-read, never a second ticket or a second answer.
         self.cursors: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -90,9 +91,12 @@ class KfSync:
 
     async def on_event(self, data: dict) -> None:
         """The kf_msg_or_event hook: sync that kf account; failures are logged (the next event syncs again)."""
-        open_kfid = data.get("OpenKfId") or ""
+        open_kfid, token = data.get("OpenKfId") or "", data.get("Token") or ""
+        if not (isinstance(open_kfid, str) and isinstance(token, str)):
+            log.warning("kf: ignored a kf_msg_or_event whose OpenKfId or Token is not text")
+            return
         try:
-            await self.sync(open_kfid, token=data.get("Token") or "")
+            await self.sync(open_kfid, token=token)
         except Exception:  # a background task: nobody else would see it
             log.exception("kf sync of %s failed", open_kfid or "(no OpenKfId)")
 
@@ -125,11 +129,9 @@ class KfSync:
             return 0
         # Build it again with the nickname: looked up only for messages that matter.
         event = to_event(message, await self._display_name(message["external_userid"]))
-        if not await self.router.accept(event):
-            return 0  # seen before (a re-read page, an overlapping event): no effect
         # In order, not in the background: a customer's second message must find the ticket the first opened.
-        await self.router.process(event)
-        return 1
+        # Seen before (a re-read page, an overlapping event): no effect.
+        return int(await self.router.deliver(event))
 
     async def _display_name(self, external_userid: str) -> str:
         """The customer's WeChat nickname (cached), so agents see a name; '' when WeCom will not say."""
@@ -167,7 +169,7 @@ class KfSender:
         return message_ref
 
 
-def setup_kf(callback, messenger, *, api: WeComApi, router) -> KfSync:
+def setup_kf(callback, messenger, *, api: WeComApi, router: Inbox) -> KfSync:
     """Hook kf into the app callback (kf_msg_or_event) and the messenger (route 'kf:')."""
     sync = KfSync(api=api, router=router)
     callback.on_event("kf_msg_or_event", sync.on_event)

@@ -14,7 +14,8 @@ from typing import Protocol
 
 from bot.events import Conversation, ConversationKind, Platform
 from bot.platforms.wecom_api import RATE_LIMITED, WeComApi, WeComApiError
-from bot.ports import PacingDelay
+from bot.ports import Pacing, PacingDelay, SendError
+from cards.model import Card, Image
 from cards.wecom import EXPANDED, can_expand, render_template_card, render_text
 
 # WeCom silently drops more than 30 app messages a minute to one member: keep under it ourselves.
@@ -49,21 +50,26 @@ class MemberPacer:
         self.limit, self.window, self.monotonic = limit, window, monotonic
         self._sent: dict[str, deque[float]] = {}
 
-    def take(self, member: str) -> None:
-        """Count one send to `member`, or raise PacingDelay saying when the window has room again."""
+    def take(self, member: str, count: int = 1) -> None:
+        """Count `count` sends to `member`, or raise PacingDelay saying when the window has room for them."""
         now = self.monotonic()
         sent = self._sent.setdefault(member, deque())
         while sent and sent[0] <= now - self.window:
             sent.popleft()
-        if len(sent) >= self.limit:
-            raise PacingDelay(f"wecom: {self.limit} messages a minute to {member}", retry_after=sent[0] + self.window - now)
-        sent.append(now)
+        count = min(count, self.limit)
+        if len(sent) + count > self.limit:
+            # Room for `count` once that many of the oldest have left the window.
+            free_at = sent[len(sent) + count - self.limit - 1]
+            raise PacingDelay(f"wecom: {self.limit} messages a minute to {member}", retry_after=free_at + self.window - now)
+        sent.extend([now] * count)
 
 
 class WeComMessenger:
     """message/send and update_template_card to members; appchat/send to app group chats."""
 
     platform = Platform.WECOM
+    # WeCom counts per member per minute, not per gap: MemberPacer keeps that window by raising PacingDelay.
+    pacing = Pacing()
 
     def __init__(self, *, api: WeComApi, agent_id: int, pacer: MemberPacer | None = None):
         self.api = api
@@ -78,32 +84,47 @@ class WeComMessenger:
     def _routed(self, target: Conversation) -> ConversationSender | None:
         return next((sender for prefix, sender in self.routes.items() if target.id.startswith(prefix)), None)
 
-    async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str | None:
+    async def upload_image(self, target: Conversation, image: Image) -> str:
+        """media/upload (type image) of the card's picture; returns the media_id its image message sends."""
+        if not image.data:
+            raise SendError("wecom upload: an image without data", permanent=True)
+        return await self.api.upload("image", data=image.data, filename=image.filename, content_type="image/png")
+
+    async def post(self, target: Conversation, *, text: str | None = None, card: Card | None = None,
+                   ephemeral_user: str | None = None) -> str | None:
         """Text or a template card to a member; text (cards as text) to an app group chat."""
         if (sender := self._routed(target)) is not None:
             return await sender.post(target, text=text, card=card, ephemeral_user=ephemeral_user)
         if target.kind is not ConversationKind.DM:
             content = text if card is None else render_text(card)
             await self.api.call("appchat/send", {"chatid": target.id, "msgtype": "text", "text": {"content": content}})
+            if card is not None and (media_id := _image_ref(card)):
+                await self.api.call("appchat/send", {"chatid": target.id, "msgtype": "image",
+                                                     "image": {"media_id": media_id}})
             return None
         member = ephemeral_user or target.id
-        self.pacer.take(member)
+        # A card with a picture is two messages: both fit in the window, or neither goes yet.
+        self.pacer.take(member, 2 if card is not None and _image_ref(card) else 1)
         if card is None:
             data = await self.api.call("message/send", {"touser": member, "msgtype": "text", "agentid": self.agent_id,
                                                         "text": {"content": text or ""}})
             return data.get("msgid")
-        return await self._send_card(member, card)
+        return await self._send_card(member, card, with_image=True)
 
-    async def _send_card(self, member: str, card, *, expanded: bool = False) -> str:
+    async def _send_card(self, member: str, card: Card, *, expanded: bool = False, with_image: bool = False) -> str:
         # Unique per card sent: WeCom refuses a task id it has seen before, and clicks name it.
         subject = f"{card.subject.kind.value[0]}{card.subject.id}" if card.subject else "t0"
         task_id = f"{subject}-{uuid.uuid4().hex[:16]}"
         template = render_template_card(card, task_id=task_id, expanded=expanded)
         data = await self.api.call("message/send", {"touser": member, "msgtype": "template_card",
                                                     "agentid": self.agent_id, "template_card": template})
+        if with_image and (media_id := _image_ref(card)):
+            # template_card shows only pictures at public URLs: the uploaded one follows as an image message.
+            await self.api.call("message/send", {"touser": member, "msgtype": "image", "agentid": self.agent_id,
+                                                 "image": {"media_id": media_id}})
         return card_ref(task_id, data.get("response_code", ""), member, expanded=expanded)
 
-    async def update(self, target: Conversation, message_ref: str, card) -> str | None:
+    async def update(self, target: Conversation, message_ref: str, card: Card) -> str | None:
         """update_template_card with the card's unused response code; once spent or expired, send a fresh card."""
         if (sender := self._routed(target)) is not None:
             return await sender.update(target, message_ref, card)
@@ -131,3 +152,7 @@ class WeComMessenger:
         """Close the HTTP session."""
         await self.api.close()
 
+
+def _image_ref(card: Card) -> str | None:
+    """The media_id of the card's uploaded picture, if it has one."""
+    return card.image.ref if card.image is not None and card.image.ref else None

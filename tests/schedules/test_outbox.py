@@ -13,7 +13,7 @@ from bot.ports import Outgoing, OutgoingKind, SystemClock, Urgency
 from schedules.outbox import OutboxDispatcher
 from storage.db import create_engine
 from storage.store import SqlStore
-from tests.fake_slack import start_fake_slack
+from tests.platforms.fake_slack import start_fake_slack
 
 
 def _dm(n: int) -> Conversation:

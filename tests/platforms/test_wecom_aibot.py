@@ -6,78 +6,35 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import time
-from pathlib import Path
 
-import pytest
-from aiohttp import web
 from wechatpy.crypto import _get_signature
-from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.enterprise.crypto import PrpCrypto
 
-from bot.app import build_app
+from bot.app import SERVICES, build_app
 from bot.config import Settings, load_config
 from tests.harness import EXAMPLE_CONFIG
-from tests.test_wecom import SAMPLE, FakeWeCom, encrypted, eventually, start_wecom_app, text_xml
+from tests.platforms.wecom_world import (
+    AES_KEY,
+    CRYPTO,
+    FIXTURES,
+    SAMPLE,
+    TOKEN,
+    callback,
+    encrypted,
+    eventually,
+    post,
+    signed,
+    text_xml,
+)
 
-FIXTURES = Path(__file__).parent / "fixtures" / "wecom"
 MESSAGE = json.loads((FIXTURES / "aibot_group_text_mention.json").read_text())
 REFRESH = json.loads((FIXTURES / "aibot_stream_refresh.json").read_text())
 ENTER_CHAT = json.loads((FIXTURES / "aibot_enter_chat_event.json").read_text())
-TOKEN, AES_KEY = "aibotToken", "dGlja2V0Ym90LWFpYm90LXRlc3Qta2V5LTMyYnl0ZXM"
-CRYPTO = WeChatCrypto(TOKEN, AES_KEY, "")
-
-
-class Fake(FakeWeCom):
-    """The WeCom API fake plus the AI bot's response_url endpoint."""
-
-    def __init__(self):
-        super().__init__()
-        self.responses: list[tuple[str, dict]] = []
-
-    async def response_url(self, request: web.Request) -> web.Response:
-        self.responses.append((request.match_info["key"], json.loads(await request.text())))
-        return web.json_response({"errcode": 0, "errmsg": "ok"})
-
-
-@pytest.fixture
-async def aibot(database_url, aiohttp_client, aiohttp_server, monkeypatch):
-    fake = Fake()
-    client, server = await start_wecom_app(
-        fake, database_url=database_url, aiohttp_client=aiohttp_client, aiohttp_server=aiohttp_server,
-        monkeypatch=monkeypatch, routes=[("/aibot/response/{key}", fake.response_url)],
-        env={"WECOM_AIBOT_TOKEN": TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": AES_KEY})
-    return client, fake, server
-
-
-def signed(encrypt: str) -> dict:
-    timestamp, nonce = str(int(time.time())), "1597212914"
-    return {"msg_signature": _get_signature(TOKEN, timestamp, nonce, encrypt), "timestamp": timestamp, "nonce": nonce}
-
-
-def callback(plain: dict) -> tuple[dict, str]:
-    """Query and JSON body exactly as WeCom posts an AI-bot callback (AES with receiveid "", SHA1 signature)."""
-    encrypt = PrpCrypto(CRYPTO.key).encrypt(json.dumps(plain, ensure_ascii=False), "").decode()
-    return signed(encrypt), json.dumps({"encrypt": encrypt})
-
-
 def message(user: str, content: str, msgid: str, response_url: str, *, chat: str = MESSAGE["chatid"]) -> dict:
     data = copy.deepcopy(MESSAGE)
     data.update(msgid=msgid, chatid=chat, response_url=response_url, **{"from": {"userid": user}})
     data["text"]["content"] = content
     return data
-
-
-async def reply_of(response) -> dict:
-    """Check and decrypt the bot's passive reply as WeCom does."""
-    assert response.status == 200
-    body = await response.json()
-    assert body["msgsignature"] == _get_signature(TOKEN, body["timestamp"], body["nonce"], body["encrypt"])
-    return json.loads(PrpCrypto(CRYPTO.key).decrypt(body["encrypt"], ""))
-
-
-async def post(client, plain: dict) -> dict:
-    query, body = callback(plain)
-    return await reply_of(await client.post("/wecom/aibot", params=query, data=body))
 
 
 async def finished_stream(client, stream_id: str, timeout: float = 10.0) -> str:
@@ -178,12 +135,20 @@ def test_the_ai_bot_is_on_only_with_its_keys_and_the_wecom_app(monkeypatch):
     for name in ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY",
                  "WECOM_AIBOT_TOKEN", "WECOM_AIBOT_ENCODING_AES_KEY"):
         monkeypatch.delenv(name, raising=False)
-    app = {"wecom_corp_id": "c", "wecom_agent_id": "1", "wecom_secret": "s", "wecom_token": "t",
-           "wecom_encoding_aes_key": AES_KEY}
-    keys = {"wecom_aibot_token": TOKEN, "wecom_aibot_encoding_aes_key": AES_KEY}
-    assert Settings(_env_file=None, **app, **keys).wecom_aibot_enabled
-    assert not Settings(_env_file=None, **keys).wecom_aibot_enabled
-    assert not Settings(_env_file=None, **app, wecom_aibot_token=TOKEN).wecom_aibot_enabled
+    app = {"WECOM_CORP_ID": "c", "WECOM_AGENT_ID": "1", "WECOM_SECRET": "s", "WECOM_TOKEN": "t",
+           "WECOM_ENCODING_AES_KEY": AES_KEY}
+
+    def aibot_on(**env) -> bool:
+        with monkeypatch.context() as scoped:
+            for name, value in env.items():
+                scoped.setenv(name, value)
+            wecom = Settings().wecom
+            return wecom is not None and wecom.aibot is not None
+
+    keys = {"WECOM_AIBOT_TOKEN": TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": AES_KEY}
+    assert aibot_on(**app, **keys)
+    assert not aibot_on(**keys)
+    assert not aibot_on(**app, WECOM_AIBOT_TOKEN=TOKEN)
 
 
 async def test_two_replicas_share_the_streams_and_the_response_urls(aibot, aiohttp_client):
@@ -202,3 +167,14 @@ async def test_two_replicas_share_the_streams_and_the_response_urls(aibot, aioht
     await asyncio.sleep(1.0)
     assert key == "r1" and len(fake.responses) == 1, "single use across replicas"
     assert "answer 601" in sent["markdown"]["content"]
+
+
+async def test_a_day_old_ai_bot_callback_is_refused_and_changes_nothing(aibot):
+    client, fake, server = aibot
+    plain = message("wangwu", "@ticketbot 打印机卡纸了", "m-old", str(server.make_url("/aibot/response/old")))
+    query, body = callback(plain, age=24 * 3600)
+    assert (await client.post("/wecom/aibot", params=query, data=body)).status == 403
+    await asyncio.sleep(0.2)
+    assert fake.calls == [] and fake.responses == []
+    async with client.app[SERVICES].store.unit() as uow:
+        assert await uow.get_ticket(1) is None

@@ -4,117 +4,22 @@ the messenger talks to a local fake WeCom API and we assert on what it sent."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import time
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
-from aiohttp import web
-from wechatpy.crypto import _get_signature
-from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
-from bot.app import build_app
-from bot.config import Settings, load_config
-from tests.harness import EXAMPLE_CONFIG
-
-SAMPLE = json.loads((Path(__file__).parent / "fixtures" / "wecom" / "tencent_sample.json").read_text())
-
-
-class FakeWeCom:
-    """gettoken, message/send and appchat/send; records calls and can answer an error once."""
-
-    def __init__(self):
-        self.calls: list[tuple[str, dict, dict]] = []
-        self.tokens = itertools.count(1)
-        self.errors: list[int] = []
-        self.errors_for: dict[tuple[str, str], list[int]] = {}  # (API path, member) → errcodes, once each
-
-    async def gettoken(self, request: web.Request) -> web.Response:
-        self.calls.append(("gettoken", dict(request.query), {}))
-        return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": f"TOKEN{next(self.tokens)}",
-                                  "expires_in": 7200})
-
-    async def api(self, request: web.Request) -> web.Response:
-        body = json.loads(await request.text() or "{}")
-        self.calls.append((request.match_info["path"], dict(request.query), body))
-        if self.errors:
-            return web.json_response({"errcode": self.errors.pop(0), "errmsg": "error"})
-        members = body.get("userids") or [body.get("touser")]
-        for member in members:
-            if queued := self.errors_for.get((request.match_info["path"], member)):
-                return web.json_response({"errcode": queued.pop(0), "errmsg": "error"})
-        answer = {"errcode": 0, "errmsg": "ok", "msgid": f"msg{len(self.calls)}"}
-        if body.get("msgtype") == "template_card":
-            answer["response_code"] = f"RC{len(self.calls)}"  # single use, 72 h
-        return web.json_response(answer)
-
-    def sent(self, to: str) -> list[str]:
-        """Texts, and card titles, sent to a member."""
-        return [body["text"]["content"] if body["msgtype"] == "text" else body["template_card"]["main_title"]["title"]
-                for path, _q, body in self.calls if path == "message/send" and body.get("touser") == to]
-
-    def cards(self, to: str) -> list[dict]:
-        """Template cards sent to a member, and the updates of them."""
-        return [(path, body) for path, _q, body in self.calls
-                if (path == "message/send" and body.get("touser") == to and body["msgtype"] == "template_card")
-                or (path == "message/update_template_card" and to in body.get("userids", []))]
-
-
-async def start_wecom_app(fake, *, database_url, aiohttp_client, aiohttp_server, monkeypatch, routes=(), env=None):
-    """The real app with WeCom on (Tencent's sample keys), its API pointed at `fake` served on port 0.
-
-    `fake` answers gettoken and every cgi-bin call; `routes` are (path, handler) POST routes served beside them.
-    Returns (test client of the app, the fake's server).
-    """
-    api = web.Application()
-    api.router.add_get("/cgi-bin/gettoken", fake.gettoken)
-    for path, handler in routes:
-        api.router.add_post(path, handler)
-    api.router.add_post("/cgi-bin/{path:.+}", fake.api)
-    server = await aiohttp_server(api)
-    settings = {"DATABASE_URL": database_url, "WECOM_CORP_ID": SAMPLE["corp_id"], "WECOM_AGENT_ID": "218",
-                "WECOM_SECRET": "secret", "WECOM_TOKEN": SAMPLE["token"],
-                "WECOM_ENCODING_AES_KEY": SAMPLE["encoding_aes_key"],
-                "WECOM_API_BASE_URL": str(server.make_url("/cgi-bin/")), **(env or {})}
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG)))
-    return client, server
-
-
-@pytest.fixture
-async def wecom(database_url, aiohttp_client, aiohttp_server, monkeypatch):
-    fake = FakeWeCom()
-    client, _server = await start_wecom_app(fake, database_url=database_url, aiohttp_client=aiohttp_client,
-                                            aiohttp_server=aiohttp_server, monkeypatch=monkeypatch)
-    return client, fake
-
-
-def encrypted(xml: str) -> tuple[dict, str]:
-    """Query and body exactly as WeCom sends an encrypted callback."""
-    crypto = WeChatCrypto(SAMPLE["token"], SAMPLE["encoding_aes_key"], SAMPLE["corp_id"])
-    encrypt = PrpCrypto(crypto.key).encrypt(xml, SAMPLE["corp_id"]).decode()
-    timestamp, nonce = str(int(time.time())), "1372623149"
-    query = {"msg_signature": _get_signature(SAMPLE["token"], timestamp, nonce, encrypt), "timestamp": timestamp,
-             "nonce": nonce}
-    body = (f"<xml><ToUserName><![CDATA[{SAMPLE['corp_id']}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt>"
-            f"<AgentID><![CDATA[218]]></AgentID></xml>")
-    return query, body
-
-
-def text_xml(user: str, content: str, msg_id: int) -> str:
-    return (f"<xml><ToUserName><![CDATA[{SAMPLE['corp_id']}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId><AgentID>218</AgentID></xml>")
-
-
-async def eventually(check, timeout: float = 10.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := check()):
-        assert asyncio.get_running_loop().time() < deadline, "WeCom never received it"
-        await asyncio.sleep(0.05)
-    return result
+from bot.app import SERVICES
+from tests.fakes import FakeClock
+from tests.platforms.wecom_world import (
+    FIXTURES,
+    SAMPLE,
+    FakeWeCom,
+    card_event_xml,
+    encrypted,
+    eventually,
+    text_xml,
+)
 
 
 async def test_url_verification_with_tencents_sample(wecom):
@@ -126,8 +31,16 @@ async def test_url_verification_with_tencents_sample(wecom):
     assert (await client.get("/wecom/callback", params=forged)).status == 403
 
 
-async def test_tencents_sample_message_opens_a_ticket(wecom):
-    client, fake = wecom
+@pytest.fixture
+async def wecom_in_2014(start_wecom):
+    """The app on a clock at the moment Tencent signed its sample (callbacks older than 5 minutes are refused)."""
+    fake = FakeWeCom()
+    client, _server = await start_wecom(fake, clock=FakeClock(datetime.fromtimestamp(int(SAMPLE["message"]["timestamp"]), UTC)))
+    return client, fake
+
+
+async def test_tencents_sample_message_opens_a_ticket(wecom_in_2014):
+    client, fake = wecom_in_2014
     sample = SAMPLE["message"]
     response = await client.post("/wecom/callback", data=sample["body"],
                                  params={k: sample[k] for k in ("msg_signature", "timestamp", "nonce")})
@@ -173,23 +86,6 @@ async def test_expired_token_is_refreshed_once(wecom):
     await eventually(lambda: len(tokens()) >= 2)
     assert tokens()[:2] == ["TOKEN1", "TOKEN2"], "the rejected call is made again with a fresh token"
     assert [path for path, _q, _b in fake.calls].count("gettoken") == 2
-
-
-def card_event_xml(user: str, key: str, response_code: str, task_id: str, *, question: str | None = None,
-                   option: str | None = None, choices: dict[str, str] | None = None,
-                   card_type: str = "button_interaction") -> str:
-    """A template_card_event as WeCom sends it after a click: the key pressed and what each drop-down shows."""
-    chosen = dict(choices or {})
-    if question:
-        chosen[question] = option
-    items = "".join(f"<SelectedItem><QuestionKey><![CDATA[{q}]]></QuestionKey>"
-                    f"<OptionIds><OptionId><![CDATA[{o}]]></OptionId></OptionIds></SelectedItem>" for q, o in chosen.items())
-    selected = f"<SelectedItems>{items}</SelectedItems>" if items else ""
-    return (f"<xml><ToUserName><![CDATA[{SAMPLE['corp_id']}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-            f"<CreateTime>{int(time.time() * 1000)}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-            f"<Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
-            f"<TaskId><![CDATA[{task_id}]]></TaskId><CardType><![CDATA[{card_type}]]></CardType>"
-            f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode><AgentID>218</AgentID>{selected}</xml>")
 
 
 async def _card_for_li(client, fake) -> dict:
@@ -267,7 +163,7 @@ async def test_an_expired_code_falls_back_to_a_fresh_card(wecom):
     assert [b["response_code"] for b in _updates(fake)] == ["RC-old"], "tried in place once, then anew"
 
 
-CARD_FIXTURE = Path(__file__).parent / "fixtures" / "wecom" / "template_card_staff_view_new_ticket.json"
+CARD_FIXTURE = FIXTURES / "template_card_staff_view_new_ticket.json"
 
 
 def _stable(body: dict) -> dict:
@@ -355,3 +251,18 @@ async def test_saving_choices_on_a_card_someone_else_changed_changes_nothing(wec
     shown = await eventually(lambda: _fresh_cards(fake)[before:])
     rows = {row["keyname"]: row["value"] for row in shown[0]["template_card"]["horizontal_content_list"]}
     assert rows["优先级"].startswith("P0") and rows["分类"] == "其他", "the stale choices were not applied"
+
+
+async def test_a_day_old_callback_is_refused_and_changes_nothing(wecom):
+    client, fake = wecom
+    query, body = encrypted(text_xml("customer-9", "发票开错了", 9001), age=24 * 3600)
+    assert (await client.post("/wecom/callback", params=query, data=body)).status == 403
+    query, body = encrypted(text_xml("customer-9", "发票开错了", 9002), age=-24 * 3600)
+    assert (await client.post("/wecom/callback", params=query, data=body)).status == 403, "nor one from tomorrow"
+    await asyncio.sleep(0.2)
+    assert fake.calls == []
+    async with client.app[SERVICES].store.unit() as uow:
+        assert await uow.get_ticket(1) is None
+    query, body = encrypted(text_xml("customer-9", "发票开错了", 9003), age=60)  # a minute late: within the window
+    assert (await client.post("/wecom/callback", params=query, data=body)).status == 200
+    await eventually(lambda: fake.sent("customer-9"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -15,9 +14,8 @@ from bot.app import SERVICES
 from bot.events import Conversation, Platform
 from bot.platforms.wecom_api import WeComApi, WeComApiError
 from bot.platforms.wecom_kf import KfSender, KfSync, conversation_id
-from tests.test_wecom import encrypted, eventually, start_wecom_app, text_xml
+from tests.platforms.wecom_world import FIXTURES, encrypted, eventually, text_xml
 
-FIXTURES = Path(__file__).parent / "fixtures" / "wecom"
 CALLBACK = json.loads((FIXTURES / "kf_msg_or_event_callback.json").read_text())
 FIRST_CONTACT = json.loads((FIXTURES / "kf_sync_msg_first_contact.json").read_text())
 BATCHGET = json.loads((FIXTURES / "kf_customer_batchget.json").read_text())
@@ -81,10 +79,9 @@ class FakeKf:
 
 
 @pytest.fixture
-async def kf(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+async def kf(start_wecom):
     fake = FakeKf()
-    client, _server = await start_wecom_app(fake, database_url=database_url, aiohttp_client=aiohttp_client,
-                                            aiohttp_server=aiohttp_server, monkeypatch=monkeypatch)
+    client, _server = await start_wecom(fake)
     return client, fake
 
 
@@ -107,7 +104,7 @@ async def ticket(client, ticket_id: int = 1):
 
 
 def kf_sync(client) -> KfSync:
-    """The app's KfSync, found through the callback route (setup_wecom keeps no other handle on it)."""
+    """The app's KfSync, found through the callback route (wecom_setup.mount keeps no other handle on it)."""
     route = next(r for r in client.server.app.router.routes() if r.method == "POST" and r.resource.canonical == "/wecom/callback")
     return route.handler.__self__.hooks["kf_msg_or_event"].__self__
 

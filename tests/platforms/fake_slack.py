@@ -40,6 +40,8 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[tuple[int, dict, dict]]] = field(default_factory=dict)
     ws_url: str = ""
+    base_url: str = ""
+    uploads: dict[str, bytes] = field(default_factory=dict)  # file id → the bytes posted to its upload_url
     sockets: list = field(default_factory=list)
     latency: float = 0.0  # seconds every Web API call takes, as a real network would
     rate_limited_until: float = 0.0  # time.monotonic() until which every call answers 429 Retry-After: 1
@@ -96,7 +98,22 @@ class FakeSlack:
                 return {"ok": True, "view": {"id": "V1"}}
             case "apps.connections.open":
                 return {"ok": True, "url": self.ws_url}
+            case "files.getUploadURLExternal":
+                file_id = f"F{next(self._ts):08d}"
+                return {"ok": True, "upload_url": f"{self.base_url}upload/{file_id}", "file_id": file_id}
+            case "files.completeUploadExternal":
+                files = json.loads(args.get("files", "[]"))
+                return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+            case "files.info":
+                # Like Slack once its scan is done: a mimetype only for files whose bytes arrived.
+                known = args.get("file") in self.uploads
+                return {"ok": True, "file": {"id": args.get("file"), "mimetype": "image/png" if known else ""}}
         return {"ok": True}
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """The upload_url step of files.uploadV2: the raw bytes of one file."""
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        return web.Response(text="OK - 42")
 
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
@@ -118,6 +135,7 @@ async def start_fake_slack(aiohttp_server) -> tuple[FakeSlack, str]:
     app.router.add_post("/api/{method}", fake.handle)
     app.router.add_get("/api/{method}", fake.handle)
     app.router.add_get("/ws", fake.websocket)
+    app.router.add_post("/upload/{file_id}", fake.upload)
 
     async def close_sockets(_app):
         for ws in fake.sockets:  # as Slack would, so the server does not wait on open handlers at shutdown
@@ -125,6 +143,7 @@ async def start_fake_slack(aiohttp_server) -> tuple[FakeSlack, str]:
     app.on_shutdown.append(close_sockets)
     server = await aiohttp_server(app)
     fake.ws_url = str(server.make_url("/ws")).replace("http://", "ws://")
+    fake.base_url = str(server.make_url("/"))
     return fake, str(server.make_url("/api/"))
 
 

@@ -6,29 +6,15 @@ customer message → ticket → triage card → claim → priority → note → 
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 
 import pytest
 
-from bot.app import SERVICES, build_app
-from bot.config import Settings, load_config
-from tests.harness import EXAMPLE_CONFIG
+from bot.app import SERVICES
+from tests.platforms.console_world import messages
 
 CUSTOMER, AGENT = "wang-store", "alice"
-
-
-@pytest.fixture
-async def console(database_url, aiohttp_client, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    app = await build_app(Settings(), config=load_config(EXAMPLE_CONFIG))
-    client = await aiohttp_client(app)
-    return client
-
-
-async def messages(client, viewer: str) -> list[dict]:
-    response = await client.get("/console/api/messages", params={"as": viewer, "since": "0"})
-    assert response.status == 200
-    return (await response.json())["messages"]
 
 
 async def eventually(check, timeout: float = 10.0):
@@ -150,3 +136,19 @@ async def test_customer_does_not_see_triage_channel_nor_others_dms(console):
     assert any(m["conversation"] == "triage" for m in await messages(console, AGENT))
     response = await console.post("/console/api/send", json={"as": CUSTOMER, "conversation": "triage", "text": "hi"})
     assert response.status == 400, "customers cannot write in staff channels"
+
+
+async def test_a_cards_picture_shows_on_the_page_as_a_data_url(console):
+    from bot.events import Conversation, ConversationKind, Platform
+    from cards.model import Card, Image
+    from tests.fakes import TINY_PNG
+
+    messenger = console.app[SERVICES].messengers[Platform.CONSOLE]
+    triage = Conversation(platform=Platform.CONSOLE, id="triage", kind=ConversationKind.CHANNEL)
+    ref = await messenger.upload_image(triage, Image(alt="open tickets per day", data=TINY_PNG))
+    await messenger.post(triage, card=Card(title="Weekly digest", image=Image(alt="open tickets per day", ref=ref)))
+    await messenger.post(triage, card=Card(title="Elsewhere", image=Image(alt="x", ref="https://evil.example/x.png")))
+    html = [m["html"] for m in await messages(console, AGENT) if m["card"]]
+    assert f'<img class="card-image" src="data:image/png;base64,{base64.b64encode(TINY_PNG).decode()}"' in html[0]
+    assert 'alt="open tickets per day"' in html[0]
+    assert "<img" not in html[1], "only pictures the console itself made are shown"

@@ -12,7 +12,7 @@ from bot.platforms.wecom_messenger import MemberPacer, WeComMessenger
 from bot.ports import Outgoing, OutgoingKind
 from bot.subjects import Subject
 from tests.harness import Harness
-from tests.test_wecom import FakeWeCom
+from tests.platforms.wecom_world import FakeWeCom
 
 LI = Conversation(platform=Platform.WECOM, id="liming", kind=ConversationKind.DM)
 
@@ -82,3 +82,21 @@ async def test_repeated_updates_of_one_card_go_out_once(wecom_bot, store, clock)
     paths = [path for path, _q, body in fake.calls if path.startswith("message/")]
     assert paths == ["message/send", "message/update_template_card"], "one update, no fresh card"
     assert {row.status for row in await store.outbox_rows()} == {"sent"}
+
+
+async def test_a_cards_picture_is_uploaded_and_follows_the_card_as_an_image_message(wecom_bot):
+    from cards.model import Card, Image
+    from tests.fakes import TINY_PNG
+
+    bot, fake = wecom_bot
+    messenger = bot.dispatcher.messengers[Platform.WECOM]
+    media_id = await messenger.upload_image(LI, Image(alt="open tickets per day", data=TINY_PNG, filename="week.png"))
+    assert fake.media[media_id] == ("image", "week.png", TINY_PNG)
+    await messenger.post(LI, card=Card(title="Weekly digest", image=Image(alt="chart", ref=media_id)))
+    sent = [body for path, _q, body in fake.calls if path == "message/send"]
+    assert [b["msgtype"] for b in sent] == ["template_card", "image"], "template_card takes only URLs"
+    assert sent[1] == {"touser": "liming", "msgtype": "image", "agentid": 218, "image": {"media_id": media_id}}
+    group = Conversation(platform=Platform.WECOM, id="wrGroupChat", kind=ConversationKind.GROUP)
+    await messenger.post(group, card=Card(title="Weekly digest", image=Image(alt="chart", ref=media_id)))
+    to_group = [body for path, _q, body in fake.calls if path == "appchat/send"]
+    assert [b["msgtype"] for b in to_group] == ["text", "image"] and to_group[1]["image"] == {"media_id": media_id}

@@ -6,19 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from pathlib import Path
-
-import pytest
 
 from bot.app import SERVICES, build_app
 from bot.config import Settings, load_config
 from bot.events import Platform
 from bot.ports import Pacing
-from tests.fake_slack import TEAM, form, slack_sign, start_fake_slack
 from tests.harness import EXAMPLE_CONFIG
+from tests.platforms.fake_slack import TEAM, form, slack_sign, start_fake_slack
+from tests.platforms.slack_world import FIXTURES, SECRET, SlackWorld, action_id, card_text
 
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-FIXTURES = Path(__file__).parent / "fixtures" / "slack"
 CUSTOMER, ALICE, LEAD = "U0CUST", "U0ALICE", "U0LINFANG"
 
 
@@ -26,125 +22,6 @@ def test_signature_matches_slacks_documented_test_vector():
     body = FIXTURES.joinpath("signature_vector_body.txt").read_text().strip()
     headers = slack_sign(SECRET, body, "1531420618")
     assert headers["X-Slack-Signature"] == "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
-
-
-class SlackWorld:
-    """Our app with Slack switched on, the fake Web API behind it, and Slack's side of the conversation."""
-
-    def __init__(self, client, fake):
-        self.client, self.fake = client, fake
-        self._n = 0
-
-    async def post(self, body: str, content_type: str, *, timestamp: str | None = None, secret: str = SECRET,
-                   extra: dict | None = None):
-        headers = {"Content-Type": content_type, **slack_sign(secret, body, timestamp), **(extra or {})}
-        return await self.client.post("/slack/events", data=body.encode(), headers=headers)
-
-    async def command(self, user: str, text: str, channel: str = "C0TRIAGE", **extra):
-        self._n += 1
-        body = form(token="x", team_id=TEAM, channel_id=channel, user_id=user, user_name=user.lower(),
-                    command="/ticket", text=text, response_url="https://hooks.slack.test/1",
-                    trigger_id=f"trig.{self._n}.{time.time()}", **extra)
-        return await self.post(body, "application/x-www-form-urlencoded")
-
-    def message_body(self, user: str, text: str, channel: str, *, thread_ts: str | None = None, kind="message",
-                     user_team: str = TEAM) -> dict:
-        self._n += 1
-        event = {"type": kind, "channel": channel, "channel_type": "im" if channel.startswith("D") else "channel",
-                 "user": user, "text": text, "ts": f"1700000100.{self._n:06d}", "team": TEAM, "user_team": user_team}
-        if thread_ts:
-            event["thread_ts"] = thread_ts
-        return {"token": "x", "team_id": TEAM, "api_app_id": "A0APP", "type": "event_callback",
-                "event_id": f"Ev{self._n:08d}", "event_time": int(time.time()), "event": event}
-
-    def fixture(self, name: str) -> dict:
-        """A captured Slack payload from tests/fixtures/slack, by scenario name."""
-        return json.loads(FIXTURES.joinpath(f"{name}.json").read_text())
-
-    async def event(self, body: dict, extra: dict | None = None):
-        return await self.post(json.dumps(body), "application/json", extra=extra)
-
-    async def say(self, user: str, text: str, channel: str, **kwargs):
-        return await self.event(self.message_body(user, text, channel, **kwargs))
-
-    async def press(self, user: str, message: dict, action_id: str, *, value=None, kind="button", trigger=None):
-        action = {"action_id": action_id, "block_id": "b", "type": kind, "action_ts": str(time.time())}
-        if kind == "button":
-            action["value"] = action_id
-        elif kind == "static_select":
-            action["selected_option"] = {"text": {"type": "plain_text", "text": value}, "value": value}
-        elif kind == "users_select":
-            action["selected_user"] = value
-        self._n += 1
-        payload = {"type": "block_actions", "user": {"id": user, "name": user.lower(), "team_id": TEAM},
-                   "team": {"id": TEAM}, "api_app_id": "A0APP", "trigger_id": trigger or f"act.{self._n}",
-                   "container": {"type": "message", "message_ts": message["ts"], "channel_id": message["channel"]},
-                   "channel": {"id": message["channel"]}, "actions": [action]}
-        return await self.post(form(payload=json.dumps(payload)), "application/x-www-form-urlencoded")
-
-    async def eventually(self, check, timeout: float = 10.0):
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            result = check()
-            if result:
-                return result
-            assert asyncio.get_running_loop().time() < deadline, "Slack never received it"
-            await asyncio.sleep(0.05)
-
-    def triage_cards(self) -> list[dict]:
-        """Every card posted in the triage channel, with the latest blocks of each (after chat.update)."""
-        cards = {}
-        for call in self.fake.calls:
-            args = call.args
-            if call.status != 200:
-                continue
-            if call.method == "chat.postMessage" and args.get("channel") == "C0TRIAGE" and args.get("blocks"):
-                ts = self.fake.answer_ts(call)
-                cards[ts] = {"ts": ts, "channel": "C0TRIAGE", "blocks": args["blocks"]}
-            elif call.method == "chat.update" and args.get("ts") in cards:
-                cards[args["ts"]]["blocks"] = args["blocks"]
-        return list(cards.values())
-
-    def texts_to(self, channel: str, method: str = "chat.postMessage") -> list[str]:
-        return [a.get("text", "") for a in self.fake.of(method) if a.get("channel") == channel and not a.get("blocks")]
-
-
-def action_id(card: dict, verb: str) -> str:
-    """The action id of the card's control for `verb`."""
-    for block in card["blocks"]:
-        for element in block.get("elements", []):
-            if element.get("action_id", "").split(":")[2:3] == [verb] and not element["action_id"].endswith(":team"):
-                return element["action_id"]
-    raise AssertionError(f"no {verb} control on the card")
-
-
-def card_text(card: dict) -> str:
-    return json.dumps(card["blocks"], ensure_ascii=False)
-
-
-@pytest.fixture
-async def slack(database_url, aiohttp_client, aiohttp_server, monkeypatch):
-    fake, base_url = await start_fake_slack(aiohttp_server)
-    # The fake hands out increasing ts values; remember which call got which, like Slack's answers.
-    answers = {}
-    original = fake.answer
-
-    def answer(method, args):
-        result = original(method, args)
-        answers[id(args)] = result.get("ts")
-        return result
-    fake.answer = answer
-    fake.answer_ts = lambda call: answers.get(id(call.args))
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    for name, value in {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
-                        "SLACK_API_BASE_URL": base_url}.items():
-        monkeypatch.setenv(name, value)
-    config = load_config(EXAMPLE_CONFIG)
-    config.triage_channels[Platform.SLACK] = "C0TRIAGE"
-    config.sla.escalation_channels[Platform.SLACK] = "C0ESCALATE"
-    app = await build_app(Settings(), config=config)
-    app[SERVICES].messengers[Platform.SLACK].pacing = Pacing(per_conversation=0.0)  # pacing is tested on its own
-    return SlackWorld(await aiohttp_client(app), fake)
 
 
 async def test_forged_and_stale_requests_are_refused(slack):
@@ -329,13 +206,11 @@ async def test_messages_to_one_channel_are_paced(store, clock):
     from tests.harness import RecordingMessenger
 
     class Timed(RecordingMessenger):
-        pacing = Pacing(per_conversation=0.3)
-
         async def post(self, target, **kwargs):
             self.times = getattr(self, "times", []) + [(target.id, time.monotonic())]
             return await super().post(target, **kwargs)
 
-    messenger = Timed(platform=Platform.SLACK)
+    messenger = Timed(platform=Platform.SLACK, pacing=Pacing(per_conversation=0.3))
     dispatcher = OutboxDispatcher(store=store, messengers={Platform.SLACK: messenger}, card_kinds={}, clock=clock)
     async with store.unit() as uow:
         for n in range(3):
@@ -358,3 +233,25 @@ async def test_assign_by_slack_mention(slack):
     await slack.eventually(slack.triage_cards)
     await slack.command(LEAD, "assign T-000001 <@U0LIMING|li>")
     await slack.eventually(lambda: "李明" in card_text(slack.triage_cards()[0]))
+
+
+async def test_a_cards_picture_is_uploaded_and_shown_as_an_image_block(aiohttp_server):
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.events import Conversation
+    from bot.platforms.slack_messenger import SlackMessenger
+    from cards.model import Card, Image
+    from tests.fakes import TINY_PNG
+
+    fake, base_url = await start_fake_slack(aiohttp_server)
+    messenger = SlackMessenger(AsyncWebClient(token="xoxb-test", base_url=base_url))
+    triage = Conversation(platform=Platform.SLACK, id="C0TRIAGE")
+    file_id = await messenger.upload_image(triage, Image(alt="open tickets per day", data=TINY_PNG, filename="week.png"))
+    assert fake.uploads == {file_id: TINY_PNG}, "the bytes went to the upload_url Slack handed out"
+    [asked] = fake.of("files.getUploadURLExternal")
+    assert (asked["filename"], asked["length"], asked["alt_txt"]) == ("week.png", str(len(TINY_PNG)), "open tickets per day")
+    [completed] = fake.of("files.completeUploadExternal")
+    assert "channel_id" not in completed, "the picture is shown in the card, not posted on its own"
+    await messenger.post(triage, card=Card(title="Weekly digest", image=Image(alt="open tickets per day", ref=file_id)))
+    [posted] = fake.of("chat.postMessage")
+    assert {"type": "image", "slack_file": {"id": file_id}, "alt_text": "open tickets per day"} in posted["blocks"]

@@ -1,0 +1,90 @@
+"""SlackMessenger: posts, updates and uploads through the real slack-sdk client (base URL configurable)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.events import Conversation, ConversationKind, Platform
+from bot.ports import Pacing, PacingDelay, SendError
+from cards.model import Card, Image
+from cards.slack import fallback_text, render_blocks
+
+# Errors that say "this will never work" (a channel gone, the bot removed, a message deleted): no retry.
+PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
+             "user_not_found", "message_not_found", "cant_update_message", "file_not_found"}
+# Slack scans an upload before its blocks may show it (files.info gains a mimetype then): wait this long at most.
+FILE_READY_WAITS = (0.1, 0.2, 0.4, 0.8, 1.6)
+
+
+class SlackMessenger:
+    """chat.postMessage / postEphemeral / update, and files.uploadV2 for a card's image."""
+
+    platform = Platform.SLACK
+    pacing = Pacing(per_conversation=1.0)  # Slack allows about one message per second per channel
+
+    def __init__(self, client: AsyncWebClient):
+        self.client = client
+        self._dm_channels: dict[str, str] = {}
+
+    async def _channel(self, target: Conversation) -> str:
+        """A DM addressed by user id is opened first (conversations.open), then cached."""
+        if target.kind is not ConversationKind.DM or target.id[:1] == "D":
+            return target.id
+        if target.id not in self._dm_channels:
+            response = await self._call(self.client.conversations_open, users=target.id)
+            self._dm_channels[target.id] = response["channel"]["id"]
+        return self._dm_channels[target.id]
+
+    async def _call(self, method, **kwargs):
+        try:
+            return await method(**kwargs)
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = exc.response.get("error") if hasattr(exc.response, "get") else str(exc)
+            if status == 429:
+                retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
+                # Not a failure of the message: wait as Slack says, without spending one of its attempts.
+                raise PacingDelay(f"slack rate limited: {error}", retry_after=retry_after) from None
+            raise SendError(f"slack {error}", permanent=error in PERMANENT) from None
+        except SlackRequestError as exc:  # e.g. the upload step of files.uploadV2 did not answer 200
+            raise SendError(f"slack request failed: {exc}") from None
+
+    async def post(self, target: Conversation, *, text: str | None = None, card: Card | None = None,
+                   ephemeral_user: str | None = None) -> str | None:
+        """chat.postMessage (or chat.postEphemeral); returns the message ts."""
+        channel = await self._channel(target)
+        payload = {"channel": channel, "text": text or ""}
+        if card is not None:
+            payload.update(text=fallback_text(card), blocks=render_blocks(card))
+        if target.thread_id:
+            payload["thread_ts"] = target.thread_id
+        if ephemeral_user:
+            response = await self._call(self.client.chat_postEphemeral, user=ephemeral_user, **payload)
+            return response.get("message_ts")
+        response = await self._call(self.client.chat_postMessage, **payload)
+        return response["ts"]
+
+    async def update(self, target: Conversation, message_ref: str, card: Card) -> str | None:
+        """chat.update of a card in place."""
+        channel = await self._channel(target)
+        await self._call(self.client.chat_update, channel=channel, ts=message_ref, text=fallback_text(card),
+                         blocks=render_blocks(card))
+        return message_ref
+
+    async def upload_image(self, target: Conversation, image: Image) -> str:
+        """files.uploadV2 without sharing it anywhere (the card shows it); returns the file id for `slack_file`."""
+        if not image.data:
+            raise SendError("slack upload: an image without data", permanent=True)
+        response = await self._call(self.client.files_upload_v2, content=image.data, filename=image.filename,
+                                    alt_txt=image.alt or None)
+        file_id = response["file"]["id"]
+        # Uploads finish asynchronously: a block naming the file before Slack has scanned it is refused.
+        for wait in FILE_READY_WAITS:
+            info = await self._call(self.client.files_info, file=file_id)
+            if (info.get("file") or {}).get("mimetype"):
+                return file_id
+            await asyncio.sleep(wait)
+        raise SendError(f"slack upload: file {file_id} not ready yet")
