@@ -142,9 +142,13 @@ class Calendar:
 ALWAYS_OPEN = Calendar(name="24x7", timezone="UTC", always_open=True)
 
 
-def _parse_range(text: str) -> tuple[time, time]:
+def parse_hours(text: str) -> tuple[time, time]:
+    """'09:00-18:00' → (09:00, 18:00)."""
     start, _, end = text.strip().partition("-")
-    begin, finish = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    try:
+        begin, finish = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError:
+        raise ValueError(f"'{text}': use hours like 09:00-18:00") from None
     if finish <= begin:
         raise ValueError(f"'{text}': the end must be after the start")
     return begin, finish
@@ -168,10 +172,10 @@ def build_calendar(*, name: str = "default", timezone: str = "Asia/Shanghai", ho
                    always_open: bool = False) -> Calendar:
     """A calendar from config values; public holidays and adjusted workdays come from the `holidays` package."""
     ZoneInfo(timezone)  # fail early on an unknown zone
-    day_start, day_end = _parse_range(hours)
+    day_start, day_end = parse_hours(hours)
     intervals: tuple[tuple[time, time], ...] = ((day_start, day_end),)
     if lunch:
-        lunch_start, lunch_end = _parse_range(lunch)
+        lunch_start, lunch_end = parse_hours(lunch)
         if not day_start < lunch_start < lunch_end < day_end:
             raise ValueError(f"lunch '{lunch}' must lie inside the hours '{hours}'")
         intervals = ((day_start, lunch_start), (lunch_end, day_end))

@@ -2,18 +2,80 @@
 
 from __future__ import annotations
 
+import difflib
+import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import holidays as holiday_data
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.business_hours import build_calendar, parse_hours, parse_weekdays
 from bot.events import Platform
 from bot.tickets import Priority, Status, Tier
 
 Language = Literal["zh-CN", "en"]
 Role = Literal["agent", "lead", "manager", "colleague"]
+
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> tuple[int, timedelta]:
+    """'3d' → (3, 0); '1h30m' → (0, 1:30:00): whole days apart, since a business day is not 24 hours."""
+    match = _DURATION.match(text or "")
+    if not match or not any(match.groups()):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 15m, 4h, 1h30m, 3d)")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    return days, timedelta(hours=hours, minutes=minutes)
+
+
+def _duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # ZoneInfo raises a KeyError subclass, which pydantic would not report as a validation error.
+        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else " (use an IANA name like Asia/Shanghai)"
+        raise ValueError(f"unknown time zone '{name}'{hint}") from None
+    return name
+
+
+def _day(value: object) -> object:
+    # YAML reads 2026-10-01 as a date and '2026-10-01' as text; both mean the day. A number is not a day.
+    if isinstance(value, datetime):
+        raise ValueError(f"'{value}': give a day like 2026-10-01, without a time")
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"'{value}': give a day like 2026-10-01")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"'{value}': not a day like 2026-10-01") from None
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+Day = Annotated[date, BeforeValidator(_day)]
 
 
 class _Strict(BaseModel):
@@ -98,20 +160,46 @@ class LifecycleConfig(_Strict):
 class BusinessHoursConfig(_Strict):
     """A business calendar: time zone, weekly hours with an optional lunch break, holidays."""
 
-    timezone: str = "Asia/Shanghai"
+    timezone: TimeZone = "Asia/Shanghai"
     hours: str = "09:00-18:00"
     lunch: str | None = None
     weekdays: str = "mon-fri"
     country: str | None = "CN"
-    extra_holidays: list[str] = []
-    extra_workdays: list[str] = []
+    extra_holidays: list[Day] = []
+    extra_workdays: list[Day] = []
+
+    @field_validator("hours", "lunch")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_hours(value)
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: str) -> str:
+        parse_weekdays(value)
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value and value not in holiday_data.list_supported_countries():
+            raise ValueError(f"no public holidays known for country '{value}' (use a code like CN, or null)")
+        return value
+
+    @model_validator(mode="after")
+    def _builds(self) -> BusinessHoursConfig:
+        # What the fields cannot tell alone (a lunch outside the hours): build the calendar as serve will.
+        build_calendar(**self.model_dump())
+        return self
 
 
 class TargetConfig(_Strict):
     """One priority's promise: durations like 15m, 4h, 3d; `business` clocks count only open hours."""
 
-    first_response: str | None = None
-    resolution: str | None = None
+    first_response: Duration | None = None
+    resolution: Duration | None = None
     clock: Literal["24x7", "business"] = "business"
 
 
@@ -135,7 +223,7 @@ class SlaOverride(_Strict):
 class EscalationLevel(_Strict):
     """One step of the escalation chain: whom to tell, how long after the breach."""
 
-    after: str = "0m"
+    after: Duration = "0m"
     to: str  # assignee | lead | department_head | manager | a person key
 
 
@@ -234,7 +322,7 @@ def load_config(path: str | Path | None) -> AppConfig:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date like 2026-13-01 that YAML reads as one
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
@@ -259,6 +347,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     console_enabled: bool = True
+    # Required by the console when listening beyond loopback; presented as a header or a login cookie.
+    console_token: SecretStr | None = None
     # Slack
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
