@@ -13,6 +13,7 @@ from bot.directory import Directory
 from bot.events import Platform
 from bot.i18n import preload, translator
 from bot.platforms.console import ConsoleHub, ConsoleMessenger, setup_console
+from bot.platforms.console_gate import Access, console_access, console_token, install_lock
 from bot.ports import Clock, Context, Messenger, SystemClock
 from bot.sla import SlaPolicy
 from cards.ticket import ticket_card
@@ -99,8 +100,9 @@ async def build_app(
     policy = SlaPolicy(config)
     all_messengers: dict[Platform, Messenger] = dict(messengers or {})
     hub = None
-    if settings.console_enabled:
-        hub = ConsoleHub()
+    access = console_access(settings)
+    if access in (Access.OPEN, Access.TOKEN):
+        hub = ConsoleHub(store)
         all_messengers.setdefault(Platform.CONSOLE, ConsoleMessenger(hub))
     dispatcher = OutboxDispatcher(store=store, messengers=all_messengers,
                                   render_card=card_renderer(directory, config, policy, clock), clock=clock)
@@ -116,7 +118,9 @@ async def build_app(
                              policy, sweep, scheduler)
     app.router.add_get("/healthz", _healthz)
     if hub is not None:
-        setup_console(app, router=router, directory=directory, config=config, hub=hub)
+        setup_console(app, router=router, directory=directory, config=config, hub=hub, token=console_token(settings))
+    elif access is Access.LOCKED:
+        install_lock(app, host=settings.host)
     if settings.slack_enabled:
         from bot.platforms.slack import SlackAdapter
 

@@ -2,79 +2,76 @@
 
 from __future__ import annotations
 
-import itertools
 import uuid
-from collections import OrderedDict
 from pathlib import Path
+from typing import Protocol
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.directory import Directory, Role
 from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
+from bot.platforms.console_gate import install_gate
 from cards.console import render_card, render_text
 
 STATIC = Path(__file__).resolve().parent / "console_static"
-HISTORY_LIMIT = 2000
+HISTORY_LIMIT = 5000
+PAGE_LIMIT = 500  # messages per poll: a page with a long history catches up over a few polls
+
+
+class ConsoleLog(Protocol):
+    """Where the console keeps its messages (the database), so history and open pages outlive a restart."""
+
+    async def console_post(self, message: dict, *, keep: int) -> str:
+        """Store a message; returns its ref; keeps only the newest `keep`."""
+
+    async def console_update(self, ref: str, html: str) -> bool:
+        """Replace a message's html under a new change number; False when it is gone."""
+
+    async def console_read(self, *, viewer: str, conversations: list[str], since: int,
+                           limit: int) -> tuple[list[dict], int]:
+        """Messages changed after `since` that `viewer` may see in `conversations`, and the newest change number."""
+
+    async def console_epoch(self) -> str:
+        """The identity of the log, new when the database is."""
 
 
 class ConsoleHub:
-    """In-memory chat server of the console: messages per conversation, polled by the page."""
+    """The console's chat server: messages per conversation in the log, polled by the page."""
 
-    def __init__(self, limit: int = HISTORY_LIMIT):
-        self._messages: OrderedDict[str, dict] = OrderedDict()
-        self._seq = itertools.count(1)
-        self._refs = itertools.count(1)
+    def __init__(self, log: ConsoleLog, limit: int = HISTORY_LIMIT):
+        self.log = log
         self.limit = limit
         self.channels: list[str] = []
         # Only these people see channels (the triage channel holds internal notes); customers see their DM.
         self.staff: set[str] = set()
+        self._epoch: str | None = None
 
-    def _store(self, message: dict) -> dict:
-        message["seq"] = next(self._seq)
-        self._messages[message["ref"]] = message
-        self._messages.move_to_end(message["ref"])
-        while len(self._messages) > self.limit:
-            self._messages.popitem(last=False)
-        return message
-
-    def post(self, conversation_id: str, *, thread_id: str | None = None, html: str, is_card: bool = False,
-             ephemeral_user: str | None = None, author: str = "ticketbot", bot: bool = True) -> str:
+    async def post(self, conversation_id: str, *, thread_id: str | None = None, html: str, is_card: bool = False,
+                   ephemeral_user: str | None = None, author: str = "ticketbot", bot: bool = True) -> str:
         """Store a message; returns its ref."""
-        ref = f"c{next(self._refs)}"
-        self._store({"ref": ref, "conversation": conversation_id, "thread": thread_id, "html": html,
-                     "card": is_card, "ephemeral_user": ephemeral_user, "author": author, "bot": bot})
-        return ref
+        return await self.log.console_post({"conversation": conversation_id, "thread": thread_id, "html": html,
+                                            "card": is_card, "ephemeral_user": ephemeral_user, "author": author,
+                                            "bot": bot}, keep=self.limit)
 
-    def update(self, ref: str, html: str) -> None:
-        """Replace a card in place (a new seq, so polling pages see it); KeyError for an unknown ref."""
-        message = self._messages[ref]
-        message["html"] = html
-        self._store(message)
+    async def update(self, ref: str, html: str) -> bool:
+        """Replace a card in place (a new seq, so polling pages see it); False for an unknown ref."""
+        return await self.log.console_update(ref, html)
 
-    def record_human(self, conversation_id: str, author: str, text: str, thread_id: str | None = None) -> str:
+    async def record_human(self, conversation_id: str, author: str, text: str, thread_id: str | None = None) -> str:
         """What a person typed, so the page shows both sides."""
-        return self.post(conversation_id, thread_id=thread_id, html=render_text(text), author=author, bot=False)
+        return await self.post(conversation_id, thread_id=thread_id, html=render_text(text), author=author, bot=False)
 
-    def messages(self, viewer: str, since: int = 0) -> list[dict]:
-        """Messages `viewer` may see (channels if staff, their own DM; ephemeral ones only theirs) after `since`."""
-        visible = []
-        for message in self._messages.values():
-            if message["seq"] <= since:
-                continue
-            if message["ephemeral_user"] not in (None, viewer):
-                continue
-            conversation = message["conversation"]
-            in_channel = conversation in self.channels and viewer in self.staff
-            if not in_channel and conversation != viewer:
-                continue
-            visible.append(message)
-        return sorted(visible, key=lambda m: m["seq"])
-
-    @property
-    def latest(self) -> int:
-        """The highest seq handed out."""
-        return max((m["seq"] for m in self._messages.values()), default=0)
+    async def messages(self, viewer: str, since: int = 0) -> dict:
+        """What `viewer` may see (channels if staff, their own DM; ephemeral ones only theirs) changed after `since`,
+        with the log's newest change number and its epoch: a page whose seq is above it, or whose epoch differs,
+        is looking at a log that is gone and reloads."""
+        if self._epoch is None:
+            self._epoch = await self.log.console_epoch()
+        conversations = [viewer, *(self.channels if viewer in self.staff else [])]
+        found, latest = await self.log.console_read(viewer=viewer, conversations=conversations, since=since,
+                                                    limit=PAGE_LIMIT)
+        return {"messages": found, "seq": latest, "epoch": self._epoch, "more": len(found) == PAGE_LIMIT}
 
 
 class ConsoleMessenger:
@@ -88,16 +85,14 @@ class ConsoleMessenger:
     async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str:
         """Post text or a card."""
         html = render_card(card) if card is not None else render_text(text or "")
-        return self.hub.post(target.id, thread_id=target.thread_id, html=html, is_card=card is not None,
-                             ephemeral_user=ephemeral_user)
+        return await self.hub.post(target.id, thread_id=target.thread_id, html=html, is_card=card is not None,
+                                   ephemeral_user=ephemeral_user)
 
     async def update(self, target: Conversation, message_ref: str, card) -> str:
-        """Update in place; after a restart the old message is gone, so post anew and return the new ref."""
-        try:
-            self.hub.update(message_ref, render_card(card))
+        """Update in place; when the message is gone (trimmed from the history), post anew and return the new ref."""
+        if await self.hub.update(message_ref, render_card(card)):
             return message_ref
-        except KeyError:
-            return await self.post(target, card=card)
+        return await self.post(target, card=card)
 
 
 class _SendBody(BaseModel):
@@ -134,8 +129,10 @@ def personas(directory: Directory) -> list[dict]:
     return found
 
 
-def setup_console(app: web.Application, *, router, directory: Directory, config, hub: ConsoleHub) -> None:
-    """Mount the console page and its JSON API."""
+def setup_console(app: web.Application, *, router, directory: Directory, config, hub: ConsoleHub,
+                  token: str | None = None) -> None:
+    """Mount the console page and its JSON API (behind `token` when one is given)."""
+    install_gate(app, token=token)
     triage = config.triage_channels.get(Platform.CONSOLE, "triage")
     escalations = config.sla.escalation_channels.get(Platform.CONSOLE)
     hub.channels = [triage, *([escalations] if escalations and escalations != triage else [])]
@@ -170,7 +167,8 @@ def setup_console(app: web.Application, *, router, directory: Directory, config,
             since = int(request.query.get("since", "0"))
         except ValueError:
             raise web.HTTPBadRequest(text="since must be a number") from None
-        return web.json_response({"messages": hub.messages(viewer, since), "seq": hub.latest})
+        since = min(max(since, 0), 2**31 - 1)  # the column's range: a wild number reads as "nothing newer"
+        return web.json_response(await hub.messages(viewer, since))
 
     async def send(request: web.Request) -> web.Response:
         body = await parse(request, _SendBody)
@@ -178,7 +176,7 @@ def setup_console(app: web.Application, *, router, directory: Directory, config,
         event = MessagePosted(delivery_id=body.id or uuid.uuid4().hex, actor=actor, conversation=conversation,
                               text=body.text, addressed=conversation.kind is ConversationKind.DM)
         if await router.accept(event):
-            hub.record_human(conversation.id, actor.display_name, body.text, body.thread)
+            await hub.record_human(conversation.id, actor.display_name, body.text, body.thread)
             await router.process(event)
             return web.json_response({"ok": True})
         return web.json_response({"ok": True, "duplicate": True})
