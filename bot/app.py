@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import gc
 import logging
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
-from bot.config import AppConfig, Settings, load_config
+from bot.config import AppConfig, Settings, StartupError, load_config
 from bot.directory import Directory
 from bot.events import Platform
 from bot.i18n import preload, translator
@@ -27,6 +33,7 @@ from storage.migrate import upgrade
 from storage.store import SqlStore
 
 log = logging.getLogger(__name__)
+DATABASE_TIMEOUT = 10.0  # seconds serve waits for the database before saying it cannot reach it
 
 
 @dataclass
@@ -160,6 +167,55 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def serve(settings: Settings, *, host: str, port: int) -> None:
-    """Run the app until interrupted (the CLI's `serve`)."""
-    web.run_app(build_app(settings), host=host, port=port, print=None)
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts, so a busy port is one line and not a traceback."""
+    try:
+        family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        return socket.create_server((host, port), family=family, backlog=128)
+    except socket.gaierror as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
+    except OSError as exc:
+        reason = ("the port is already in use (another ticketbot? choose another with PORT or --port)"
+                  if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc))
+        raise StartupError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: the password masked."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def check_database(url: str, timeout: float = DATABASE_TIMEOUT) -> None:
+    """Raise StartupError unless the database at `url` answers within `timeout` seconds."""
+    engine = create_engine(url)
+    shown = shown_url(url)
+
+    async def ping() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(ping(), timeout)
+    except TimeoutError:
+        raise StartupError(f"cannot reach the database {shown}: no answer within {timeout:.0f} s") from None
+    except Exception as exc:  # whatever the driver raises: refused, unknown host, wrong password, no such file
+        cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error in a longer message
+        reason = " ".join(str(cause).split()) or type(cause).__name__
+        raise StartupError(f"cannot reach the database {shown}: {reason}") from None
+    finally:
+        await engine.dispose()
+
+
+def serve(settings: Settings, *, ready: Callable[[int], None] = lambda port: None) -> None:
+    """Check the config, the port and the database, call `ready(port)`, then run until interrupted (the CLI's
+    `serve`). A check that fails raises ConfigError or StartupError before anything is printed or created."""
+    config = load_config(settings.ticketbot_config)
+    SlaPolicy(config)  # builds every calendar and duration as the app will
+    sock = listen(settings.host, settings.port)
+    try:
+        asyncio.run(check_database(settings.effective_database_url()))
+    except BaseException:
+        sock.close()
+        raise
+    ready(sock.getsockname()[1])
+    web.run_app(build_app(settings, config=config), sock=sock, print=None)

@@ -313,6 +313,10 @@ class ConfigError(Exception):
     """The config file is missing or invalid; the message names the file, the key and the problem."""
 
 
+class StartupError(Exception):
+    """serve cannot start (its port is taken, its database does not answer); the message is one line."""
+
+
 def load_config(path: str | Path | None) -> AppConfig:
     """Read and validate the YAML config; no path means built-in defaults."""
     if path is None:

@@ -50,6 +50,12 @@ def console_access(settings) -> Access:
     return Access.OPEN if is_loopback(settings.host) else Access.LOCKED
 
 
+def describe(access: Access) -> str:
+    """A few words on how the console can be reached, for the banner and check-config."""
+    return {Access.OPEN: "console open on loopback", Access.TOKEN: "console behind CONSOLE_TOKEN",
+            Access.LOCKED: "console off: set CONSOLE_TOKEN to use it beyond loopback", Access.OFF: "console off"}[access]
+
+
 def _console_path(path: str) -> bool:
     return path == "/" or path.startswith(("/console/", "/static/console/"))
 
