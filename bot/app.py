@@ -207,8 +207,8 @@ async def check_database(url: str, timeout: float = DATABASE_TIMEOUT) -> None:
 
 
 def serve(settings: Settings, *, ready: Callable[[int], None] = lambda port: None) -> None:
-    """Check the config, the port and the database, call `ready(port)`, then run until interrupted (the CLI's
-    `serve`). A check that fails raises ConfigError or StartupError before anything is printed or created."""
+    """Check config, port and database, call `ready(port)`, run until interrupted (the CLI's `serve`)."""
+    # A failed check raises ConfigError or StartupError before anything is printed, bound for long, or created.
     config = load_config(settings.ticketbot_config)
     SlaPolicy(config)  # builds every calendar and duration as the app will
     sock = listen(settings.host, settings.port)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
-import re
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import holidays as holiday_data
 import yaml
 from pydantic import (
     AfterValidator,
@@ -19,63 +15,40 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
-    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.business_hours import build_calendar, parse_hours, parse_weekdays
+from bot.business_hours import (
+    build_calendar,
+    check_country,
+    check_time_zone,
+    parse_day,
+    parse_duration,
+    parse_hours,
+    parse_weekdays,
+)
 from bot.events import Platform
 from bot.tickets import Priority, Status, Tier
 
 Language = Literal["zh-CN", "en"]
 Role = Literal["agent", "lead", "manager", "colleague"]
 
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.IGNORECASE)
 
-
-def parse_duration(text: str) -> tuple[int, timedelta]:
-    """'3d' → (3, 0); '1h30m' → (0, 1:30:00): whole days apart, since a business day is not 24 hours."""
-    match = _DURATION.match(text or "")
-    if not match or not any(match.groups()):
-        raise ValueError(f"not a duration: {text!r} (use e.g. 15m, 4h, 1h30m, 3d)")
-    days, hours, minutes = (int(g or 0) for g in match.groups())
-    return days, timedelta(hours=hours, minutes=minutes)
-
-
-def _duration(text: str) -> str:
-    parse_duration(text)
-    return text
-
-
-def _time_zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        # ZoneInfo raises a KeyError subclass, which pydantic would not report as a validation error.
-        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else " (use an IANA name like Asia/Shanghai)"
-        raise ValueError(f"unknown time zone '{name}'{hint}") from None
-    return name
-
-
-def _day(value: object) -> object:
-    # YAML reads 2026-10-01 as a date and '2026-10-01' as text; both mean the day. A number is not a day.
-    if isinstance(value, datetime):
-        raise ValueError(f"'{value}': give a day like 2026-10-01, without a time")
-    if isinstance(value, date):
+def _keeping(check) -> AfterValidator:
+    """A validator that runs `check` (which raises ValueError) and keeps the value as written."""
+    def validate(value):
+        check(value)
         return value
-    if not isinstance(value, str):
-        raise ValueError(f"'{value}': give a day like 2026-10-01")
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"'{value}': not a day like 2026-10-01") from None
+    return AfterValidator(validate)
 
 
-Duration = Annotated[str, AfterValidator(_duration)]
-TimeZone = Annotated[str, AfterValidator(_time_zone)]
-Day = Annotated[date, BeforeValidator(_day)]
+Duration = Annotated[str, _keeping(parse_duration)]
+TimeZone = Annotated[str, _keeping(check_time_zone)]
+Hours = Annotated[str, _keeping(parse_hours)]
+Weekdays = Annotated[str, _keeping(parse_weekdays)]
+Country = Annotated[str, _keeping(check_country)]
+Day = Annotated[date, BeforeValidator(parse_day)]
 
 
 class _Strict(BaseModel):
@@ -161,32 +134,12 @@ class BusinessHoursConfig(_Strict):
     """A business calendar: time zone, weekly hours with an optional lunch break, holidays."""
 
     timezone: TimeZone = "Asia/Shanghai"
-    hours: str = "09:00-18:00"
-    lunch: str | None = None
-    weekdays: str = "mon-fri"
-    country: str | None = "CN"
+    hours: Hours = "09:00-18:00"
+    lunch: Hours | None = None
+    weekdays: Weekdays = "mon-fri"
+    country: Country | None = "CN"
     extra_holidays: list[Day] = []
     extra_workdays: list[Day] = []
-
-    @field_validator("hours", "lunch")
-    @classmethod
-    def _hours(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_hours(value)
-        return value
-
-    @field_validator("weekdays")
-    @classmethod
-    def _weekdays(cls, value: str) -> str:
-        parse_weekdays(value)
-        return value
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str | None) -> str | None:
-        if value and value not in holiday_data.list_supported_countries():
-            raise ValueError(f"no public holidays known for country '{value}' (use a code like CN, or null)")
-        return value
 
     @model_validator(mode="after")
     def _builds(self) -> BusinessHoursConfig:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.business_hours import ALWAYS_OPEN, Calendar, build_calendar
-from bot.config import AppConfig, BusinessHoursConfig, TargetConfig, parse_duration
+from bot.business_hours import ALWAYS_OPEN, Calendar, build_calendar, parse_duration
+from bot.config import AppConfig, BusinessHoursConfig, TargetConfig
 from bot.tickets import Priority, Status, Ticket
 
 

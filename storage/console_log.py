@@ -31,10 +31,8 @@ class ConsoleLogStore:
         return (await session.execute(select(func.coalesce(func.max(ConsoleMessageRow.seq), 0)))).scalar_one() + 1
 
     async def console_post(self, message: dict, *, keep: int) -> str:
-        """Store a new message (conversation, thread, html, card, ephemeral_user, author, bot); returns its ref.
-
-        Only the newest `keep` messages are kept.
-        """
+        """Store a message (conversation, thread, html, card, ephemeral_user, author, bot); returns its ref."""
+        # Only the newest `keep` messages stay: the console is a chat view, not an archive.
         async with self.sessions() as session, session.begin():
             row = ConsoleMessageRow(seq=await self._next_seq(session), posted_at=self.clock.now(), **message)
             session.add(row)
@@ -55,8 +53,8 @@ class ConsoleLogStore:
 
     async def console_read(self, *, viewer: str, conversations: list[str], since: int,
                            limit: int) -> tuple[list[dict], int]:
-        """`viewer`'s messages in `conversations` changed after `since` (oldest change first, at most `limit`),
-        and the newest change number of the whole log (lower than a page's own after the log was reset)."""
+        """`viewer`'s messages in `conversations` changed after `since` (oldest first), and the newest seq."""
+        # The newest change number of the whole log: below a page's own, it tells the page its log is gone.
         async with self.reads() as session, session.begin():
             rows = (await session.execute(
                 select(ConsoleMessageRow)

@@ -63,9 +63,8 @@ class ConsoleHub:
         return await self.post(conversation_id, thread_id=thread_id, html=render_text(text), author=author, bot=False)
 
     async def messages(self, viewer: str, since: int = 0) -> dict:
-        """What `viewer` may see (channels if staff, their own DM; ephemeral ones only theirs) changed after `since`,
-        with the log's newest change number and its epoch: a page whose seq is above it, or whose epoch differs,
-        is looking at a log that is gone and reloads."""
+        """What `viewer` may see (channels if staff, own DM, own ephemerals) changed after `since`; seq; epoch."""
+        # A page whose seq is above the log's newest, or whose epoch differs, read a log that is gone: it reloads.
         if self._epoch is None:
             self._epoch = await self.log.console_epoch()
         conversations = [viewer, *(self.channels if viewer in self.staff else [])]
