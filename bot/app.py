@@ -208,7 +208,7 @@ async def check_database(url: str, timeout: float = DATABASE_TIMEOUT) -> None:
 
 def serve(settings: Settings, *, ready: Callable[[int], None] = lambda port: None) -> None:
     """Check config, port and database, call `ready(port)`, run until interrupted (the CLI's `serve`)."""
-    # A failed check raises ConfigError or StartupError before anything is printed, bound for long, or created.
+    # A failed check raises ConfigError or StartupError before the banner, and the port is let go again.
     config = load_config(settings.ticketbot_config)
     SlaPolicy(config)  # builds every calendar and duration as the app will
     sock = listen(settings.host, settings.port)
