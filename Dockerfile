@@ -13,6 +13,8 @@ COPY cards ./cards
 RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache-dir .
 
 # Runtime stage: non-root, data in /data (SQLite by default; set DATABASE_URL for PostgreSQL).
+# The image listens on every interface, so the web console is off: to use it, run with
+# -e CONSOLE_ENABLED=true -e CONSOLE_TOKEN=<a long random secret> and sign in with that token.
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 ticketbot && mkdir /data && chown ticketbot /data
 COPY --from=build /opt/venv /opt/venv
@@ -21,6 +23,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     TICKETBOT_CONFIG=/etc/ticketbot/ticketbot.yaml \
     HOST=0.0.0.0 \
     PORT=8080 \
+    CONSOLE_ENABLED=false \
     PYTHONUNBUFFERED=1
 USER ticketbot
 WORKDIR /data

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import gc
 import importlib
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
-from bot.config import AppConfig, Settings, load_config
+from bot.config import AppConfig, Settings, StartupError, load_config
 from bot.directory import Directory
 from bot.events import Platform
 from bot.i18n import preload
 from bot.metrics import OUTBOX_DEAD_ROWS, OUTBOX_UNSENT, REGISTRY
 from bot.platforms import Wiring
+from bot.platforms.console_gate import Access, console_access, install_lock
 from bot.ports import Clock, Context, Messenger, SystemClock
 from bot.sla import SlaPolicy
 from handlers.router import Router
@@ -31,6 +37,7 @@ from storage.migrate import upgrade
 from storage.store import SqlStore
 
 log = logging.getLogger(__name__)
+DATABASE_TIMEOUT = 10.0  # seconds serve waits for the database before saying it cannot reach it
 
 
 @dataclass
@@ -55,7 +62,9 @@ SERVICES = web.AppKey("services", Services)
 # The platforms: when each is on, and the module whose mount(app, router, settings, wiring) returns its messenger
 # (imported only when on, so an unused platform's SDK is never loaded).
 PLATFORMS: list[tuple[Platform, Callable[[Settings], bool], str]] = [
-    (Platform.CONSOLE, lambda settings: settings.console_enabled, "bot.platforms.console"),
+    # The console: open on loopback, behind CONSOLE_TOKEN elsewhere (locked without one; see console_gate).
+    (Platform.CONSOLE, lambda settings: console_access(settings) in (Access.OPEN, Access.TOKEN),
+     "bot.platforms.console"),
     (Platform.SLACK, lambda settings: settings.slack is not None, "bot.platforms.slack"),
     (Platform.WECOM, lambda settings: settings.wecom is not None, "bot.platforms.wecom_setup"),
 ]
@@ -123,11 +132,13 @@ async def build_app(
                              policy, sweep, scheduler)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
-    wiring = Wiring(config=config, directory=directory, state=store, clock=clock)
+    wiring = Wiring(config=config, directory=directory, state=store, clock=clock, console_log=store)
     for platform, enabled, module in PLATFORMS:
         if enabled(settings):
             messenger = importlib.import_module(module).mount(app, router, settings, wiring)
             all_messengers.setdefault(platform, messenger)  # the dispatcher holds this same mapping
+    if console_access(settings) is Access.LOCKED:
+        install_lock(app, host=settings.host)  # say why the console is not there, rather than a bare 404
 
     async def lifecycle(app: web.Application):
         replayed = await router.replay_pending()
@@ -165,6 +176,55 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def serve(settings: Settings, *, host: str, port: int) -> None:
-    """Run the app until interrupted (the CLI's `serve`)."""
-    web.run_app(build_app(settings), host=host, port=port, print=None)
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts, so a busy port is one line and not a traceback."""
+    try:
+        family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        return socket.create_server((host, port), family=family, backlog=128)
+    except socket.gaierror as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
+    except OSError as exc:
+        reason = ("the port is already in use (another ticketbot? choose another with PORT or --port)"
+                  if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc))
+        raise StartupError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: the password masked."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def check_database(url: str, timeout: float = DATABASE_TIMEOUT) -> None:
+    """Raise StartupError unless the database at `url` answers within `timeout` seconds."""
+    engine = create_engine(url)
+    shown = shown_url(url)
+
+    async def ping() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(ping(), timeout)
+    except TimeoutError:
+        raise StartupError(f"cannot reach the database {shown}: no answer within {timeout:.0f} s") from None
+    except Exception as exc:  # whatever the driver raises: refused, unknown host, wrong password, no such file
+        cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error in a longer message
+        reason = " ".join(str(cause).split()) or type(cause).__name__
+        raise StartupError(f"cannot reach the database {shown}: {reason}") from None
+    finally:
+        await engine.dispose()
+
+
+def serve(settings: Settings, *, ready: Callable[[int], None] = lambda port: None) -> None:
+    """Check config, port and database, call `ready(port)`, run until interrupted (the CLI's `serve`)."""
+    # A failed check raises ConfigError or StartupError before the banner, and the port is let go again.
+    config = load_config(settings.ticketbot_config)
+    SlaPolicy(config)  # builds every calendar and duration as the app will
+    sock = listen(settings.host, settings.port)
+    try:
+        asyncio.run(check_database(settings.effective_database_url()))
+    except BaseException:
+        sock.close()
+        raise
+    ready(sock.getsockname()[1])
+    web.run_app(build_app(settings, config=config), sock=sock, print=None)

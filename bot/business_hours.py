@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays as holiday_data
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.IGNORECASE)
 Interval = tuple[datetime, datetime]
 _MAX_DAYS = 3700  # a calendar with no open hours for ten years is a configuration error, not a wait
 
@@ -142,9 +145,13 @@ class Calendar:
 ALWAYS_OPEN = Calendar(name="24x7", timezone="UTC", always_open=True)
 
 
-def _parse_range(text: str) -> tuple[time, time]:
+def parse_hours(text: str) -> tuple[time, time]:
+    """'09:00-18:00' → (09:00, 18:00)."""
     start, _, end = text.strip().partition("-")
-    begin, finish = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    try:
+        begin, finish = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError:
+        raise ValueError(f"'{text}': use hours like 09:00-18:00") from None
     if finish <= begin:
         raise ValueError(f"'{text}': the end must be after the start")
     return begin, finish
@@ -162,16 +169,56 @@ def parse_weekdays(text: str) -> list[int]:
     return sorted(set(days))
 
 
+def parse_duration(text: str) -> tuple[int, timedelta]:
+    """'3d' → (3, 0); '1h30m' → (0, 1:30:00): whole days apart, since a business day is not 24 hours."""
+    match = _DURATION.match(text or "")
+    if not match or not any(match.groups()):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 15m, 4h, 1h30m, 3d)")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    return days, timedelta(hours=hours, minutes=minutes)
+
+
+def check_time_zone(name: str) -> None:
+    """Raise ValueError (naming the closest known zone) unless `name` is a time zone this machine knows."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # ZoneInfo raises a KeyError subclass, which validation would not report as a problem of the value.
+        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else " (use an IANA name like Asia/Shanghai)"
+        raise ValueError(f"unknown time zone '{name}'{hint}") from None
+
+
+def check_country(code: str) -> None:
+    """Raise ValueError unless the `holidays` package knows the country's public holidays."""
+    if code not in holiday_data.list_supported_countries():
+        raise ValueError(f"no public holidays known for country '{code}' (use a code like CN, or null)")
+
+
+def parse_day(value: object) -> date:
+    """A day from config: a date (YAML reads 2026-10-01 as one) or the same written as text; nothing else."""
+    if isinstance(value, datetime):
+        raise ValueError(f"'{value}': give a day like 2026-10-01, without a time")
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"'{value}': give a day like 2026-10-01")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"'{value}': not a day like 2026-10-01") from None
+
+
 def build_calendar(*, name: str = "default", timezone: str = "Asia/Shanghai", hours: str = "09:00-18:00",
                    weekdays: str = "mon-fri", lunch: str | None = None, country: str | None = "CN",
                    extra_holidays: Iterable[date | str] = (), extra_workdays: Iterable[date | str] = (),
                    always_open: bool = False) -> Calendar:
     """A calendar from config values; public holidays and adjusted workdays come from the `holidays` package."""
     ZoneInfo(timezone)  # fail early on an unknown zone
-    day_start, day_end = _parse_range(hours)
+    day_start, day_end = parse_hours(hours)
     intervals: tuple[tuple[time, time], ...] = ((day_start, day_end),)
     if lunch:
-        lunch_start, lunch_end = _parse_range(lunch)
+        lunch_start, lunch_end = parse_hours(lunch)
         if not day_start < lunch_start < lunch_end < day_end:
             raise ValueError(f"lunch '{lunch}' must lie inside the hours '{hours}'")
         intervals = ((day_start, lunch_start), (lunch_end, day_end))

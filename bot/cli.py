@@ -10,7 +10,7 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.config import ConfigError, Settings, load_config
+from bot.config import ConfigError, Settings, StartupError, load_config
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -20,18 +20,28 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Apply migrations and serve until interrupted."""
+    """Check config, port and database, then apply migrations and serve until interrupted."""
     from bot.app import serve as run_server
+    from bot.app import shown_url
+    from bot.platforms.console_gate import Access, console_access, describe
 
     settings = _settings(args)
-    load_config(settings.ticketbot_config)  # fail fast with file/key/problem before touching the database
-    host = args.host or settings.host
-    port = args.port or settings.port
+    host = args.host if args.host is not None else settings.host
+    port = args.port if args.port is not None else settings.port
+    # The console decides whether it may open from where the server really listens.
+    settings = settings.model_copy(update={"host": host, "port": port})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # APScheduler logs every run of every job at INFO: twice a second here, burying what matters.
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
-    print(f"ticketbot: console at http://{host}:{port}/  (database: {settings.effective_database_url()})", flush=True)
-    run_server(settings, host=host, port=port)
+
+    def banner(bound: int) -> None:
+        access = console_access(settings)
+        where = (f"console at http://{host}:{bound}/" if access in (Access.OPEN, Access.TOKEN)
+                 else f"listening on {host}:{bound}")
+        print(f"ticketbot: {where}  ({describe(access)}; database: {shown_url(settings.effective_database_url())})",
+              flush=True)
+
+    run_server(settings, ready=banner)
     return 0
 
 
@@ -50,9 +60,12 @@ def check_config(args: argparse.Namespace) -> int:
     """Validate the YAML config and the environment; print what is enabled."""
     settings = _settings(args)
     config = load_config(settings.ticketbot_config)
-    enabled = [name for name, on in (("console", settings.console_enabled), ("slack", settings.slack is not None),
-                                     ("wecom", settings.wecom is not None), ("dingtalk", settings.dingtalk is not None))
-               if on]
+    from bot.platforms.console_gate import Access, console_access, describe
+
+    access = console_access(settings)
+    enabled = [name for name, on in ((describe(access), access is not Access.OFF),
+                                     ("slack", settings.slack is not None), ("wecom", settings.wecom is not None),
+                                     ("dingtalk", settings.dingtalk is not None)) if on]
     print(f"config OK: {settings.ticketbot_config or '(built-in defaults)'}")
     print(f"  people: {len(config.people)}, customers: {len(config.customers)}, departments: {len(config.departments)}, "
           f"routing rules: {len(config.routing)}")
@@ -91,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"invalid environment settings:\n{exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"ticketbot: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

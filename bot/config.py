@@ -2,18 +2,54 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.business_hours import (
+    build_calendar,
+    check_country,
+    check_time_zone,
+    parse_day,
+    parse_duration,
+    parse_hours,
+    parse_weekdays,
+)
 from bot.events import Platform
 from bot.tickets import Priority, Status, Tier
 
 Language = Literal["zh-CN", "en"]
 Role = Literal["agent", "lead", "manager", "colleague"]
+
+
+def _keeping(check) -> AfterValidator:
+    """A validator that runs `check` (which raises ValueError) and keeps the value as written."""
+    def validate(value):
+        check(value)
+        return value
+    return AfterValidator(validate)
+
+
+Duration = Annotated[str, _keeping(parse_duration)]
+TimeZone = Annotated[str, _keeping(check_time_zone)]
+Hours = Annotated[str, _keeping(parse_hours)]
+Weekdays = Annotated[str, _keeping(parse_weekdays)]
+Country = Annotated[str, _keeping(check_country)]
+Day = Annotated[date, BeforeValidator(parse_day)]
 
 
 class _Strict(BaseModel):
@@ -98,20 +134,26 @@ class LifecycleConfig(_Strict):
 class BusinessHoursConfig(_Strict):
     """A business calendar: time zone, weekly hours with an optional lunch break, holidays."""
 
-    timezone: str = "Asia/Shanghai"
-    hours: str = "09:00-18:00"
-    lunch: str | None = None
-    weekdays: str = "mon-fri"
-    country: str | None = "CN"
-    extra_holidays: list[str] = []
-    extra_workdays: list[str] = []
+    timezone: TimeZone = "Asia/Shanghai"
+    hours: Hours = "09:00-18:00"
+    lunch: Hours | None = None
+    weekdays: Weekdays = "mon-fri"
+    country: Country | None = "CN"
+    extra_holidays: list[Day] = []
+    extra_workdays: list[Day] = []
+
+    @model_validator(mode="after")
+    def _builds(self) -> BusinessHoursConfig:
+        # What the fields cannot tell alone (a lunch outside the hours): build the calendar as serve will.
+        build_calendar(**self.model_dump())
+        return self
 
 
 class TargetConfig(_Strict):
     """One priority's promise: durations like 15m, 4h, 3d; `business` clocks count only open hours."""
 
-    first_response: str | None = None
-    resolution: str | None = None
+    first_response: Duration | None = None
+    resolution: Duration | None = None
     clock: Literal["24x7", "business"] = "business"
 
 
@@ -135,7 +177,7 @@ class SlaOverride(_Strict):
 class EscalationLevel(_Strict):
     """One step of the escalation chain: whom to tell, how long after the breach."""
 
-    after: str = "0m"
+    after: Duration = "0m"
     to: str  # assignee | lead | department_head | manager | a person key
 
 
@@ -225,6 +267,10 @@ class ConfigError(Exception):
     """The config file is missing or invalid; the message names the file, the key and the problem."""
 
 
+class StartupError(Exception):
+    """serve cannot start (its port is taken, its database does not answer); the message is one line."""
+
+
 def load_config(path: str | Path | None) -> AppConfig:
     """Read and validate the YAML config; no path means built-in defaults."""
     if path is None:
@@ -234,7 +280,7 @@ def load_config(path: str | Path | None) -> AppConfig:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date like 2026-13-01 that YAML reads as one
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
@@ -329,6 +375,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     console_enabled: bool = True
+    # Required by the console when listening beyond loopback; presented as a header or a login cookie.
+    console_token: SecretStr | None = None
     # Read from their own variables (SLACK_*, WECOM_*, DINGTALK_*); None when the platform is not configured.
     _slack: SlackSettings | None = PrivateAttr(default=None)
     _wecom: WeComSettings | None = PrivateAttr(default=None)

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.business_hours import ALWAYS_OPEN, Calendar, build_calendar
+from bot.business_hours import ALWAYS_OPEN, Calendar, build_calendar, parse_duration
 from bot.config import AppConfig, BusinessHoursConfig, TargetConfig
 from bot.directory import Directory, Role
 from bot.tickets import Priority, Status, Ticket
 
 # A ticket is at risk when less than this share of its running promise's window is left (or it is breached).
 AT_RISK_SHARE = 0.2
-
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.IGNORECASE)
-
-
-def parse_duration(text: str) -> tuple[int, timedelta]:
-    """'3d' → (3, 0); '1h30m' → (0, 1:30:00): whole days apart, since a business day is not 24 hours."""
-    match = _DURATION.match(text or "")
-    if not match or not any(match.groups()):
-        raise ValueError(f"not a duration: {text!r} (use e.g. 15m, 4h, 1h30m, 3d)")
-    days, hours, minutes = (int(g or 0) for g in match.groups())
-    return days, timedelta(hours=hours, minutes=minutes)
 
 
 class SlaClock(StrEnum):

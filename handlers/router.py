@@ -30,7 +30,7 @@ class Inbox(Protocol):
     """What an adapter asks of the core: take a neutral event once, and run its own work in the background."""
 
     async def deliver(self, event: Event, ack: Ack | None = None, *, background: bool = False,
-                      done: Ack | None = None) -> bool:
+                      done: Ack | None = None, on_new: Ack | None = None) -> bool:
         """Record, acknowledge, then process `event`; False (acknowledged, no effect) when delivered before."""
         ...
 
@@ -51,17 +51,19 @@ class Router:
         return await self.deliver(event)
 
     async def deliver(self, event: Event, ack: Ack | None = None, *, background: bool = False,
-                      done: Ack | None = None) -> bool:
+                      done: Ack | None = None, on_new: Ack | None = None) -> bool:
         """Record the delivery, acknowledge it, then process it — once, whatever the platform redelivers.
 
         Recording comes first, so an acknowledged delivery is never lost (a crash before processing is replayed
         at start-up); a repeat is acknowledged too, and has no effect. `background` processes after this returns
         (for a platform whose HTTP answer must not wait for the work); `done` runs after processing, also when
-        it failed. Returns whether the delivery was new.
+        it failed; `on_new` runs before processing a new delivery only. Returns whether the delivery was new.
         """
         fresh = await self.accept(event)
         if ack is not None:
             await ack()
+        if fresh and on_new is not None:
+            await on_new()
         if fresh:
             work = self._process_then(event, done)
             if background:

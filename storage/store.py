@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.events import Platform
 from bot.ports import Clock
+from storage.console_log import ConsoleLogStore
 from storage.db import create_read_engine, insert_ignoring_conflicts, sessionmaker, store_sessions
 from storage.outbox import OutboxStore
 from storage.shared_state import SharedStateStore
@@ -22,7 +23,7 @@ from storage.unit import SqlUnitOfWork
 __all__ = ["SqlStore", "SqlUnitOfWork"]
 
 
-class SqlStore(OutboxStore, SharedStateStore):
+class SqlStore(OutboxStore, SharedStateStore, ConsoleLogStore):
     """The persistent store (see bot.ports.TicketStore)."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock):

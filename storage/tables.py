@@ -244,3 +244,21 @@ class SharedStateRow(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ConsoleMessageRow(Base):
+    """A message of the local web console (its platform API), kept so history outlives the process."""
+
+    __tablename__ = "console_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # the message's ref
+    # The change counter pages poll by: a new one on every post and every update of a card.
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    conversation: Mapped[str] = mapped_column(String(255))
+    thread: Mapped[str | None] = mapped_column(String(255))
+    html: Mapped[str] = mapped_column(Text)
+    card: Mapped[bool] = mapped_column()
+    ephemeral_user: Mapped[str | None] = mapped_column(String(255))
+    author: Mapped[str] = mapped_column(String(200))
+    bot: Mapped[bool] = mapped_column()
+    posted_at: Mapped[datetime] = mapped_column()

@@ -37,6 +37,21 @@ def test_check_config_reports_ok(capsys):
         ("routing:\n  - {name: x, match: {}, then: {department: nowhere}}\n", "routing.0.then.department", "unknown"),
         ("colour: blue\n", "colour", "Extra inputs are not permitted"),
         ("people: [\n", "", "not valid YAML"),
+        # What serve used to die on with a traceback after check-config had passed it:
+        ("sla:\n  targets:\n    P1: {first_response: 1 hour}\n", "sla.targets.P1.first_response", "not a duration"),
+        ("sla:\n  overrides:\n    - {tier: vip, targets: {P2: {resolution: two days}}}\n",
+         "sla.overrides.0.targets.P2.resolution", "not a duration"),
+        ("sla:\n  escalation:\n    - {after: soon, to: lead}\n", "sla.escalation.0.after", "not a duration"),
+        ("business_hours: {timezone: Asia/Shangai}\n", "business_hours.timezone", "did you mean 'Asia/Shanghai'"),
+        ("sla:\n  calendars:\n    rnd: {timezone: Mars/Olympus}\n", "sla.calendars.rnd.timezone", "unknown time zone"),
+        ("business_hours: {hours: 9-18}\n", "business_hours.hours", "use hours like 09:00-18:00"),
+        ("business_hours: {hours: '18:00-09:00'}\n", "business_hours.hours", "the end must be after the start"),
+        ("business_hours: {lunch: '12:00-20:00'}\n", "business_hours", "must lie inside the hours"),
+        ("business_hours: {weekdays: workdays}\n", "business_hours.weekdays", "day names"),
+        ("business_hours: {country: Narnia}\n", "business_hours.country", "no public holidays known"),
+        ("business_hours: {extra_holidays: ['2026-02-30']}\n", "business_hours.extra_holidays.0", "not a day"),
+        ("business_hours: {extra_workdays: [20261001]}\n", "business_hours.extra_workdays.0", "give a day"),
+        ("business_hours: {extra_holidays: [2026-13-01]}\n", "", "not valid YAML"),
     ],
 )
 def test_invalid_config_names_file_key_and_problem(tmp_path: Path, capsys, yaml_text, key, problem):

@@ -3,27 +3,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from bot.config import AppConfig
 from bot.directory import Directory
-from bot.ports import Clock
+from bot.ports import Clock, SharedState
+
+__all__ = ["Malformed", "SharedState", "Wiring"]
 
 
 class Malformed(ValueError):
     """A payload that passed the platform's signature check but is not what the platform sends: a 4xx, no effect."""
-
-
-class SharedState(Protocol):
-    """Small state an adapter keeps where every replica sees it (e.g. the 智能机器人's reply streams)."""
-
-    async def change_state(self, key: str, change: Callable[[Any], tuple[Any, Any]], *, now: datetime,
-                           expires_at: datetime) -> Any:
-        """Apply `change(value) -> (new value or None, result)` to `key` atomically; returns the result."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -34,3 +25,4 @@ class Wiring:
     directory: Directory
     state: SharedState
     clock: Clock  # e.g. to refuse callbacks whose timestamp is too old to be a fresh delivery
+    console_log: Any = None  # the console's message log (bot.platforms.console.ConsoleLog): the store

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import base64
-import itertools
 import uuid
-from collections import OrderedDict
 from pathlib import Path
+from typing import Protocol
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -15,77 +14,69 @@ from bot.config import Settings
 from bot.directory import Directory, Role
 from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
 from bot.platforms import Wiring
+from bot.platforms.console_gate import install_gate
 from bot.ports import Pacing
 from cards.console import render_card, render_text
 from cards.model import Card, Image
 from handlers.router import Inbox
 
 STATIC = Path(__file__).resolve().parent / "console_static"
-HISTORY_LIMIT = 2000
+HISTORY_LIMIT = 5000
+PAGE_LIMIT = 500  # messages per poll: a page with a long history catches up over a few polls
+
+
+class ConsoleLog(Protocol):
+    """Where the console keeps its messages (the database), so history and open pages outlive a restart."""
+
+    async def console_post(self, message: dict, *, keep: int) -> str:
+        """Store a message; returns its ref; keeps only the newest `keep`."""
+
+    async def console_update(self, ref: str, html: str) -> bool:
+        """Replace a message's html under a new change number; False when it is gone."""
+
+    async def console_read(self, *, viewer: str, conversations: list[str], since: int,
+                           limit: int) -> tuple[list[dict], int]:
+        """Messages changed after `since` that `viewer` may see in `conversations`, and the newest change number."""
+
+    async def console_epoch(self) -> str:
+        """The identity of the log, new when the database is."""
 
 
 class ConsoleHub:
-    """In-memory chat server of the console: messages per conversation, polled by the page."""
+    """The console's chat server: messages per conversation in the log, polled by the page."""
 
-    def __init__(self, limit: int = HISTORY_LIMIT):
-        self._messages: OrderedDict[str, dict] = OrderedDict()
-        self._seq = itertools.count(1)
-        self._refs = itertools.count(1)
+    def __init__(self, log: ConsoleLog, limit: int = HISTORY_LIMIT):
+        self.log = log
         self.limit = limit
         self.channels: list[str] = []
         # Only these people see channels (the triage channel holds internal notes); customers see their DM.
         self.staff: set[str] = set()
+        self._epoch: str | None = None
 
-    def _store(self, message: dict) -> dict:
-        message["seq"] = next(self._seq)
-        self._messages[message["ref"]] = message
-        self._messages.move_to_end(message["ref"])
-        while len(self._messages) > self.limit:
-            self._messages.popitem(last=False)
-        return message
-
-    def post(self, conversation_id: str, *, thread_id: str | None = None, html: str, is_card: bool = False,
-             ephemeral_user: str | None = None, author: str = "ticketbot", bot: bool = True) -> str:
+    async def post(self, conversation_id: str, *, thread_id: str | None = None, html: str, is_card: bool = False,
+                   ephemeral_user: str | None = None, author: str = "ticketbot", bot: bool = True) -> str:
         """Store a message; returns its ref."""
-        ref = f"c{next(self._refs)}"
-        self._store({"ref": ref, "conversation": conversation_id, "thread": thread_id, "html": html,
-                     "card": is_card, "ephemeral_user": ephemeral_user, "author": author, "bot": bot})
-        return ref
+        return await self.log.console_post({"conversation": conversation_id, "thread": thread_id, "html": html,
+                                            "card": is_card, "ephemeral_user": ephemeral_user, "author": author,
+                                            "bot": bot}, keep=self.limit)
 
-    def update(self, ref: str, html: str) -> None:
-        """Replace a card in place (a new seq, so polling pages see it); KeyError for an unknown ref."""
-        message = self._messages[ref]
-        message["html"] = html
-        self._store(message)
+    async def update(self, ref: str, html: str) -> bool:
+        """Replace a card in place (a new seq, so polling pages see it); False for an unknown ref."""
+        return await self.log.console_update(ref, html)
 
-    def record_human(self, conversation_id: str, author: str, text: str, thread_id: str | None = None,
-                     *, delivery_id: str | None = None) -> str:
-        """What a person typed, so the page shows both sides; once per delivery id (a resend shows nothing new)."""
-        ref = f"h:{delivery_id}" if delivery_id else f"c{next(self._refs)}"
-        if ref not in self._messages:
-            self._store({"ref": ref, "conversation": conversation_id, "thread": thread_id, "html": render_text(text),
-                         "card": False, "ephemeral_user": None, "author": author, "bot": False})
-        return ref
+    async def record_human(self, conversation_id: str, author: str, text: str, thread_id: str | None = None) -> str:
+        """What a person typed, so the page shows both sides (once per delivery: only a new one is recorded)."""
+        return await self.post(conversation_id, thread_id=thread_id, html=render_text(text), author=author, bot=False)
 
-    def messages(self, viewer: str, since: int = 0) -> list[dict]:
-        """Messages `viewer` may see (channels if staff, their own DM; ephemeral ones only theirs) after `since`."""
-        visible = []
-        for message in self._messages.values():
-            if message["seq"] <= since:
-                continue
-            if message["ephemeral_user"] not in (None, viewer):
-                continue
-            conversation = message["conversation"]
-            in_channel = conversation in self.channels and viewer in self.staff
-            if not in_channel and conversation != viewer:
-                continue
-            visible.append(message)
-        return sorted(visible, key=lambda m: m["seq"])
-
-    @property
-    def latest(self) -> int:
-        """The highest seq handed out."""
-        return max((m["seq"] for m in self._messages.values()), default=0)
+    async def messages(self, viewer: str, since: int = 0) -> dict:
+        """What `viewer` may see (channels if staff, own DM, own ephemerals) changed after `since`; seq; epoch."""
+        # A page whose seq is above the log's newest, or whose epoch differs, read a log that is gone: it reloads.
+        if self._epoch is None:
+            self._epoch = await self.log.console_epoch()
+        conversations = [viewer, *(self.channels if viewer in self.staff else [])]
+        found, latest = await self.log.console_read(viewer=viewer, conversations=conversations, since=since,
+                                                    limit=PAGE_LIMIT)
+        return {"messages": found, "seq": latest, "epoch": self._epoch, "more": len(found) == PAGE_LIMIT}
 
 
 class ConsoleMessenger:
@@ -105,16 +96,14 @@ class ConsoleMessenger:
                    ephemeral_user: str | None = None) -> str:
         """Post text or a card."""
         html = render_card(card) if card is not None else render_text(text or "")
-        return self.hub.post(target.id, thread_id=target.thread_id, html=html, is_card=card is not None,
-                             ephemeral_user=ephemeral_user)
+        return await self.hub.post(target.id, thread_id=target.thread_id, html=html, is_card=card is not None,
+                                   ephemeral_user=ephemeral_user)
 
     async def update(self, target: Conversation, message_ref: str, card: Card) -> str:
-        """Update in place; after a restart the old message is gone, so post anew and return the new ref."""
-        try:
-            self.hub.update(message_ref, render_card(card))
+        """Update in place; when the message is gone (trimmed from the history), post anew and return the new ref."""
+        if await self.hub.update(message_ref, render_card(card)):
             return message_ref
-        except KeyError:
-            return await self.post(target, card=card)
+        return await self.post(target, card=card)
 
 
 class _SendBody(BaseModel):
@@ -164,8 +153,10 @@ def press_event(body: _PressBody, actor: Actor, conversation: Conversation) -> B
 
 
 def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wiring) -> ConsoleMessenger:
-    """Mount the console page and its JSON API; returns the messenger that shows the bot's side."""
-    hub = ConsoleHub()
+    """Mount the console page and its JSON API (behind CONSOLE_TOKEN when set); returns the bot's side's messenger."""
+    token = settings.console_token.get_secret_value() if settings.console_token else None
+    install_gate(app, token=token)
+    hub = ConsoleHub(wiring.console_log)
     config, directory = wiring.config, wiring.directory
     triage = config.triage_channels.get(Platform.CONSOLE, "triage")
     escalations = config.sla.escalation_channels.get(Platform.CONSOLE)
@@ -201,16 +192,17 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
             since = int(request.query.get("since", "0"))
         except ValueError:
             raise web.HTTPBadRequest(text="since must be a number") from None
-        return web.json_response({"messages": hub.messages(viewer, since), "seq": hub.latest})
+        since = min(max(since, 0), 2**31 - 1)  # the column's range: a wild number reads as "nothing newer"
+        return web.json_response(await hub.messages(viewer, since))
 
     async def send(request: web.Request) -> web.Response:
         body = await parse(request, _SendBody)
         actor, conversation = actor_and_conversation(body.as_user, body.conversation, body.thread)
         event = message_event(body, actor, conversation)
 
-        async def show_typed() -> None:  # the console's acknowledgement: the page shows what was typed
-            hub.record_human(conversation.id, actor.display_name, body.text, body.thread, delivery_id=event.delivery_id)
-        fresh = await router.deliver(event, show_typed)
+        async def show_typed() -> None:  # the page shows what was typed, before the bot's answer
+            await hub.record_human(conversation.id, actor.display_name, body.text, body.thread)
+        fresh = await router.deliver(event, on_new=show_typed)
         return web.json_response({"ok": True} if fresh else {"ok": True, "duplicate": True})
 
     async def press(request: web.Request) -> web.Response:

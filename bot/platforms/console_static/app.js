@@ -1,11 +1,13 @@
 // The console page: persona switcher, channel + DM views, cards with live buttons, polling for updates.
 "use strict";
-const state = { personas: [], channels: [], me: null, conversation: null, thread: null, seq: 0, messages: new Map() };
+const state = { personas: [], channels: [], me: null, conversation: null, thread: null, seq: 0, messages: new Map(),
+  epoch: null, offline: false, reloading: false };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, body) {
   const options = body ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) } : {};
   const response = await fetch(path, options);
+  if (response.status === 401) { window.location.assign("/"); throw new Error("signed out"); } // to the login page
   if (!response.ok) throw new Error(await response.text());
   return response.json();
 }
@@ -13,7 +15,11 @@ async function api(path, body) {
 function uid() { return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()); }
 
 async function load() {
-  const data = await api("/console/api/personas");
+  showPersonas(await api("/console/api/personas"));
+  setInterval(poll, 700);
+}
+
+function showPersonas(data) {
   state.personas = data.personas;
   state.channels = data.channels;
   const select = $("persona");
@@ -28,13 +34,27 @@ async function load() {
   select.value = state.personas.some((p) => p.user_id === saved) ? saved : (state.personas[0] || {}).user_id;
   select.onchange = () => switchPersona(select.value);
   switchPersona(select.value);
-  setInterval(poll, 700);
+}
+
+// The server restarted (the poll failed, then answered) or its log is not the one this page read (another epoch,
+// or a change number below ours): personas and history may have changed, so fetch the whole view again.
+async function reload() {
+  if (state.reloading) return;
+  state.reloading = true;
+  let data;
+  try { data = await api("/console/api/personas"); } catch (error) { state.offline = true; console.warn(error); }
+  state.reloading = false;
+  if (!data) return;
+  const open = state.conversation;
+  showPersonas(data);
+  if ([...document.querySelectorAll("aside li")].some((li) => li.dataset.conversation === open)) openConversation(open);
 }
 
 function switchPersona(userId) {
   state.me = state.personas.find((p) => p.user_id === userId);
   localStorage.setItem("ticketbot.persona", userId);
   state.seq = 0;
+  state.epoch = null;
   state.messages.clear();
   $("persona-info").textContent = state.me ? `${state.me.role}${state.me.department ? " · " + state.me.department : ""} · ${state.me.language}` : "";
   const isCustomer = state.me && state.me.role === "customer";
@@ -71,14 +91,25 @@ function setThread(ref) {
 }
 
 async function poll() {
-  if (!state.me) return;
+  if (!state.me || state.reloading) return;
   const asUser = state.me.user_id;
+  const since = state.seq;
   try {
-    const data = await api(`/console/api/messages?as=${encodeURIComponent(asUser)}&since=${state.seq}`);
-    if (!state.me || state.me.user_id !== asUser) return;
+    const data = await api(`/console/api/messages?as=${encodeURIComponent(asUser)}&since=${since}`);
+    if (!state.me || state.me.user_id !== asUser || state.seq !== since || state.reloading) return; // superseded
+    const restarted = state.offline || (state.epoch !== null && data.epoch !== state.epoch) || data.seq < state.seq;
+    state.offline = false;
+    $("offline").hidden = true;
+    if (restarted) return reload();
+    state.epoch = data.epoch;
     for (const m of data.messages) state.messages.set(m.ref, m);
     if (data.messages.length) { state.seq = Math.max(state.seq, ...data.messages.map((m) => m.seq)); render(); }
-  } catch (error) { console.warn(error); }
+    if (data.more) poll(); // a long history arrives in pages
+  } catch (error) {
+    state.offline = true;
+    $("offline").hidden = false;
+    console.warn(error);
+  }
 }
 
 function messageElement(m) {
