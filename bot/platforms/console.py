@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import uuid
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +24,18 @@ from handlers.router import Inbox
 STATIC = Path(__file__).resolve().parent / "console_static"
 HISTORY_LIMIT = 5000
 PAGE_LIMIT = 500  # messages per poll: a page with a long history catches up over a few polls
+
+
+class _QuietPolling(logging.Filter):
+    """Drops the access-log line of every successful poll (a page polls each second); errors stay in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        line = getattr(record, "first_request_line", "")
+        status = getattr(record, "response_status", 500)
+        return not (line.startswith("GET /console/api/messages") and isinstance(status, int) and status < 400)
+
+
+_QUIET_POLLING = _QuietPolling()
 
 
 class ConsoleLog(Protocol):
@@ -156,6 +169,7 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     """Mount the console page and its JSON API (behind CONSOLE_TOKEN when set); returns the bot's side's messenger."""
     token = settings.console_token.get_secret_value() if settings.console_token else None
     install_gate(app, token=token)
+    logging.getLogger("aiohttp.access").addFilter(_QUIET_POLLING)  # the same filter object: added once
     hub = ConsoleHub(wiring.console_log)
     config, directory = wiring.config, wiring.directory
     triage = config.triage_channels.get(Platform.CONSOLE, "triage")
