@@ -20,7 +20,10 @@ def _control(control: Button | Select) -> str:
     for option in control.options:
         selected = " selected" if option.value == control.initial else ""
         options.append(f'<option value="{escape(option.value, quote=True)}"{selected}>{escape(option.label)}</option>')
-    return f'<select class="sel" data-action="{action}" title="{escape(control.label, quote=True)}">{"".join(options)}</select>'
+    # A select showing its value hides its placeholder: the label stays beside it, as every platform shows one.
+    return (f'<label class="sel-wrap"><span class="sel-label">{escape(control.label)}</span>'
+            f'<select class="sel" data-action="{action}" title="{escape(control.label, quote=True)}">'
+            f'{"".join(options)}</select></label>')
 
 
 def render_card(card: Card) -> str:

@@ -34,6 +34,15 @@ SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "stats": (("统计",), _("/ticket stats"), _("ticket figures")),
     "help": (("帮助",), _("/ticket help [command]"), _("this help")),
 }
+# What a customer may do (bot.permissions), in their words: their own tickets only, no staff fields.
+CUSTOMER_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("new", _("/ticket new <title>"), _("open a ticket")),
+    ("list", _("/ticket list"), _("your open tickets")),
+    ("show", _("/ticket show T-000123"), _("a ticket's card and recent activity")),
+    ("sla", _("/ticket sla T-000123"), _("when we promised to answer")),
+    ("reopen", _("/ticket reopen T-000123 [reason]"), _("reopen a resolved or closed ticket")),
+    ("help", _("/ticket help"), _("this help")),
+)
 ALIASES = {alias: name for name, (aliases, _u, _d) in SUBCOMMANDS.items() for alias in (name, *aliases)}
 LIST_SCOPES = {"mine": "mine", "我的": "mine", "open": "open", "未结": "open", "未关闭": "open",
                "unassigned": "unassigned", "未分配": "unassigned", "breaching": "breaching", "超时": "breaching"}
@@ -327,8 +336,17 @@ def _parse_new(args: list[str]) -> NewTicket:
     return NewTicket(title, priority, category, assignee)
 
 
-def usage_text(subcommand: str | None, t) -> str:
-    """The usage of one subcommand, or the whole help when None, in `t`'s language."""
+def usage_text(subcommand: str | None, t, *, customer: bool = False) -> str:
+    """The usage of one subcommand, or the whole help when None, in `t`'s language (a customer's own list)."""
+    if customer:
+        mine = {name: (usage, description) for name, usage, description in CUSTOMER_COMMANDS}
+        if subcommand in mine:
+            usage, description = mine[subcommand]
+            return f"{t._(usage)} — {t._(description)}"
+        lines = [t._("Write your question as a message: it opens a ticket, or joins the one you have open. "
+                     "You can also use:")]
+        lines += [f"• {t._(usage)} — {t._(description)}" for _name, usage, description in CUSTOMER_COMMANDS]
+        return "\n".join(lines)
     if subcommand in SUBCOMMANDS:
         _aliases, usage, description = SUBCOMMANDS[subcommand]
         return f"{t._(usage)} — {t._(description)}"

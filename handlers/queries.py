@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
-from bot.i18n.labels import priority_label, status_label
+from bot.i18n.labels import category_label, priority_label, status_label
 from bot.permissions import LIST, STATS, VIEW, denial
 from bot.ports import TicketQuery
-from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, format_number
+from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, TimelineKind, format_number
 from cards.sla_text import sla_lines
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
 from handlers.notify import post_card
@@ -49,14 +50,111 @@ async def show(turn: Turn, ticket_id: int) -> None:
         await turn.finish(uow)
 
 
-def _timeline_line(turn: Turn, entry) -> str:
-    who = turn.ctx.directory.person(entry.actor)
-    name = who.name if who else entry.actor
-    # Only the values there are: a creation has no "before", a note neither.
-    change = " → ".join(value for value in (entry.before, entry.after) if value)
-    text = f" “{entry.text}”" if entry.text else ""
-    when = entry.at.strftime("%m-%d %H:%M")
-    return f"· {when} {name} {entry.kind} {change}{text}".rstrip()
+def _timeline_line(turn: Turn, entry: TimelineEntry) -> str:
+    """One history line as a person would say it: names, labels and time in the reader's language and zone."""
+    t = turn.t
+    zone = ZoneInfo(turn.ctx.config.business_hours.timezone)
+    who = _someone(turn, entry.actor)
+    quoted = f" “{entry.text}”" if entry.text else ""
+    match entry.kind:
+        case TimelineKind.CREATED:
+            said = t._("{who} opened the ticket", who=who) + quoted
+        case TimelineKind.ROUTED:
+            said = t._("routed by {rule}: {result}", rule=_reason(turn, entry.text or ""),
+                       result=_routed(turn, entry.after or ""))
+        case TimelineKind.ASSIGNED:
+            to = _someone(turn, entry.after)
+            if entry.before:
+                said = t._("{who} reassigned it from {before} to {after}", who=who,
+                           before=_someone(turn, entry.before), after=to)
+            elif entry.text and entry.text != "by the requester":
+                # A rule or the department's rotation chose: the person whose message opened it did not.
+                said = t._("assigned to {after}", after=to)
+            else:
+                said = t._("{who} assigned it to {after}", who=who, after=to)
+            if entry.text:
+                said += f" ({_reason(turn, entry.text)})"
+        case TimelineKind.STATUS:
+            said = t._("{who} changed the status: {before} → {after}", who=who,
+                       before=_label(Status, status_label, entry.before, t),
+                       after=_label(Status, status_label, entry.after, t)) + quoted
+        case TimelineKind.PRIORITY:
+            said = t._("{who} changed the priority: {before} → {after}", who=who,
+                       before=_label(Priority, priority_label, entry.before, t),
+                       after=_label(Priority, priority_label, entry.after, t))
+        case TimelineKind.CATEGORY:
+            after = category_label(entry.after or "", t)
+            said = (t._("{who} changed the category: {before} → {after}", who=who,
+                        before=category_label(entry.before, t), after=after) if entry.before
+                    else t._("{who} set the category: {after}", who=who, after=after))
+        case TimelineKind.NOTE:
+            said = t._("{who} added a note:", who=who) + quoted
+        case TimelineKind.REPLY:
+            said = t._("{who} replied:", who=who) + quoted
+        case TimelineKind.CUSTOMER_MESSAGE:
+            said = t._("{who} wrote:", who=who) + quoted
+        case TimelineKind.ESCALATION_ACK:
+            # Its text is the breach's key: a stored name, not words for a reader.
+            said = t._("{who} took on the escalation", who=who)
+        case _:
+            said = f"{who} {entry.kind}{quoted}"
+    return f"· {entry.at.astimezone(zone).strftime('%m-%d %H:%M')} {said}".rstrip()
+
+
+def _someone(turn: Turn, key: str | None) -> str:
+    """A person's name, a department's name ('d:finance'), or what is stored when neither is known."""
+    if not key:
+        return turn.t._("nobody")
+    directory = turn.ctx.directory
+    if key.startswith("d:"):
+        department = directory.departments.get(key[2:])
+        return department.name(turn.t.language) if department else key[2:]
+    person = directory.person(key)
+    return person.name if person else key
+
+
+def _label(enum, label, value: str | None, t) -> str:
+    """A stored enum value as its label; what does not parse is shown as stored."""
+    try:
+        return label(enum(value), t)
+    except ValueError:
+        return value or "—"
+
+
+_RULE = re.compile(r"^rule '(.*)'$")
+_STRATEGY = re.compile(r"^(round-robin|least-loaded) in (\S+)$")
+
+
+def _reason(turn: Turn, text: str) -> str:
+    """How an assignment or route came about (as intake records it), in the reader's words."""
+    t = turn.t
+    if text == "by the requester":
+        return t._("by the requester")
+    if match := _RULE.match(text):
+        return t._("rule “{rule}”", rule=match.group(1))
+    if match := _STRATEGY.match(text):
+        department = _someone(turn, f"d:{match.group(2)}")
+        return (t._("round-robin in {department}", department=department) if match.group(1) == "round-robin"
+                else t._("least-loaded in {department}", department=department))
+    return text
+
+
+def _routed(turn: Turn, after: str) -> str:
+    """'category=billing, department=finance' as labels: 'Billing, Finance'."""
+    t, words = turn.t, []
+    for pair in filter(None, (p.strip() for p in after.split(","))):
+        key, _, value = pair.partition("=")
+        if key == "category":
+            words.append(category_label(value, t))
+        elif key == "department":
+            words.append(_someone(turn, f"d:{value}"))
+        elif key == "priority":
+            words.append(_label(Priority, priority_label, value, t))
+        elif key == "assignee":
+            words.append(_someone(turn, value))
+        else:
+            words.append(pair)
+    return ", ".join(words)
 
 
 async def list_tickets(turn: Turn, scope: str, *, priority: Priority | None = None, page: int = 1) -> None:

@@ -174,7 +174,7 @@ class Router:
                 await queries.sla(turn, ticket_id)
             case cmd.Help(topic=topic):
                 async with self.ctx.store.unit() as uow:
-                    await turn.reply(uow, cmd.usage_text(topic, turn.t), private=True)
+                    await turn.reply(uow, cmd.usage_text(topic, turn.t, customer=turn.person.is_customer), private=True)
                     await turn.finish(uow)
             case cmd.Claim(ticket_id=ticket_id):
                 ticket_id = ticket_id or await self._ticket_of_thread(turn)

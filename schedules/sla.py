@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.directory import Directory
 from bot.events import Conversation, ConversationKind
 from bot.i18n import translator
-from bot.ports import Outgoing, OutgoingKind, TicketStore, UnitOfWork
-from bot.sla import NoticeKind, Notification, SlaPolicy, escalation_targets
-from bot.subjects import Viewer
+from bot.ports import CardPlacement, Outgoing, OutgoingKind, TicketStore, UnitOfWork
+from bot.sla import NoticeKind, Notification, SlaPolicy, escalation_targets, humanize
+from bot.subjects import Subject, Viewer
 from bot.tickets import Ticket
 from cards.sla_text import amount, what
-from handlers.notify import dm_target, post_card, tell_person, update_cards
+from handlers.notify import dm_target, post_card, update_cards
 from schedules.sweep import DeadlineSweep, Due, MessageBatch, Notice, Plan
 
 
@@ -24,9 +25,12 @@ class SlaProvider:
 
     def __init__(self, *, policy: SlaPolicy, directory: Directory, config):
         self.policy, self.directory, self.config = policy, directory, config
+        # What one sweep batch says about each ticket, per conversation: folded into one message in fired().
+        self._said: dict[Subject, dict[Conversation, _Said]] = {}
 
     async def due(self, uow: UnitOfWork, now: datetime, limit: int) -> list[Due[Ticket]]:
         """Tickets whose bookmark has come, with their fired keys and cards (one query)."""
+        self._said.clear()  # a batch that failed leaves nothing behind for the next one
         return [Due(ticket.subject, ticket, fired, placements)
                 for ticket, fired, placements in await uow.tickets_due(now, limit)]
 
@@ -35,7 +39,8 @@ class SlaProvider:
         ticket = due.item
         schedule = self.policy.schedule(ticket, now)
         ready = [n for n in schedule if n.fire_at <= now and n.key not in due.fired]
-        notices = [Notice(n.key, not (_superseded(n, ready) or self.policy.acknowledged(ticket, n)), n) for n in ready]
+        notices = [Notice(n.key, not (_superseded(n, ready, schedule, due.fired, now)
+                                      or self.policy.acknowledged(ticket, n)), n) for n in ready]
         upcoming = [n.fire_at for n in schedule if n.fire_at > now and n.key not in due.fired]
         return Plan(notices, min(upcoming, default=None))
 
@@ -48,7 +53,11 @@ class SlaProvider:
             await self._escalate(out, due.item, notification, now)
 
     async def fired(self, out: MessageBatch, due: Due[Ticket], now: datetime) -> None:
-        """The cards' SLA badge changes band."""
+        """One message per conversation with what was said; a card only where none is yet; badges change band."""
+        for target, said in self._said.pop(due.subject, {}).items():
+            await out.enqueue(Outgoing(OutgoingKind.TEXT, target, text="\n".join(said.lines), language=said.language))
+            if not _has_card(due.placements, target):
+                await post_card(out, due.item, target, viewer=Viewer.STAFF, language=said.language)
         await update_cards(out, due.item, due.placements)
 
     async def move_bookmarks(self, uow: UnitOfWork, bookmarks: Sequence[tuple[Due[Ticket], datetime | None]]) -> None:
@@ -61,15 +70,13 @@ class SlaProvider:
             return t._("⏰ {number} ({priority}): {what} due in {left} — {title}", number=ticket.number,
                        priority=ticket.priority.value, what=what(n.clock, t), left=amount(n.deadline - now, t),
                        title=ticket.title)
-        person = self.directory.person(ticket.assignee)
-        if person is not None and await tell_person(out, self.directory, person.key, text, prefer=ticket.source.platform):
-            target = dm_target(person, ticket.source.platform)
-            await post_card(out, ticket, target, viewer=Viewer.STAFF, language=self.directory.language_of(person))
+        if self._tell(ticket, ticket.assignee, text):
             return
         queue = _channel(ticket, self.config.triage_channels)
         if queue is not None:
-            t = translator(self.directory.default_language)
-            await out.enqueue(Outgoing(OutgoingKind.TEXT, queue, text=text(t), language=t.language))
+            # The queue's card is the triage card already there: the reminder is a line, not another card.
+            await out.enqueue(Outgoing(OutgoingKind.TEXT, queue, text=text(translator(self.directory.default_language)),
+                                       language=self.directory.default_language))
 
     async def _escalate(self, out: MessageBatch, ticket: Ticket, n: Notification, now: datetime) -> None:
         """To the level's people by DM, and to the escalation channel, each with the card ("I'm on it")."""
@@ -78,22 +85,60 @@ class SlaProvider:
                        level=n.level + 1, number=ticket.number, priority=ticket.priority.value,
                        what=what(n.clock, t), ago=amount(now - n.deadline, t), title=ticket.title)
         for key in escalation_targets(ticket, n.to, self.directory):
-            person = self.directory.person(key)
-            if await tell_person(out, self.directory, key, text, prefer=ticket.source.platform):
-                await post_card(out, ticket, dm_target(person, ticket.source.platform), viewer=Viewer.STAFF,
-                                language=self.directory.language_of(person))
+            self._tell(ticket, key, text)
         channel = _channel(ticket, self.config.sla.escalation_channels)
         if channel is not None:
-            t = translator(self.directory.default_language)
-            await out.enqueue(Outgoing(OutgoingKind.TEXT, channel, text=text(t), language=t.language))
-            await post_card(out, ticket, channel, viewer=Viewer.STAFF, language=t.language)
+            self._say(ticket, channel, text, self.directory.default_language)
+
+    def _tell(self, ticket: Ticket, person_key: str | None, text) -> bool:
+        """Keep a line for a person's DM, in their language; False when they cannot be reached."""
+        person = self.directory.person(person_key)
+        target = dm_target(person, ticket.source.platform) if person else None
+        if target is None:
+            return False
+        self._say(ticket, target, text, self.directory.language_of(person))
+        return True
+
+    def _say(self, ticket: Ticket, target: Conversation, text, language: str) -> None:
+        said = self._said.setdefault(ticket.subject, {}).setdefault(target, _Said(language))
+        line = text(translator(language))
+        if line not in said.lines:  # two levels to one person read as one
+            said.lines.append(line)
 
 
-def _superseded(notification: Notification, due: list[Notification]) -> bool:
-    """After downtime, an old reminder is not worth sending when a later one for the same deadline is due."""
-    return notification.kind is NoticeKind.REMIND and any(
-        other.clock == notification.clock and other.deadline == notification.deadline
-        and other.fire_at > notification.fire_at for other in due)
+@dataclass
+class _Said:
+    """The lines for one conversation about one ticket in one sweep batch."""
+
+    language: str
+    lines: list[str] = field(default_factory=list)
+
+
+def _has_card(placements: list[CardPlacement], target: Conversation) -> bool:
+    """True when the conversation already shows the ticket's card (the sweep refreshes it instead)."""
+    return any(p.target.platform == target.platform and p.target.id == target.id and p.target.kind == target.kind
+               and p.target.thread_id == target.thread_id for p in placements)
+
+
+def _superseded(notification: Notification, due: list[Notification], schedule: list[Notification],
+                fired: set[str], now: datetime) -> bool:
+    """A reminder not worth sending: a later band (or an escalation) of its deadline is due too, the deadline has
+    passed, or the band before it already said the same "due in …".
+
+    Comparing fire times was not enough: quiet hours move every band of a night's deadline to the same
+    morning minute, so none was "later" and all of them went, each saying "due in" of a passed deadline.
+    """
+    if notification.kind is not NoticeKind.REMIND:
+        return False
+    if notification.deadline <= now:
+        return True
+    same = [o for o in due if o.clock == notification.clock and o.deadline == notification.deadline and o != notification]
+    if any(o.kind is NoticeKind.ESCALATE or o.level > notification.level for o in same):
+        return True
+    earlier = [o for o in schedule if o.kind is NoticeKind.REMIND and o.clock == notification.clock
+               and o.deadline == notification.deadline and o.level < notification.level and o.key in fired]
+    said = humanize(notification.deadline - now)
+    return any(humanize(o.deadline - o.fire_at) == said for o in earlier)
 
 
 def _channel(ticket: Ticket, channels: dict) -> Conversation | None:

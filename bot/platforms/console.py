@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import uuid
 from pathlib import Path
 from typing import Protocol
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.config import Settings
 from bot.directory import Directory, Role
 from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
+from bot.i18n import translator
 from bot.platforms import Wiring
 from bot.platforms.console_gate import install_gate
 from bot.ports import Pacing
@@ -23,6 +25,18 @@ from handlers.router import Inbox
 STATIC = Path(__file__).resolve().parent / "console_static"
 HISTORY_LIMIT = 5000
 PAGE_LIMIT = 500  # messages per poll: a page with a long history catches up over a few polls
+
+
+class _QuietPolling(logging.Filter):
+    """Drops the access-log line of every successful poll (a page polls each second); errors stay in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        line = getattr(record, "first_request_line", "")
+        status = getattr(record, "response_status", 500)
+        return not (line.startswith("GET /console/api/messages") and isinstance(status, int) and status < 400)
+
+
+_QUIET_POLLING = _QuietPolling()
 
 
 class ConsoleLog(Protocol):
@@ -106,6 +120,29 @@ class ConsoleMessenger:
         return await self.post(target, card=card)
 
 
+def _(msgid: str) -> str:
+    """Mark a msgid for extraction; translated per persona language when served."""
+    return msgid
+
+
+# The page's own words (its chrome), by element id or key; the page applies the set of the persona's language.
+CHROME = {
+    "you-are": _("You are"), "channels": _("Channels"), "dms": _("Direct messages"),
+    "dm-with-bot": _("DM with ticketbot"), "placeholder": _("Type a message or a command, Enter to send"),
+    "send": _("Send"), "replying": _("Replying in thread"), "reply-in-thread": _("💬 reply in thread"),
+    "only-you": _("only you can see this"), "offline": _("Reconnecting to ticketbot…"),
+    "hint-staff": _("Try /ticket help or /ticket list."), "hint-customer": _("Just write what is wrong."),
+    "in-thread": _("replied in a thread:"),
+    "no-personas": _("No personas: give people or customers a console identity in the config "
+                     "(identities: {console: alice}) and restart."),
+}
+
+
+def chrome(languages: set[str]) -> dict[str, dict[str, str]]:
+    """The page's words in each of `languages`."""
+    return {language: {key: translator(language)._(msgid) for key, msgid in CHROME.items()} for language in languages}
+
+
 class _SendBody(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     as_user: str = Field(alias="as", min_length=1)
@@ -156,6 +193,7 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     """Mount the console page and its JSON API (behind CONSOLE_TOKEN when set); returns the bot's side's messenger."""
     token = settings.console_token.get_secret_value() if settings.console_token else None
     install_gate(app, token=token)
+    logging.getLogger("aiohttp.access").addFilter(_QUIET_POLLING)  # the same filter object: added once
     hub = ConsoleHub(wiring.console_log)
     config, directory = wiring.config, wiring.directory
     triage = config.triage_channels.get(Platform.CONSOLE, "triage")
@@ -183,8 +221,10 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
         return web.FileResponse(STATIC / "index.html")
 
     async def get_personas(_request: web.Request) -> web.Response:
-        return web.json_response({"personas": list(people.values()),
-                                  "channels": [{"id": c, "name": f"#{c}"} for c in hub.channels]})
+        languages = {p["language"] for p in people.values()} | {directory.default_language}
+        return web.json_response({"personas": list(people.values()), "language": directory.default_language,
+                                  "channels": [{"id": c, "name": f"#{c}"} for c in hub.channels],
+                                  "chrome": chrome(languages)})
 
     async def get_messages(request: web.Request) -> web.Response:
         viewer = request.query.get("as", "")

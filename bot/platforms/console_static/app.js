@@ -1,7 +1,7 @@
 // The console page: persona switcher, channel + DM views, cards with live buttons, polling for updates.
 "use strict";
 const state = { personas: [], channels: [], me: null, conversation: null, thread: null, seq: 0, messages: new Map(),
-  epoch: null, offline: false, reloading: false };
+  epoch: null, offline: false, reloading: false, chrome: {}, words: {}, language: "en" };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, body) {
@@ -19,9 +19,31 @@ async function load() {
   setInterval(poll, 700);
 }
 
+// The page's words in the persona's language (the catalog's, served with the personas).
+function word(key) { return state.words[key] || (state.chrome.en || {})[key] || key; }
+
+function applyWords() {
+  state.words = state.chrome[(state.me && state.me.language) || state.language] || state.chrome.en || {};
+  $("you-are").textContent = word("you-are");
+  $("channels-heading").textContent = word("channels");
+  $("dms-heading").textContent = word("dms");
+  $("offline").textContent = word("offline");
+  $("replying").textContent = word("replying");
+  $("send").textContent = word("send");
+  $("text").placeholder = word("placeholder");
+  const isCustomer = state.me && state.me.role === "customer";
+  $("hint").textContent = word(isCustomer ? "hint-customer" : "hint-staff");
+  document.documentElement.lang = (state.me && state.me.language) || state.language;
+}
+
 function showPersonas(data) {
   state.personas = data.personas;
   state.channels = data.channels;
+  state.chrome = data.chrome || {};
+  state.language = data.language || "en";
+  // A config without console identities leaves nobody to be: say how to add them instead of an empty page.
+  $("no-personas").hidden = state.personas.length > 0;
+  $("no-personas").textContent = state.personas.length ? "" : (state.chrome[state.language] || state.chrome.en || {})["no-personas"] || "";
   const select = $("persona");
   select.innerHTML = "";
   for (const p of state.personas) {
@@ -56,20 +78,30 @@ function switchPersona(userId) {
   state.seq = 0;
   state.epoch = null;
   state.messages.clear();
+  state.unread = new Map();
+  state.seen = JSON.parse(localStorage.getItem(`ticketbot.seen.${userId}`) || "{}");
   $("persona-info").textContent = state.me ? `${state.me.role}${state.me.department ? " · " + state.me.department : ""} · ${state.me.language}` : "";
+  applyWords();
   const isCustomer = state.me && state.me.role === "customer";
   const channels = $("channels");
   channels.innerHTML = "";
   if (!isCustomer) for (const c of state.channels) channels.appendChild(navItem(c.id, c.name));
+  // A customer sees no channels: no heading over an empty list.
+  $("channels-heading").hidden = isCustomer || !state.channels.length;
   $("dms").innerHTML = "";
-  $("dms").appendChild(navItem(userId, "DM with ticketbot"));
+  $("dms").appendChild(navItem(userId, word("dm-with-bot")));
   openConversation(isCustomer || !state.channels.length ? userId : state.channels[0].id);
   poll();
 }
 
 function navItem(id, label) {
   const li = document.createElement("li");
-  li.textContent = label;
+  const name = document.createElement("span");
+  name.textContent = label;
+  const unread = document.createElement("span");
+  unread.className = "unread";
+  unread.hidden = true;
+  li.append(name, unread);
   li.dataset.conversation = id;
   li.onclick = () => openConversation(id);
   return li;
@@ -80,8 +112,29 @@ function openConversation(id) {
   setThread(null);
   for (const li of document.querySelectorAll("aside li")) li.classList.toggle("active", li.dataset.conversation === id);
   const channel = state.channels.find((c) => c.id === id);
-  $("title").textContent = channel ? channel.name : "DM with ticketbot";
+  $("title").textContent = channel ? channel.name : word("dm-with-bot");
+  markSeen(id);
   render();
+}
+
+// Unread: messages of a conversation newer than the newest one this persona had open there (kept per browser).
+function markSeen(id) {
+  const newest = Math.max(0, ...[...state.messages.values()].filter((m) => m.conversation === id).map((m) => m.seq));
+  state.seen[id] = Math.max(state.seen[id] || 0, newest);
+  if (state.me) localStorage.setItem(`ticketbot.seen.${state.me.user_id}`, JSON.stringify(state.seen));
+  showUnread();
+}
+
+function showUnread() {
+  for (const li of document.querySelectorAll("aside li")) {
+    const id = li.dataset.conversation;
+    const count = [...state.messages.values()].filter((m) => m.conversation === id && m.seq > (state.seen[id] || 0)
+      && (m.bot || !state.me || m.author !== state.me.name)).length;
+    const badge = li.querySelector(".unread");
+    badge.hidden = !count || id === state.conversation;
+    badge.textContent = count > 99 ? "99+" : String(count);
+    li.classList.toggle("has-unread", !badge.hidden);
+  }
 }
 
 function setThread(ref) {
@@ -103,7 +156,11 @@ async function poll() {
     if (restarted) return reload();
     state.epoch = data.epoch;
     for (const m of data.messages) state.messages.set(m.ref, m);
-    if (data.messages.length) { state.seq = Math.max(state.seq, ...data.messages.map((m) => m.seq)); render(); }
+    if (data.messages.length) {
+      state.seq = Math.max(state.seq, ...data.messages.map((m) => m.seq));
+      if (document.visibilityState !== "hidden") markSeen(state.conversation); else showUnread();
+      render();
+    }
     if (data.more) poll(); // a long history arrives in pages
   } catch (error) {
     state.offline = true;
@@ -112,25 +169,45 @@ async function poll() {
   }
 }
 
-function messageElement(m) {
+function clockTime(iso) {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return "";
+  const sameDay = at.toDateString() === new Date().toDateString();
+  const options = sameDay ? { hour: "2-digit", minute: "2-digit" }
+    : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+  return at.toLocaleString(document.documentElement.lang || undefined, options);
+}
+
+function messageElement(m, echo) {
   const div = document.createElement("div");
   div.className = `msg ${m.bot ? "bot" : "human"}${m.ephemeral_user ? " ephemeral" : ""}${m.card ? " has-card" : ""}`;
   div.dataset.ref = m.ref;
   const author = document.createElement("div");
   author.className = "author";
-  author.textContent = m.author + (m.ephemeral_user ? " · only you can see this" : "");
+  const name = document.createElement("span");
+  name.textContent = m.author + (m.ephemeral_user ? ` · ${word("only-you")}` : "") + (echo ? ` ${word("in-thread")}` : "");
+  const time = document.createElement("time");
+  time.className = "time";
+  time.dateTime = m.at || "";
+  time.textContent = m.at ? clockTime(m.at) : "";
+  if (m.at) time.title = new Date(m.at).toLocaleString();
+  author.append(name, time);
   const body = document.createElement("div");
   body.className = "body";
   body.innerHTML = m.html; // server-rendered and escaped
   div.append(author, body);
-  if (m.card && state.channels.some((c) => c.id === m.conversation)) {
+  if (echo) {
+    div.classList.add("echo");
+    div.onclick = () => { const root = document.querySelector(`.msg[data-ref="${m.thread}"]`); if (root) root.scrollIntoView(); };
+  }
+  if (m.card && !echo && state.channels.some((c) => c.id === m.conversation)) {
     const link = document.createElement("a");
     link.className = "thread-link";
-    link.textContent = "💬 reply in thread";
+    link.textContent = word("reply-in-thread");
     link.onclick = () => setThread(m.ref);
     div.appendChild(link);
   }
-  for (const control of body.querySelectorAll("[data-action]")) {
+  for (const control of echo ? [] : body.querySelectorAll("[data-action]")) {
     const fire = (value) => api("/console/api/press", { as: state.me.user_id, conversation: m.conversation,
       ref: m.ref, action: control.dataset.action, value, id: uid() }).then(poll).catch(alert);
     if (control.tagName === "SELECT") control.onchange = () => fire(control.value);
@@ -156,6 +233,11 @@ function render() {
       box.appendChild(thread);
     }
   }
+  // A thread reply newer than the channel's last top-level message is also shown at the bottom (as Slack's
+  // "also send to channel"), so a reply to an old card is not lost far up the channel.
+  const lastRoot = roots.length ? Number(roots[roots.length - 1].ref.slice(1)) : 0;
+  for (const r of mine.filter((x) => roots.length && x.thread && state.messages.has(x.thread) && Number(x.ref.slice(1)) > lastRoot
+    && x.thread !== roots[roots.length - 1].ref)) box.appendChild(messageElement(r, true));
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
 
