@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -33,7 +35,9 @@ class Browser:
         process = await asyncio.create_subprocess_exec(
             find_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank",
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # Its own process group: Debian's launcher is a shell script whose child is the browser, and the
+            # whole group must end with the test.
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         active = profile / "DevToolsActivePort"  # the browser writes its port here once it listens
         deadline = asyncio.get_running_loop().time() + timeout
         while not (active.exists() and active.read_text().strip()):
@@ -45,15 +49,24 @@ class Browser:
             page = next(t for t in await response.json() if t["type"] == "page")
         return cls(process, session, await session.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0))
 
-    async def send(self, method: str, **params) -> dict:
+    async def send(self, method: str, timeout: float = 10.0, **params) -> dict:
         """One DevTools command; its result (events that arrive meanwhile are skipped)."""
         number = next(self._ids)
         await self.socket.send_json({"id": number, "method": method, "params": params})
-        while True:
-            message = await self.socket.receive_json()
-            if message.get("id") == number:
-                assert "error" not in message, message["error"]
-                return message["result"]
+
+        async def answer() -> dict:
+            while True:
+                message = await self.socket.receive_json()
+                if message.get("id") == number:
+                    return message
+        # A page that is reloading may never answer a command sent into its old context: give up on that one
+        # (callers polling with wait_for simply ask again) rather than wait forever.
+        try:
+            message = await asyncio.wait_for(answer(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"the browser did not answer {method} within {timeout} s") from None
+        assert "error" not in message, message["error"]
+        return message["result"]
 
     async def evaluate(self, expression: str):
         """The value of a JavaScript expression in the page (promises awaited)."""
@@ -85,6 +98,13 @@ class Browser:
         """Close the connection and end the browser process."""
         await self.socket.close()
         await self.session.close()
-        if self.process.returncode is None:
-            self.process.terminate()
-            await self.process.wait()
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, sig)  # the launcher and the browser it started
+            except ProcessLookupError:
+                break
+            try:
+                await asyncio.wait_for(self.process.wait(), 5)
+                break
+            except TimeoutError:  # a browser that ignores SIGTERM must not outlive the test
+                continue
