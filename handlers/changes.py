@@ -18,7 +18,8 @@ from bot.tickets import (
     Visibility,
     next_status,
 )
-from handlers.lifecycle import Change, Refusal
+from handlers.assignment import agents_of, pick_agent, strategy
+from handlers.lifecycle import Change, Refusal, check_permission, needs_unit
 from handlers.notify import tell_customer, tell_person
 from handlers.turn import Turn
 
@@ -53,29 +54,53 @@ def assign(turn: Turn, target: str):
     if person is not None and not person.is_staff:
         person = None  # tickets go to staff; colleagues are asked, not assigned
 
-    def build(ticket: Ticket) -> Change:
+    @needs_unit
+    async def build(ticket: Ticket, uow: UnitOfWork) -> Change:
         if person is None and department is None:
             raise Refusal(t._("I don't know anyone or any team called '{name}'.", name=target))
         before = ticket.assignee
-        if person is not None and person.key == before:
-            return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, person.key, unchanged=True,
-                          confirm=t._("{number} is already assigned to {name}.", number=ticket.number,
-                                      name=person.name))
-        if person is None and before is None and ticket.department == department.key:
-            return Change(Action.ASSIGN, TimelineKind.ASSIGNED, unchanged=True,
-                          confirm=t._("{number} is already in the {team} queue.", number=ticket.number,
-                                      team=department.name(t.language)))
         if person is not None:
+            if person.key == before:
+                return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, person.key, unchanged=True,
+                              confirm=t._("{number} is already assigned to {name}.", number=ticket.number,
+                                          name=person.name))
             ticket.assignee = person.key
             ticket.department = person.department or ticket.department
             confirm = t._("{number} assigned to {name}.", number=ticket.number, name=person.name)
             followups = [] if person.key == turn.person.key else [_tell_assignee(turn, person.key)]
             return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, person.key, confirm=confirm, followups=followups)
-        ticket.department = department.key
-        ticket.assignee = None
-        confirm = t._("{number} moved to the {team} queue.", number=ticket.number, team=department.name(t.language))
-        return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, f"d:{department.key}", confirm=confirm)
+        return await _to_department(turn, uow, ticket, department)
     return build
+
+
+async def _to_department(turn: Turn, uow: UnitOfWork, ticket: Ticket, department) -> Change:
+    """A department's queue is its agents: the ticket gets one of them (as intake picks), never no owner."""
+    directory, t = turn.ctx.directory, turn.t
+    team, before = department.name(t.language), ticket.assignee
+    members = agents_of(directory, department.key)
+    if not members:
+        # Colleagues answer requests; they do not work a queue, so the ticket stays where it is.
+        raise Refusal(t._("{team} has no agents, so it is not a ticket queue: {number} stays as it is. To get their "
+                          "help, ask them with a request (cross-department requests are coming).",
+                          team=team, number=ticket.number))
+    if before in members:
+        if ticket.department == department.key:
+            return Change(Action.ASSIGN, TimelineKind.ASSIGNED, unchanged=True,
+                          confirm=t._("{number} is already in the {team} queue.", number=ticket.number, team=team))
+        # Its owner already works there: only the department is new.
+        old, ticket.department = ticket.department, department.key
+        return Change(Action.ASSIGN, TimelineKind.ASSIGNED, f"d:{old}" if old else None, f"d:{department.key}",
+                      confirm=t._("{number} moved to the {team} queue.", number=ticket.number, team=team))
+    # Asked before picking, so a refused move does not advance the department's rotation.
+    check_permission(turn, ticket, Action.ASSIGN)
+    pick = await pick_agent(uow, directory, department.key)
+    ticket.department, ticket.assignee = department.key, pick
+    owner = directory.person(pick)
+    followups = [] if pick == turn.person.key else [_tell_assignee(turn, pick)]
+    return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, pick,
+                  text=f"{strategy(directory, department.key)} in {department.key}", followups=followups,
+                  confirm=t._("{number} moved to the {team} queue and assigned to {name}.", number=ticket.number,
+                              team=team, name=owner.name if owner else pick))
 
 
 def _tell_assignee(turn: Turn, person_key: str):

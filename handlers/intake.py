@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.directory import Role
 from bot.events import ConversationKind, Platform
 from bot.i18n import translator
 from bot.ports import UnitOfWork
@@ -22,6 +21,7 @@ from bot.tickets import (
     apply,
 )
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
+from handlers.assignment import pick_agent, strategy
 from handlers.changes import p0_alert
 from handlers.notify import post_card, tell_person
 from handlers.turn import Turn
@@ -95,7 +95,7 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
     if assignee is None and decision.assignee:
         assignee, how = decision.assignee, "rule"
     if assignee is None and ticket.department:
-        assignee, how = await _pick_agent(uow, turn, ticket.department), "auto"
+        assignee, how = await pick_agent(uow, ctx.directory, ticket.department), "auto"
     if assignee:
         ticket.assignee = assignee
         apply(ticket, Action.ASSIGN, now)
@@ -117,28 +117,12 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
                                                            ("assignee", decision.assignee)) if v))
     if assignee:
         reason = {"explicit": "by the requester", "rule": f"rule '{decision.rule}'",
-                  "auto": f"{_strategy(turn, ticket.department)} in {ticket.department}"}[how]
+                  "auto": f"{strategy(ctx.directory, ticket.department)} in {ticket.department}"}[how]
         await line(TimelineKind.ASSIGNED, after=assignee, text=reason)
     await _announce(turn, uow, saved, decision, from_customer=from_customer)
     if saved.priority is Priority.P0:
         await p0_alert(turn)(uow, saved)
     return saved
-
-
-def _strategy(turn: Turn, department: str | None) -> str:
-    dept = turn.ctx.directory.departments.get(department or "")
-    return dept.assignment.replace("_", "-") if dept else "round-robin"
-
-
-async def _pick_agent(uow: UnitOfWork, turn: Turn, department: str) -> str | None:
-    """Round-robin or least-loaded among the department's agents, as the department is configured."""
-    agents = [p.key for p in turn.ctx.directory.members(department, Role.AGENT)]
-    if not agents:
-        return None
-    if _strategy(turn, department) == "least-loaded":
-        counts = await uow.open_counts(agents)
-        return min(agents, key=lambda key: (counts.get(key, 0), agents.index(key)))
-    return await uow.rotate(f"round_robin:{department}", agents)
 
 
 async def _announce(turn: Turn, uow: UnitOfWork, ticket: Ticket, decision, *, from_customer: bool) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.directory import Directory
-from bot.i18n import translator
 from bot.config import load_config
+from bot.directory import Directory
 from bot.events import Conversation, ConversationKind, Platform
+from bot.i18n import translator
 from bot.tickets import Action, Identity, Status, Ticket
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW, ticket_card
 from tests.harness import EXAMPLE_CONFIG, Harness
