@@ -42,6 +42,7 @@ class Intake:
     product_module: str | None = None
     impact: Impact = Impact.ONE_USER
     customer: str | None = None
+    follows: Ticket | None = None  # the customer's closed ticket this one continues, if any
 
 
 def title_from_message(text: str) -> str:
@@ -109,6 +110,11 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
 
     await line(TimelineKind.CREATED, after=saved.status.value, text=intake.description or intake.title,
                visibility=Visibility.PUBLIC if from_customer else Visibility.INTERNAL)
+    if intake.follows is not None:
+        # Linked both ways, so either timeline leads to the other.
+        await line(TimelineKind.LINKED, after=intake.follows.number, text="follows the closed ticket")
+        await uow.append_timeline(TimelineEntry(intake.follows.id, TimelineKind.LINKED, turn.actor_key, turn.platform,
+                                                now, after=saved.number, text="continued in"))
     if decision.rule:
         await line(TimelineKind.ROUTED, text=f"rule '{decision.rule}'",
                    after=", ".join(f"{k}={v}" for k, v in (("category", decision.category),
@@ -119,13 +125,14 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
         reason = {"explicit": "by the requester", "rule": f"rule '{decision.rule}'",
                   "auto": f"{strategy(ctx.directory, ticket.department)} in {ticket.department}"}[how]
         await line(TimelineKind.ASSIGNED, after=assignee, text=reason)
-    await _announce(turn, uow, saved, decision, from_customer=from_customer)
+    await _announce(turn, uow, saved, decision, from_customer=from_customer, follows=intake.follows)
     if saved.priority is Priority.P0:
         await p0_alert(turn)(uow, saved)
     return saved
 
 
-async def _announce(turn: Turn, uow: UnitOfWork, ticket: Ticket, decision, *, from_customer: bool) -> None:
+async def _announce(turn: Turn, uow: UnitOfWork, ticket: Ticket, decision, *, from_customer: bool,
+                    follows: Ticket | None = None) -> None:
     """Triage card to the agents, confirmation to the requester, and the people rules ask to tell."""
     ctx, t = turn.ctx, turn.t
     triage = triage_target(turn)
@@ -133,8 +140,12 @@ async def _announce(turn: Turn, uow: UnitOfWork, ticket: Ticket, decision, *, fr
     if triage is not None:
         await post_card(uow, ticket, triage, viewer=STAFF_VIEW, language=staff_language)
     if from_customer or turn.person.is_customer:
-        await turn.reply(uow, t._("Thanks! We opened ticket {number} for you. Our team will answer here.",
-                                  number=ticket.number))
+        if follows is not None:
+            await turn.reply(uow, t._("Your ticket {old} was closed, so this message opens a new one: {number}. Our "
+                                      "team will answer here.", old=follows.number, number=ticket.number))
+        else:
+            await turn.reply(uow, t._("Thanks! We opened ticket {number} for you. Our team will answer here.",
+                                      number=ticket.number))
         await post_card(uow, ticket, turn.conversation, viewer=CUSTOMER_VIEW, language=t.language)
     elif triage is None or turn.conversation.id != triage.id:
         await post_card(uow, ticket, turn.conversation, viewer=STAFF_VIEW, language=t.language)
