@@ -194,6 +194,9 @@ class Tickets(Protocol):
     async def find_open_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
         """The requester's most recent open ticket with activity since `since` (or waiting on them)."""
         ...
+    async def find_closed_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
+        """The requester's most recently closed ticket, if it was closed since `since`."""
+        ...
     async def find_ticket_by_thread(self, conversation: Conversation) -> Ticket | None:
         """The ticket whose agent thread or customer conversation is `conversation` (thread-exact)."""
         ...

@@ -250,6 +250,11 @@ class Ticket:
         return Subject.ticket(self.id or 0)
 
     @property
+    def awaits_answer(self) -> bool:
+        """True while a customer who wrote in has not heard back from us yet (no reply they could see)."""
+        return self.customer_conversation is not None and self.first_response_at is None
+
+    @property
     def is_open(self) -> bool:
         """True until the ticket is resolved or closed."""
         return self.status in OPEN_STATUSES
@@ -292,6 +297,7 @@ class TimelineKind(StrEnum):
     REPLY = "reply"
     CUSTOMER_MESSAGE = "customer_message"
     ESCALATION_ACK = "escalation_ack"
+    LINKED = "linked"  # another ticket of the same conversation: `after` names it, `text` says how
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from bot.i18n.labels import (
 from bot.ports import Clock
 from bot.sla import SlaPolicy
 from bot.subjects import Subject, Viewer
-from bot.tickets import Action, Priority, Ticket, allowed_actions
+from bot.tickets import Action, Priority, Status, Ticket, allowed_actions
 from cards import actions
 from cards.model import Button, Card, Field, Option, Select
 from cards.sla_text import badge
@@ -26,6 +26,16 @@ from cards.sla_text import badge
 _BUTTONS = (Action.CLAIM, Action.RESOLVE, Action.CLOSE, Action.REOPEN)
 _SELECTS = (Action.ASSIGN, Action.PRIORITY, Action.CATEGORY)
 _STYLE = {Action.CLAIM: "primary", Action.RESOLVE: "primary", Action.CLOSE: "danger"}
+
+def offers_claim(ticket: Ticket) -> bool:
+    """True when Claim would change something for someone.
+
+    The card is rendered per viewer role, not per person, so it cannot tell the owner from the others: intake
+    already gave most tickets an owner, and claiming then only starts the work. A ticket its owner is working on
+    has nothing to claim (a lead hands it on with the assignee choice instead).
+    """
+    return ticket.assignee is None or ticket.status is not Status.IN_PROGRESS
+
 
 STAFF_VIEW = Viewer.STAFF
 CUSTOMER_VIEW = Viewer.CUSTOMER
@@ -86,7 +96,7 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
         controls.append(Button(t._("I'm on it"), actions.encode(subject, actions.ACK, ticket.version), "primary"))
     if viewer != CUSTOMER_VIEW:
         for action in _BUTTONS:
-            if action in allowed:
+            if action in allowed and (action is not Action.CLAIM or offers_claim(ticket)):
                 controls.append(
                     Button(action_label(action, t), actions.encode(subject, action, ticket.version),
                            _STYLE.get(action, "default"))

@@ -18,7 +18,8 @@ from bot.tickets import (
     Visibility,
     next_status,
 )
-from handlers.lifecycle import Change, Refusal
+from handlers.assignment import agents_of, pick_agent, strategy
+from handlers.lifecycle import Change, Refusal, check_permission, needs_unit
 from handlers.notify import tell_customer, tell_person
 from handlers.turn import Turn
 
@@ -53,29 +54,53 @@ def assign(turn: Turn, target: str):
     if person is not None and not person.is_staff:
         person = None  # tickets go to staff; colleagues are asked, not assigned
 
-    def build(ticket: Ticket) -> Change:
+    @needs_unit
+    async def build(ticket: Ticket, uow: UnitOfWork) -> Change:
         if person is None and department is None:
             raise Refusal(t._("I don't know anyone or any team called '{name}'.", name=target))
         before = ticket.assignee
-        if person is not None and person.key == before:
-            return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, person.key, unchanged=True,
-                          confirm=t._("{number} is already assigned to {name}.", number=ticket.number,
-                                      name=person.name))
-        if person is None and before is None and ticket.department == department.key:
-            return Change(Action.ASSIGN, TimelineKind.ASSIGNED, unchanged=True,
-                          confirm=t._("{number} is already in the {team} queue.", number=ticket.number,
-                                      team=department.name(t.language)))
         if person is not None:
+            if person.key == before:
+                return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, person.key, unchanged=True,
+                              confirm=t._("{number} is already assigned to {name}.", number=ticket.number,
+                                          name=person.name))
             ticket.assignee = person.key
             ticket.department = person.department or ticket.department
             confirm = t._("{number} assigned to {name}.", number=ticket.number, name=person.name)
             followups = [] if person.key == turn.person.key else [_tell_assignee(turn, person.key)]
             return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, person.key, confirm=confirm, followups=followups)
-        ticket.department = department.key
-        ticket.assignee = None
-        confirm = t._("{number} moved to the {team} queue.", number=ticket.number, team=department.name(t.language))
-        return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, f"d:{department.key}", confirm=confirm)
+        return await _to_department(turn, uow, ticket, department)
     return build
+
+
+async def _to_department(turn: Turn, uow: UnitOfWork, ticket: Ticket, department) -> Change:
+    """A department's queue is its agents: the ticket gets one of them (as intake picks), never no owner."""
+    directory, t = turn.ctx.directory, turn.t
+    team, before = department.name(t.language), ticket.assignee
+    members = agents_of(directory, department.key)
+    if not members:
+        # Colleagues answer requests; they do not work a queue, so the ticket stays where it is.
+        raise Refusal(t._("{team} has no agents, so it is not a ticket queue: {number} stays as it is. To get their "
+                          "help, ask them with a request (cross-department requests are coming).",
+                          team=team, number=ticket.number))
+    if before in members:
+        if ticket.department == department.key:
+            return Change(Action.ASSIGN, TimelineKind.ASSIGNED, unchanged=True,
+                          confirm=t._("{number} is already in the {team} queue.", number=ticket.number, team=team))
+        # Its owner already works there: only the department is new.
+        old, ticket.department = ticket.department, department.key
+        return Change(Action.ASSIGN, TimelineKind.ASSIGNED, f"d:{old}" if old else None, f"d:{department.key}",
+                      confirm=t._("{number} moved to the {team} queue.", number=ticket.number, team=team))
+    # Asked before picking, so a refused move does not advance the department's rotation.
+    check_permission(turn, ticket, Action.ASSIGN)
+    pick = await pick_agent(uow, directory, department.key)
+    ticket.department, ticket.assignee = department.key, pick
+    owner = directory.person(pick)
+    followups = [] if pick == turn.person.key else [_tell_assignee(turn, pick)]
+    return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, pick,
+                  text=f"{strategy(directory, department.key)} in {department.key}", followups=followups,
+                  confirm=t._("{number} moved to the {team} queue and assigned to {name}.", number=ticket.number,
+                              team=team, name=owner.name if owner else pick))
 
 
 def _tell_assignee(turn: Turn, person_key: str):
@@ -165,8 +190,7 @@ def reply(turn: Turn, text: str):
             ticket.first_response_at = turn.ctx.clock.now()
 
         async def send(uow: UnitOfWork, saved: Ticket) -> None:
-            from bot.i18n import translator
-            ct = translator(saved.customer_language or turn.ctx.directory.default_language)
+            ct = _customer_translator(turn, saved)
             await tell_customer(uow, saved, ct._("[{number}] {name}: {text}", number=saved.number,
                                                  name=turn.person.name, text=text), ct.language)
         return Change(Action.REPLY, TimelineKind.REPLY, text=text, visibility=Visibility.PUBLIC, followups=[send],
@@ -201,26 +225,73 @@ def next_status_safe(ticket: Ticket, action: Action) -> str | None:
         return None
 
 
+def _ask_for_an_answer(turn: Turn, ticket: Ticket, action: Action, text: str | None) -> None:
+    """Refuse to finish a ticket whose customer never heard back, unless the actor gives the words they will read.
+
+    A press carries no text, so it is answered with the command to type; every platform can show that answer.
+    Permission and the lifecycle speak first: a move that is not allowed anyway is told so, not asked about.
+    """
+    check_permission(turn, ticket, action)
+    if text or not ticket.awaits_answer or next_status_safe(ticket, action) is None:
+        return
+    t = turn.t
+    if action is Action.RESOLVE:
+        raise Refusal(t._("The customer of {number} has not heard back from us yet. To resolve it anyway, give a "
+                          "summary (the customer will read it): {command}", number=ticket.number,
+                          command=t._("/ticket resolve {number} <summary>", number=ticket.number)))
+    raise Refusal(t._("The customer of {number} has not heard back from us yet. Reply first, or to close it anyway "
+                      "give a reason (the customer will read it): {command}", number=ticket.number,
+                      command=t._("/ticket close {number} <reason>", number=ticket.number)))
+
+
+def _answered(turn: Turn, ticket: Ticket, text: str | None) -> Visibility:
+    """A summary or reason sent to the customer is an answer they can see: it counts as the first response."""
+    if not text or ticket.customer_conversation is None:
+        return Visibility.INTERNAL
+    if ticket.first_response_at is None:
+        ticket.first_response_at = turn.ctx.clock.now()
+    return Visibility.PUBLIC
+
+
+def _customer_translator(turn: Turn, ticket: Ticket):
+    from bot.i18n import translator
+    return translator(ticket.customer_language or turn.ctx.directory.default_language)
+
+
 def resolve(turn: Turn, summary: str | None):
     """Mark solved and tell the customer; they can still answer to reopen."""
     def build(ticket: Ticket) -> Change:
+        _ask_for_an_answer(turn, ticket, Action.RESOLVE, summary)
+        visibility = _answered(turn, ticket, summary)
+
         async def tell(uow: UnitOfWork, saved: Ticket) -> None:
-            from bot.i18n import translator
-            ct = translator(saved.customer_language or turn.ctx.directory.default_language)
+            ct = _customer_translator(turn, saved)
             text = ct._("Your ticket {number} ({title}) has been resolved.", number=saved.number, title=saved.title)
             if summary:
                 text += "\n" + ct._("Summary: {summary}", summary=summary)
             text += "\n" + ct._("If the problem is not solved, just reply here and we will pick it up again.")
             await tell_customer(uow, saved, text, ct.language)
         return Change(Action.RESOLVE, TimelineKind.STATUS, ticket.status.value, Status.RESOLVED.value, text=summary,
-                      followups=[tell], confirm=turn.t._("{number} resolved.", number=ticket.number))
+                      visibility=visibility, followups=[tell],
+                      confirm=turn.t._("{number} resolved.", number=ticket.number))
     return build
 
 
 def close(turn: Turn, reason: str | None):
-    """Close for good (a reopen is possible within the configured window)."""
+    """Close for good (a reopen is possible within the configured window); the customer is told, never silently."""
     def build(ticket: Ticket) -> Change:
+        _ask_for_an_answer(turn, ticket, Action.CLOSE, reason)
+        visibility = _answered(turn, ticket, reason)
+
+        async def tell(uow: UnitOfWork, saved: Ticket) -> None:
+            ct = _customer_translator(turn, saved)
+            text = ct._("Your ticket {number} ({title}) has been closed.", number=saved.number, title=saved.title)
+            if reason:
+                text += "\n" + ct._("Reason: {reason}", reason=reason)
+            text += "\n" + ct._("If you write again, we will open a new ticket for you.")
+            await tell_customer(uow, saved, text, ct.language)
         return Change(Action.CLOSE, TimelineKind.STATUS, ticket.status.value, Status.CLOSED.value, text=reason,
+                      visibility=visibility, followups=[tell],
                       confirm=turn.t._("{number} closed.", number=ticket.number))
     return build
 

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.events import ConversationKind
 from bot.ports import Outgoing, OutgoingKind, UnitOfWork
-from bot.tickets import Action, Ticket, TimelineKind, Visibility
+from bot.tickets import Action, Status, Ticket, TimelineKind, Visibility
 from cards.ticket import STAFF_VIEW
 from handlers import changes, lifecycle
 from handlers.intake import Intake, open_ticket, title_from_message
 from handlers.turn import Turn
 
+# A customer who keeps writing to their open ticket hears "added to T-…" at most this often.
+ACK_PERIOD = timedelta(minutes=5)
+_ACK = "ack:"  # the notification key of an acknowledgement: ack:<unix seconds>
+
 
 async def customer_message(turn: Turn, text: str) -> None:
-    """A customer wrote: join their open ticket within the window, else open a new one."""
-    ctx = turn.ctx
-    since = ctx.clock.now() - timedelta(minutes=ctx.config.intake.join_window_minutes)
+    """A customer wrote: join their open ticket within the window, else open a new one (saying so after a close)."""
+    ctx, user_id = turn.ctx, turn.event.actor.user_id
+    now = ctx.clock.now()
+    since = now - timedelta(minutes=ctx.config.intake.join_window_minutes)
     async with ctx.store.unit() as uow:
-        ticket = await uow.find_open_ticket(platform=turn.platform, user_id=turn.event.actor.user_id, since=since)
+        ticket = await uow.find_open_ticket(platform=turn.platform, user_id=user_id, since=since)
         if ticket is None:
-            await open_ticket(turn, uow, Intake(title=title_from_message(text), description=text.strip()),
-                              from_customer=True)
+            # Within the reopen window a closed ticket is still what the customer has in mind: name it.
+            closed = await uow.find_closed_ticket(
+                platform=turn.platform, user_id=user_id,
+                since=now - timedelta(days=ctx.config.lifecycle.reopen_window_days))
+            await open_ticket(turn, uow, Intake(title=title_from_message(text), description=text.strip(),
+                                                follows=closed), from_customer=True)
             await turn.finish(uow)
             _wake(turn)
             return
@@ -31,15 +40,38 @@ async def customer_message(turn: Turn, text: str) -> None:
 def _customer_said(turn: Turn, text: str):
     def build(ticket: Ticket) -> lifecycle.Change:
         now = turn.ctx.clock.now()
+        revived = ticket.status is Status.RESOLVED
         ticket.customer_conversation = turn.conversation
         ticket.last_customer_message_at = now
 
         async def relay(uow: UnitOfWork, saved: Ticket) -> None:
             await relay_to_agents(uow, saved, turn.t._("💬 {name} on {number}: {text}", name=turn.person.name,
                                                        number=saved.number, text=text))
+
+        async def acknowledge(uow: UnitOfWork, saved: Ticket) -> None:
+            if await _may_acknowledge(uow, saved, now, always=revived):
+                await turn.reply(uow, turn.t._("Your ticket {number} was resolved; your message reopens it and our "
+                                               "team will look again.", number=saved.number) if revived
+                                 else turn.t._("Added to your ticket {number}.", number=saved.number))
         return lifecycle.Change(Action.CUSTOMER_MESSAGE, TimelineKind.CUSTOMER_MESSAGE, text=text,
-                                visibility=Visibility.PUBLIC, followups=[relay])
+                                visibility=Visibility.PUBLIC, followups=[relay, acknowledge])
     return build
+
+
+async def _may_acknowledge(uow: UnitOfWork, ticket: Ticket, now: datetime, *, always: bool = False) -> bool:
+    """True at most once per ACK_PERIOD and ticket (or `always`, still counted), claimed like a notification so
+    replicas agree.
+
+    The answer that opened the ticket counts as the first: a customer adding details right away knows where they go.
+    """
+    fired = await uow.fired_notifications(ticket.subject)
+    stamps = [int(key[len(_ACK):]) for key in fired if key.startswith(_ACK) and key[len(_ACK):].isdigit()]
+    if ticket.created_at is not None:
+        stamps.append(int(ticket.created_at.timestamp()))
+    if not always and any(now.timestamp() - stamp < ACK_PERIOD.total_seconds() for stamp in stamps):
+        return False
+    key = f"{_ACK}{int(now.timestamp())}"
+    return bool(await uow.claim_notifications([(ticket.subject, key, True)])) or always
 
 
 async def relay_to_agents(uow: UnitOfWork, ticket: Ticket, text: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.directory import Role
 from bot.events import ConversationKind, Platform
 from bot.i18n import translator
 from bot.ports import UnitOfWork
@@ -22,6 +21,7 @@ from bot.tickets import (
     apply,
 )
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
+from handlers.assignment import pick_agent, strategy
 from handlers.changes import p0_alert
 from handlers.notify import post_card, tell_person
 from handlers.turn import Turn
@@ -42,6 +42,7 @@ class Intake:
     product_module: str | None = None
     impact: Impact = Impact.ONE_USER
     customer: str | None = None
+    follows: Ticket | None = None  # the customer's closed ticket this one continues, if any
 
 
 def title_from_message(text: str) -> str:
@@ -95,7 +96,7 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
     if assignee is None and decision.assignee:
         assignee, how = decision.assignee, "rule"
     if assignee is None and ticket.department:
-        assignee, how = await _pick_agent(uow, turn, ticket.department), "auto"
+        assignee, how = await pick_agent(uow, ctx.directory, ticket.department), "auto"
     if assignee:
         ticket.assignee = assignee
         apply(ticket, Action.ASSIGN, now)
@@ -109,6 +110,11 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
 
     await line(TimelineKind.CREATED, after=saved.status.value, text=intake.description or intake.title,
                visibility=Visibility.PUBLIC if from_customer else Visibility.INTERNAL)
+    if intake.follows is not None:
+        # Linked both ways, so either timeline leads to the other.
+        await line(TimelineKind.LINKED, after=intake.follows.number, text="follows the closed ticket")
+        await uow.append_timeline(TimelineEntry(intake.follows.id, TimelineKind.LINKED, turn.actor_key, turn.platform,
+                                                now, after=saved.number, text="continued in"))
     if decision.rule:
         await line(TimelineKind.ROUTED, text=f"rule '{decision.rule}'",
                    after=", ".join(f"{k}={v}" for k, v in (("category", decision.category),
@@ -117,31 +123,16 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
                                                            ("assignee", decision.assignee)) if v))
     if assignee:
         reason = {"explicit": "by the requester", "rule": f"rule '{decision.rule}'",
-                  "auto": f"{_strategy(turn, ticket.department)} in {ticket.department}"}[how]
+                  "auto": f"{strategy(ctx.directory, ticket.department)} in {ticket.department}"}[how]
         await line(TimelineKind.ASSIGNED, after=assignee, text=reason)
-    await _announce(turn, uow, saved, decision, from_customer=from_customer)
+    await _announce(turn, uow, saved, decision, from_customer=from_customer, follows=intake.follows)
     if saved.priority is Priority.P0:
         await p0_alert(turn)(uow, saved)
     return saved
 
 
-def _strategy(turn: Turn, department: str | None) -> str:
-    dept = turn.ctx.directory.departments.get(department or "")
-    return dept.assignment.replace("_", "-") if dept else "round-robin"
-
-
-async def _pick_agent(uow: UnitOfWork, turn: Turn, department: str) -> str | None:
-    """Round-robin or least-loaded among the department's agents, as the department is configured."""
-    agents = [p.key for p in turn.ctx.directory.members(department, Role.AGENT)]
-    if not agents:
-        return None
-    if _strategy(turn, department) == "least-loaded":
-        counts = await uow.open_counts(agents)
-        return min(agents, key=lambda key: (counts.get(key, 0), agents.index(key)))
-    return await uow.rotate(f"round_robin:{department}", agents)
-
-
-async def _announce(turn: Turn, uow: UnitOfWork, ticket: Ticket, decision, *, from_customer: bool) -> None:
+async def _announce(turn: Turn, uow: UnitOfWork, ticket: Ticket, decision, *, from_customer: bool,
+                    follows: Ticket | None = None) -> None:
     """Triage card to the agents, confirmation to the requester, and the people rules ask to tell."""
     ctx, t = turn.ctx, turn.t
     triage = triage_target(turn)
@@ -149,8 +140,12 @@ async def _announce(turn: Turn, uow: UnitOfWork, ticket: Ticket, decision, *, fr
     if triage is not None:
         await post_card(uow, ticket, triage, viewer=STAFF_VIEW, language=staff_language)
     if from_customer or turn.person.is_customer:
-        await turn.reply(uow, t._("Thanks! We opened ticket {number} for you. Our team will answer here.",
-                                  number=ticket.number))
+        if follows is not None:
+            await turn.reply(uow, t._("Your ticket {old} was closed, so this message opens a new one: {number}. Our "
+                                      "team will answer here.", old=follows.number, number=ticket.number))
+        else:
+            await turn.reply(uow, t._("Thanks! We opened ticket {number} for you. Our team will answer here.",
+                                      number=ticket.number))
         await post_card(uow, ticket, turn.conversation, viewer=CUSTOMER_VIEW, language=t.language)
     elif triage is None or turn.conversation.id != triage.id:
         await post_card(uow, ticket, turn.conversation, viewer=STAFF_VIEW, language=t.language)

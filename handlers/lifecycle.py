@@ -44,6 +44,12 @@ class Change:
     unchanged: bool = False
 
 
+def needs_unit(build):
+    """Mark a builder that reads the unit of work: it is called as `await build(ticket, uow)` (e.g. to pick an agent)."""
+    build.needs_unit = True
+    return build
+
+
 class Refusal(Exception):
     """The change was refused; `message` tells the actor why, and nothing changes."""
 
@@ -132,7 +138,7 @@ async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int 
         try:
             # Several builds (choices submitted together) apply as one change: all of them or none.
             for one in build if isinstance(build, list) else [build]:
-                change = one(ticket)
+                change = await one(ticket, uow) if getattr(one, "needs_unit", False) else one(ticket)
                 _apply(turn, ticket, change)
                 changes.append(change)
         except Refusal as refusal:
@@ -189,13 +195,19 @@ def _wake(turn: Turn) -> None:
         turn.ctx.wake_outbox()
 
 
+def check_permission(turn: Turn, ticket: Ticket, action: Action, *, new_assignee: str | None = None) -> None:
+    """Raise Refusal, saying why in the actor's language, when they may not do `action` to `ticket`."""
+    reason = denial(turn.person, action, ticket, new_assignee=new_assignee)
+    if reason:
+        assignee = turn.ctx.directory.person(ticket.assignee)
+        raise Refusal(turn.t._(reason, assignee=assignee.name if assignee else ticket.assignee or ""))
+
+
 def _apply(turn: Turn, ticket: Ticket, change: Change) -> None:
     """Check permission, then let the core move the status with its side effects (SLA clocks included)."""
     t, ctx = turn.t, turn.ctx
-    reason = denial(turn.person, change.action, ticket, new_assignee=change.after if change.action is Action.ASSIGN else None)
-    if reason:
-        assignee = ctx.directory.person(ticket.assignee)
-        raise Refusal(t._(reason, assignee=assignee.name if assignee else ticket.assignee or ""))
+    check_permission(turn, ticket, change.action,
+                     new_assignee=change.after if change.action is Action.ASSIGN else None)
     if change.unchanged:
         return
     try:

@@ -96,6 +96,11 @@ def _timeline_line(turn: Turn, entry: TimelineEntry) -> str:
         case TimelineKind.ESCALATION_ACK:
             # Its text is the breach's key: a stored name, not words for a reader.
             said = t._("{who} took on the escalation", who=who)
+        case TimelineKind.LINKED:
+            # Its text is a stored word for which way the link points, not words for a reader.
+            said = (t._("continues the closed ticket {number}", number=entry.after or "?")
+                    if entry.text == "follows the closed ticket"
+                    else t._("continued in {number}", number=entry.after or "?"))
         case _:
             said = f"{who} {entry.kind}{quoted}"
     return f"· {entry.at.astimezone(zone).strftime('%m-%d %H:%M')} {said}".rstrip()

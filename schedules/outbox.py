@@ -148,9 +148,12 @@ class OutboxDispatcher:
                 async with self._slot(item.message.target.platform, pacing):
                     result = await self.sender.send(messenger, item, loaded)
                 self._ready_at[key] = time.monotonic() + max(pacing.per_conversation, result.wait or 0.0)
-                if result.outcome is Outcome.SENT:
-                    # Marked with the others at the loop's next turn (moments later; a new card's place too):
-                    # one transaction for many sends, rather than one each beside the sweep and the handlers.
+                if result.outcome is Outcome.SENT and item.message.kind is OutgoingKind.CARD:
+                    # A new card's place is remembered at once: a reply under it, or a press on it, may come
+                    # within moments and must find the card's ticket.
+                    await self.store.outbox_sent(item.id, message_ref=result.ref, now=self.clock.now())
+                elif result.outcome is Outcome.SENT:
+                    # Marked with the others at the loop's next turn: one transaction for many sends.
                     self._sent.append((item.id, result.ref))
                 elif result.outcome is Outcome.RETRY:
                     # Keep the conversation's order: the rest waits behind the one that will be retried.

@@ -198,6 +198,16 @@ class SqlUnitOfWork:
         )).scalar_one_or_none()
         return ticket_from_row(row) if row else None
 
+    async def find_closed_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
+        """The requester's most recently closed ticket, if it was closed since `since` (ix_tickets_requester)."""
+        row = (await self.session.execute(
+            select(TicketRow)
+            .where(TicketRow.requester_platform == platform.value, TicketRow.requester_user_id == user_id,
+                   TicketRow.status == Status.CLOSED.value, TicketRow.closed_at >= since)
+            .order_by(TicketRow.closed_at.desc(), TicketRow.id.desc()).limit(1)
+        )).scalar_one_or_none()
+        return ticket_from_row(row) if row else None
+
     async def find_ticket_by_thread(self, conversation: Conversation) -> Ticket | None:
         """The ticket whose thread this is: under one of its cards, or its agent thread / customer conversation."""
         if conversation.thread_id:

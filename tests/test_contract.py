@@ -6,6 +6,7 @@ customer message → ticket → triage card → claim → priority → note → 
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 
 import pytest
@@ -80,6 +81,10 @@ class ConsoleDriver(Driver):
     async def command(self, text):
         await self.client.post("/console/api/send", json={"as": "alice", "conversation": "triage", "text": f"/ticket {text}"})
 
+    async def agent_texts(self):
+        return [html.unescape(m["html"]) for m in await messages(self.client, "alice")
+                if m["conversation"] == "triage" and m["bot"] and not m["card"]]
+
 
 class SlackDriver(Driver):
     """The story through signed Slack requests; what we see is what the real SDK sent to the fake API."""
@@ -107,6 +112,9 @@ class SlackDriver(Driver):
 
     async def command(self, text):
         await self.world.command("U0ALICE", text)
+
+    async def agent_texts(self):
+        return self.world.texts_to("C0TRIAGE", "chat.postEphemeral")
 
 
 class WeComDriver(Driver):
@@ -167,6 +175,10 @@ class WeComDriver(Driver):
     async def command(self, text):
         await self._text(self.AGENT, f"工单 {text}")
 
+    async def agent_texts(self):
+        return [b["text"]["content"] for p, _q, b in self.fake.calls
+                if p == "message/send" and b.get("touser") == self.AGENT and b["msgtype"] == "text"]
+
 
 @pytest.fixture(params=["console", "slack", "wecom"])
 def driver(request):
@@ -204,6 +216,27 @@ async def test_ticket_story(driver):
     async with driver.app[SERVICES].store.unit() as uow:
         kinds = [e.kind for e in await uow.timeline(1)]
     assert kinds[0] == "created" and {"assigned", "priority", "note", "reply"} <= set(kinds)
+
+
+async def test_nothing_closes_silently(driver):
+    """A close without an answer asks for a reason; the customer hears of the close and where they write next."""
+    await driver.customer_says("我的订单页面打不开")
+    await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
+    await eventually(lambda: _contains(driver.card_text(), "T-000001"))
+
+    await driver.press("close")
+    asked = await eventually(lambda: _having(driver.agent_texts(), " T-000001 <"))  # the command to type
+    assert "<reason>" in asked or "<原因>" in asked, asked
+    assert "已关闭" not in await driver.card_text(), "nothing changed"
+
+    await driver.command("close T-000001 已电话联系解决")
+    told = await eventually(lambda: _having(driver.customer_texts(), "已关闭"))
+    assert "T-000001" in told and "已电话联系解决" in told
+    await eventually(lambda: _contains(driver.card_text(), "已关闭"))
+
+    await driver.customer_says("还是打不开")
+    linked = await eventually(lambda: _having(driver.customer_texts(), "T-000002"))
+    assert "T-000001" in linked and "已关闭" in linked
 
 
 async def _having(texts, fragment):

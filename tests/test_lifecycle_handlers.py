@@ -38,7 +38,9 @@ async def bot(store, clock):
 
 @pytest.mark.parametrize(("status", "action", "expected"), CASES, ids=[f"{s}-{a}" for s, a, _ in CASES])
 async def test_state_action_pair(bot, status, action, expected):
-    await bot.force(status=status, priority=bot.config.intake.default_priority, category="other", assignee="alice")
+    # Answered, so that a close needs no reason (closing an unanswered ticket asks for one: tests/test_closing.py).
+    await bot.force(status=status, priority=bot.config.intake.default_priority, category="other", assignee="alice",
+                    first_response_at=bot.clock.now())
     before = await bot.ticket()
     if action == "customer_message":
         await bot.say(CUSTOMER, "还是不行")
@@ -69,6 +71,7 @@ async def test_illegal_action_in_english_names_state_and_allowed_actions(bot):
 
 
 async def test_reopen_of_closed_ticket_only_within_window(bot, clock):
+    await bot.force(first_response_at=clock.now())  # answered, so the close needs no reason
     await bot.say(LEAD, "/ticket close T-000001", bot.channel())
     clock.advance(days=bot.config.lifecycle.reopen_window_days + 1)
     await bot.say(LEAD, "/ticket reopen T-000001", bot.channel())
@@ -77,6 +80,7 @@ async def test_reopen_of_closed_ticket_only_within_window(bot, clock):
 
 
 async def test_reopen_of_recently_closed_ticket(bot, clock):
+    await bot.force(first_response_at=clock.now())  # answered, so the close needs no reason
     await bot.say(LEAD, "/ticket close T-000001", bot.channel())
     clock.advance(days=1)
     await bot.say(LEAD, "/ticket reopen T-000001 customer called back", bot.channel())
