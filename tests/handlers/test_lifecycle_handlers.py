@@ -8,7 +8,7 @@ from bot.i18n import translator
 from bot.i18n.labels import status_label
 from bot.tickets import Action, Status
 from tests.harness import Harness
-from tests.test_tickets import ACTIONS, EXPECTED
+from tests.lifecycle_spec import ACTIONS, EXPECTED
 
 LEAD = "linfang"  # a lead may do everything, so only the lifecycle decides here
 CUSTOMER = "wang-store"

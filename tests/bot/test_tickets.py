@@ -20,24 +20,8 @@ from bot.tickets import (
     next_status,
     parse_number,
 )
+from tests.lifecycle_spec import ACTIONS, EXPECTED, WC, WL, C, I, N, R, T, X  # noqa: F401
 
-N, T, I, WC, WL, R, C = (Status.NEW, Status.TRIAGED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER,  # noqa: E741 (the matrix reads best with one letter per status)
-                         Status.WAITING_COLLEAGUE, Status.RESOLVED, Status.CLOSED)
-ACTIONS = ["claim", "assign", "priority", "category", "note", "reply", "wait_customer", "wait_colleague",
-           "resume", "customer_message", "resolve", "close", "reopen"]
-X = None  # not allowed
-
-# One row per status; columns in ACTIONS order. This is the spec a reviewer reads, not a copy of the code.
-EXPECTED = {
-    #       claim assign priority category note reply wait_c wait_l resume cust_msg resolve close reopen
-    N:     [I,    T,     T,       T,       N,   N,    X,     X,     X,     N,       R,      C,    X],
-    T:     [I,    T,     T,       T,       T,   T,    WC,    WL,    X,     T,       R,      C,    X],
-    I:     [I,    T,     I,       I,       I,   I,    WC,    WL,    X,     I,       R,      C,    X],
-    WC:    [I,    WC,    WC,      WC,      WC,  WC,   X,     WL,    I,     I,       R,      C,    X],
-    WL:    [I,    WL,    WL,      WL,      WL,  WL,   WC,    X,     I,     WL,      R,      C,    X],
-    R:     [X,    X,     X,       X,       R,   R,    X,     X,     X,     T,       X,      C,    T],
-    C:     [X,    X,     X,       X,       C,   X,    X,     X,     X,     X,       X,      X,    T],
-}
 CASES = [(status, Action(action), row[i]) for status, row in EXPECTED.items() for i, action in enumerate(ACTIONS)]
 
 

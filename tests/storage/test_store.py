@@ -254,7 +254,7 @@ async def test_timeline_in_order_and_append_only(store, clock):
     assert [(e.kind, e.actor, e.text) for e in entries] == [("created", "p0", "说明"), ("assigned", "p1", "说明"),
                                                            ("note", "p2", "说明")]
     assert entries[0].at == clock.now() and entries[0].id < entries[1].id
-    storage_dir = Path(__file__).resolve().parent.parent / "storage"
+    storage_dir = Path(__file__).resolve().parents[2] / "storage"
     source = "\n".join(p.read_text() for p in storage_dir.rglob("*.py") if "migrations" not in p.parts)
     assert not re.search(r"(update|delete)\(\s*TimelineRow|(UPDATE|DELETE FROM)\s+timeline", source)
 
