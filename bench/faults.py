@@ -15,6 +15,9 @@ Every request goes to 127.0.0.1 only; every loop is bounded in count and time; t
 Prints one line per scenario and as its last line:
 
 lost=<n> doubled=<n> refused_commands=<n> fuzz_5xx=<n> dead_after_429=<n>
+
+lost: acknowledged commands whose ticket never came, and tickets whose triage card never came; doubled: tickets
+created twice and cards posted twice.
 """
 
 from __future__ import annotations
@@ -337,26 +340,29 @@ async def fuzz(slack: Slack, count: int, rng: random.Random) -> int:
     return server_errors
 
 
-async def kills(slack: Slack, server: Server, fake: BenchSlack, db: Database, session, rounds: int,
+async def kills(slack: Slack, server: Server, fake: BenchSlack, db: Database, session, rounds: int, load: int,
                 rng: random.Random) -> tuple[int, int, int]:
-    """Load, kill -9 at a random moment, restart; returns (lost, doubled tickets, doubled cards)."""
+    """Load, kill -9 at a random moment, restart; returns (lost commands and cards, doubled tickets, doubled cards)."""
     acked: list[str] = []
     fake.answer_delay = 0.02  # answers take a moment to come back: a kill finds some sends in flight
+    workers = 4
     for round_ in range(rounds):
-        stop_at = time.monotonic() + rng.uniform(0.5, 4.0)
+        kill_at = time.monotonic() + rng.uniform(0.2, 2.0)
 
-        async def worker(name: str, round_: int = round_, stop_at: float = stop_at) -> None:
-            n = 0
-            while time.monotonic() < stop_at and n < 200:
+        async def worker(name: str, round_: int = round_) -> None:
+            # At most `load` commands a round: every ticket's card goes to one channel, paced at one a second.
+            for n in range(max(1, load // workers)):
                 title = f"kill {round_}-{name}-{n}"
                 status, _ = await slack.command(f"new {title}", timeout=5)
                 if status == 200:
                     acked.append(title)
-                n += 1
-        workers = [asyncio.create_task(worker(str(w))) for w in range(4)]
-        await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+                elif status == 0:
+                    return  # killed
+                await asyncio.sleep(rng.uniform(0.05, 0.25))
+        tasks = [asyncio.create_task(worker(str(w))) for w in range(workers)]
+        await asyncio.sleep(max(0.0, kill_at - time.monotonic()))
         await server.kill()
-        await asyncio.gather(*workers)
+        await asyncio.gather(*tasks)
         if not await server.start(session):
             say(f"kill: the server did not come back after round {round_}")
             break
@@ -365,7 +371,8 @@ async def kills(slack: Slack, server: Server, fake: BenchSlack, db: Database, se
     async def settled():
         titles = await db.titles("kill ")
         return all(title in titles for title in acked) and await db.unsent() == 0
-    await until(settled, 120, step=1.0)  # rows leased by a killed server wait for their lease to run out
+    # Rows leased by a killed server wait for their lease (60 s) to run out; the triage cards go one a second.
+    await until(settled, 90 + 1.5 * len(acked), step=1.0)
     titles = await db.titles("kill ")
     lost = sum(1 for title in set(acked) if title not in titles)
     doubled = sum(count - 1 for count in titles.values() if count > 1)
@@ -375,7 +382,7 @@ async def kills(slack: Slack, server: Server, fake: BenchSlack, db: Database, se
     say(f"kill -9: {rounds} kills under load; {len(acked)} commands acknowledged, {len(titles)} tickets, "
         f"lost={lost}, doubled tickets={doubled}, cards doubled={doubled_cards}, cards missing={missing_cards}, "
         f"in doubt looked up={len(fake.of('conversations.history'))}")
-    return lost, doubled, doubled_cards
+    return lost + missing_cards, doubled, doubled_cards
 
 
 def write_config(folder: Path) -> Path:
@@ -430,7 +437,7 @@ async def main(args: argparse.Namespace) -> None:
                 refused = await concurrent(slack, db, args.concurrent)
                 server_errors = await fuzz(slack, args.fuzz, rng)
                 kill_lost, doubled_tickets, doubled_cards = await kills(slack, server, fake, db, session, args.kills,
-                                                                        rng)
+                                                                        args.kill_load, rng)
             finally:
                 await server.stop()
                 await db.engine.dispose()
@@ -439,7 +446,7 @@ async def main(args: argparse.Namespace) -> None:
                     await drop_schema(args.database_url, schema)
                 if args.keep_log:
                     Path(args.keep_log).write_bytes((folder / "server.log").read_bytes())
-        # lost: acknowledged commands without their ticket, and storm tickets whose card never came.
+        # lost: acknowledged commands without their ticket, and tickets whose card never came.
         say(f"lost={lost + kill_lost + missing} doubled={doubled_tickets + doubled_cards + storm_doubled} "
             f"refused_commands={refused} fuzz_5xx={server_errors} dead_after_429={dead}")
 
@@ -453,7 +460,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--storm-tickets", type=int, default=30)
     parser.add_argument("--concurrent", type=int, default=50)
     parser.add_argument("--fuzz", type=int, default=400)
-    parser.add_argument("--kills", type=int, default=4)
+    parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--kill-load", type=int, default=16, help="commands sent in each round before its kill, at most")
     parser.add_argument("--seed", type=int, default=None, help="for the kill moments and the fuzz (default: random)")
     parser.add_argument("--keep-log", help="copy the server's log here")
     return parser.parse_args(argv)
