@@ -96,6 +96,9 @@ class OutboxItem:
     message: Outgoing
     attempts: int
     created_at: datetime | None = None  # when it was written: the wall-clock budget for retries counts from here
+    # A send of it may already have reached the platform: it was 'sending' when claimed (the previous claim's lease
+    # ran out: a crash or a stall between the send and its "sent" mark), or an attempt ended without a clear answer.
+    in_doubt: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,18 @@ class Messenger(Protocol):
 
     async def upload_image(self, target: Conversation, image: Image) -> str:
         """Upload `image.data` for use in a card sent to `target`; returns the reference renderers put in the card."""
+        ...
+
+
+class SentLookup(Protocol):
+    """Optional beside Messenger: a platform that can be asked whether a message was already sent.
+
+    Such a messenger's `post` also takes `outbox_id=` and tags the message with it, so that `find_sent` can look it
+    up again after a crash between the send and its "sent" mark. A messenger without it is sent to at least once.
+    """
+
+    async def find_sent(self, target: Conversation, outbox_id: int, *, since: datetime | None = None) -> str | None:
+        """The reference of a message posted to `target` for outbox row `outbox_id` (after `since`), or None."""
         ...
 
 
@@ -311,8 +326,9 @@ class OutboxQueue(Protocol):
         """Claim due outbox rows for sending (a lease, so another replica cannot take them), most urgent first."""
         ...
 
-    async def outbox_release(self, item_ids: list[int]) -> None:
-        """Hand claimed rows back untouched (an earlier message of their conversation failed)."""
+    async def outbox_release(self, item_ids: list[int], *, in_doubt: Sequence[int] = ()) -> None:
+        """Hand claimed rows back untouched (an earlier message of their conversation failed); those `in_doubt`
+        stay in doubt."""
         ...
 
     async def outbox_sent(self, item_id: int, *, message_ref: str | None, now: datetime) -> None:
@@ -324,8 +340,11 @@ class OutboxQueue(Protocol):
         ...
 
     async def outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None,
-                            counts: bool = True) -> None:
-        """Record a failed attempt (`counts`=False: only postponed); retry at `retry_at`, or give up when None."""
+                            counts: bool = True, in_doubt: bool = False) -> None:
+        """Record a failed attempt (`counts`=False: only postponed); retry at `retry_at`, or give up when None.
+
+        `in_doubt`: the message may have gone out all the same; its next claim says so (OutboxItem.in_doubt).
+        """
         ...
 
     async def update_placement_ref(self, placement_id: int, message_ref: str) -> None: ...

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 __all__ = ["CardKind", "OutboxDispatcher"]
 
 NO_PACING = Pacing()
+STOP_GRACE = 5.0  # seconds stop() lets sends under way finish
+# A conversation that must wait longer than this (a platform's Retry-After) is postponed in the database rather
+# than waited for by a sleeping stream: its rows must not sit leased for as long as the wait.
+MAX_INLINE_WAIT = 2.0
 
 
 class OutboxDispatcher:
@@ -47,6 +51,7 @@ class OutboxDispatcher:
         per_conversation: int = 10,
         lease_seconds: float = 60.0,
         max_streams: int = 1000,
+        mark_interval: float = 0.05,
     ):
         self.store = store
         self.messengers = messengers
@@ -65,6 +70,12 @@ class OutboxDispatcher:
         self._ready_at: dict[str, float] = {}  # conversation → monotonic time its next message may go
         self._slots: dict[Platform, asyncio.Semaphore] = {}
         self._sent: list[tuple[int, str | None]] = []  # sent rows not yet marked (marked together)
+        # A send and its "sent" mark are apart until the next flush: a crash there leaves the row in doubt.
+        # Marks are written within `mark_interval` of a send while streams run, and as each stream ends.
+        self.mark_interval = mark_interval
+        self._marks = asyncio.Event()
+        self._flushing = asyncio.Lock()
+        self._marker: asyncio.Task | None = None
 
     @property
     def card_kinds(self) -> Mapping[SubjectKind, CardKind]:
@@ -110,10 +121,29 @@ class OutboxDispatcher:
         await self._flush()
 
     async def _flush(self) -> None:
-        # Marked sent together: a crash before this resends those messages (at-least-once, never lost).
-        sent, self._sent = self._sent, []
-        if sent:
-            await self.store.outbox_sent_many(sent, now=self.clock.now())
+        # Marked sent together. A crash before this leaves those rows 'sending' until their lease runs out; then
+        # they are in doubt: looked up where the platform can be asked, sent again elsewhere (never lost).
+        # One flush at a time: whoever flushes returns only when every mark made before it is written.
+        async with self._flushing:
+            sent, self._sent = self._sent, []
+            if sent:
+                try:
+                    await self.store.outbox_sent_many(sent, now=self.clock.now())
+                except BaseException:
+                    self._sent[:0] = sent  # tried again at the next flush (the rows stay leased meanwhile)
+                    raise
+
+    async def _mark_forever(self) -> None:
+        """Write the marks of what was sent soon after each send: one transaction per `mark_interval` at most."""
+        while True:
+            await self._marks.wait()
+            self._marks.clear()
+            try:
+                await self._flush()
+            except Exception:
+                log.exception("outbox could not mark sent rows (tried again shortly)")
+                self._marks.set()
+            await asyncio.sleep(self.mark_interval)
 
     async def _load(self, items: list[OutboxItem]) -> Loaded:
         """The subjects and card placements these rows render, in one read (one query per kind)."""
@@ -135,6 +165,7 @@ class OutboxDispatcher:
 
     async def _stream(self, key: str, run: list[OutboxItem], loaded: Loaded, superseded: set[int]) -> None:
         """Send one conversation's run in order at its pace; on a failure hand the rest back."""
+        index = 0
         try:
             for index, item in enumerate(run):
                 if item.id in superseded:
@@ -143,8 +174,18 @@ class OutboxDispatcher:
                 messenger = self.messengers.get(item.message.target.platform)
                 pacing = getattr(messenger, "pacing", None) or NO_PACING
                 wait = self._ready_at.get(key, 0.0) - time.monotonic()
+                if wait > MAX_INLINE_WAIT:
+                    await self.store.outbox_failed(item.id, error="waiting for the conversation's pace",
+                                                   counts=False, in_doubt=item.in_doubt,
+                                                   retry_at=self.clock.now() + timedelta(seconds=wait))
+                    await self._release(run[index + 1:])
+                    return
                 if wait > 0:
-                    await asyncio.sleep(wait)  # only this conversation waits
+                    try:
+                        await asyncio.sleep(wait)  # only this conversation waits
+                    except asyncio.CancelledError:
+                        await self._release(run[index:])  # stopped while waiting: nothing of the rest was tried
+                        raise
                 async with self._slot(item.message.target.platform, pacing):
                     result = await self.sender.send(messenger, item, loaded)
                 self._ready_at[key] = time.monotonic() + max(pacing.per_conversation, result.wait or 0.0)
@@ -153,18 +194,29 @@ class OutboxDispatcher:
                     # within moments and must find the card's ticket.
                     await self.store.outbox_sent(item.id, message_ref=result.ref, now=self.clock.now())
                 elif result.outcome is Outcome.SENT:
-                    # Marked with the others at the loop's next turn: one transaction for many sends.
+                    # Marked together with other streams' sends within `mark_interval`: one transaction for many.
                     self._sent.append((item.id, result.ref))
+                    self._marks.set()
                 elif result.outcome is Outcome.RETRY:
                     # Keep the conversation's order: the rest waits behind the one that will be retried.
-                    await self.store.outbox_release([later.id for later in run[index + 1:]])
+                    await self._release(run[index + 1:])
                     return
         except Exception:
             log.exception("outbox stream %s failed", key)
-            await self.store.outbox_release([item.id for item in run])
+            await self._release(run[index:])  # not those sent already: their marks are on the way
         finally:
+            try:
+                await self._flush()  # the stream's marks before its conversation can be claimed again
+            except Exception:
+                log.exception("outbox could not mark sent rows (tried again shortly)")
+                self._marks.set()
             self._streams.pop(key, None)
             self._wake.set()  # the conversation's next rows may be claimed now
+
+    async def _release(self, items: list[OutboxItem]) -> None:
+        """Hand claimed, unsent rows back; those in doubt stay in doubt."""
+        await self.store.outbox_release([item.id for item in items],
+                                        in_doubt=[item.id for item in items if item.in_doubt])
 
     def _slot(self, platform: Platform, pacing: Pacing) -> asyncio.Semaphore:
         """The platform's bound on sends in flight at once."""
@@ -200,6 +252,8 @@ class OutboxDispatcher:
         """Run in the background on the current loop."""
         if self._task is None:
             self._task = asyncio.create_task(self.run_forever(), name="outbox-dispatcher")
+        if self._marker is None:
+            self._marker = asyncio.create_task(self._mark_forever(), name="outbox-marks")
 
     async def stop(self) -> None:
         """Stop the background loop; streams under way finish their current run first."""
@@ -211,7 +265,20 @@ class OutboxDispatcher:
                 pass
             self._task = None
         if self._streams:
-            await asyncio.gather(*self._streams.values(), return_exceptions=True)
+            # Sends under way get a moment to finish; a stream waiting for its conversation's pace is stopped,
+            # and hands back what it had not tried (see _stream).
+            streams = list(self._streams.values())
+            _done, waiting = await asyncio.wait(streams, timeout=STOP_GRACE)
+            for stream in waiting:
+                stream.cancel()
+            await asyncio.gather(*streams, return_exceptions=True)
+        if self._marker is not None:
+            self._marker.cancel()
+            try:
+                await self._marker
+            except asyncio.CancelledError:
+                pass
+            self._marker = None
         await self._flush()
 
 

@@ -20,12 +20,14 @@ from bot.ports import (
     OutgoingKind,
     PacingDelay,
     SendError,
+    SentLookup,
     UnitOfWork,
 )
 from bot.subjects import Subject, SubjectKind
 from cards.model import Card
 
 log = logging.getLogger(__name__)
+LOOKUP_MARGIN = timedelta(minutes=5)  # how far before a row was written a lookup of its earlier send begins
 
 
 @dataclass(frozen=True)
@@ -74,34 +76,62 @@ class Sender:
         return min(self.base_delay * 2 ** max(attempts - 1, 0), self.max_delay)
 
     async def send(self, messenger: Messenger | None, item: OutboxItem, loaded: Loaded) -> Result:
-        """Try `item` once."""
+        """Try `item` once; one in doubt is first looked up where the platform can be asked, and not sent twice."""
         message = item.message
         platform = message.target.platform.value
+        lookup = _lookup(messenger, item)
+        # Only a message the platform can be asked about stays in doubt; elsewhere it is sent again (at least once).
+        doubt = item.in_doubt and lookup is not None
+        posting = False
         try:
             if messenger is None:
                 raise SendError(f"platform {message.target.platform} is not configured", permanent=True)
-            ref = await self._deliver(messenger, item, loaded)
+            if doubt:
+                ref = await self._already_sent(lookup, item)
+                if ref is not None:
+                    log.info("outbox item %s was sent before its sender stopped (%s): not sent again", item.id, ref)
+                    return Result(Outcome.SENT, ref)
+                doubt = False  # asked, and it was not: now it is certain
+            posting = True
+            ref = await self._deliver(messenger, item, loaded, tag=lookup is not None)
         except PacingDelay as exc:
             # The platform's rate says wait: postpone, without spending one of the message's attempts.
             OUTBOX_POSTPONED.labels(platform).inc()
-            await self.store.outbox_failed(item.id, error=str(exc), counts=False,
+            await self.store.outbox_failed(item.id, error=str(exc), counts=False, in_doubt=doubt,
                                            retry_at=self.clock.now() + timedelta(seconds=exc.retry_after))
             return Result(Outcome.RETRY, wait=exc.retry_after)
-        except SendError as exc:
-            return await self._failed(item, str(exc), exc.retry_after, exc.permanent)
+        except SendError as exc:  # the platform answered: this attempt sent nothing
+            return await self._failed(item, str(exc), exc.retry_after, exc.permanent, in_doubt=doubt)
         except Exception as exc:  # a bug or an unexpected API answer: retry, but keep the trace
             log.exception("outbox item %s failed", item.id)
-            return await self._failed(item, repr(exc), None, False)
+            # No answer (a time-out, a dropped connection) may hide a post that went out: look it up next time.
+            return await self._failed(item, repr(exc), None, False, in_doubt=doubt or (posting and lookup is not None))
         OUTBOX_SENT.labels(platform).inc()
         return Result(Outcome.SENT, ref)
 
-    async def _deliver(self, messenger: Messenger, item: OutboxItem, loaded: Loaded) -> str | None:
+    async def _already_sent(self, lookup: SentLookup, item: OutboxItem) -> str | None:
+        """The platform's reference to an earlier send of `item`, or None (also when the platform cannot tell)."""
+        # A little before the row was written: the platform's clock need not agree with ours.
+        since = item.created_at - LOOKUP_MARGIN if item.created_at else None
+        try:
+            return await lookup.find_sent(item.message.target, item.id, since=since)
+        except SendError as exc:
+            if not exc.permanent:
+                raise  # ask again later (a rate limit postpones), still in doubt
+            # It cannot be asked here (e.g. a scope the app lacks): at least once rather than never.
+            log.warning("outbox item %s: cannot look up an earlier send (%s); sending it again", item.id, exc)
+            return None
+
+    async def _deliver(self, messenger: Messenger, item: OutboxItem, loaded: Loaded, *, tag: bool) -> str | None:
         message = item.message
+        # A messenger that can look sends up again tags each post with its outbox row.
+        tagged = {"outbox_id": item.id} if tag else {}
         if message.kind is OutgoingKind.TEXT:
-            return await messenger.post(message.target, text=message.text, ephemeral_user=message.ephemeral_user)
+            return await messenger.post(message.target, text=message.text, ephemeral_user=message.ephemeral_user,
+                                        **tagged)
         card = await self._card(messenger, item, loaded)
         if message.kind is OutgoingKind.CARD:
-            return await messenger.post(message.target, card=card)
+            return await messenger.post(message.target, card=card, **tagged)
         placement = loaded.placements.get(message.placement_id)
         if placement is None:
             raise SendError(f"card placement {message.placement_id} is gone", permanent=True)
@@ -125,8 +155,10 @@ class Sender:
             card = dataclasses.replace(card, image=dataclasses.replace(card.image, ref=ref, data=None))
         return card
 
-    async def _failed(self, item: OutboxItem, error: str, retry_after: float | None, permanent: bool) -> Result:
-        """Retry later, or give up: only on a permanent error, or once the wall-clock budget is spent."""
+    async def _failed(self, item: OutboxItem, error: str, retry_after: float | None, permanent: bool, *,
+                      in_doubt: bool = False) -> Result:
+        """Retry later (`in_doubt`: looked up first then), or give up: only on a permanent error, or once the
+        wall-clock budget is spent."""
         attempts = item.attempts + 1
         age = self.clock.now() - item.created_at if item.created_at else timedelta(0)
         platform = item.message.target.platform.value
@@ -138,5 +170,15 @@ class Sender:
             return Result(Outcome.DEAD)
         OUTBOX_RETRIED.labels(platform).inc()
         delay = retry_after if retry_after is not None else self.backoff(attempts)
-        await self.store.outbox_failed(item.id, error=error, retry_at=self.clock.now() + timedelta(seconds=delay))
+        await self.store.outbox_failed(item.id, error=error, retry_at=self.clock.now() + timedelta(seconds=delay),
+                                       in_doubt=in_doubt)
         return Result(Outcome.RETRY)
+
+
+def _lookup(messenger: Messenger | None, item: OutboxItem) -> SentLookup | None:
+    """The messenger as a SentLookup when it can tell whether this row's message went out, else None."""
+    message = item.message
+    # A card update is idempotent (sent twice, it shows the same), and an ephemeral message leaves no history.
+    if message.kind is OutgoingKind.CARD_UPDATE or message.ephemeral_user:
+        return None
+    return messenger if callable(getattr(messenger, "find_sent", None)) else None

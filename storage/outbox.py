@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, update
@@ -59,11 +60,15 @@ class OutboxStore:
                 return []
             rank = {key: index for index, key in enumerate(keys)}
             position = func.row_number().over(partition_by=OutboxRow.target_key, order_by=OutboxRow.id)
-            runs = select(OutboxRow.id, OutboxRow.target_key, position.label("position")).where(
+            runs = select(OutboxRow.id, OutboxRow.target_key, OutboxRow.status, position.label("position")).where(
                 claimable, OutboxRow.target_key.in_(keys)).subquery()
             candidates = (await session.execute(
-                select(runs.c.id, runs.c.target_key).where(runs.c.position <= min(per_conversation or limit, max(1, limit // len(keys))))
+                select(runs.c.id, runs.c.target_key, runs.c.status)
+                .where(runs.c.position <= min(per_conversation or limit, max(1, limit // len(keys))))
             )).all()
+            # Still 'sending' when claimed again: the previous claim's lease ran out (a crash or a stall between
+            # a send and its "sent" mark), so the message may be out already.
+            in_doubt = {row.id for row in candidates if row.status == SENDING}
             # Whole conversations first by rank, each from its oldest row: a prefix never leaves a gap in a run.
             ids = [row.id for row in sorted(candidates, key=lambda row: (rank[row.target_key], row.id))][:limit]
             # Still conditional: the row must be claimable at the moment it is written, whatever was read.
@@ -72,16 +77,28 @@ class OutboxStore:
                 .values(status=SENDING, lease_until=now + timedelta(seconds=lease_seconds))
                 .returning(OutboxRow).execution_options(synchronize_session=False)
             )).scalars().all()
-            return [OutboxItem(row.id, outgoing_from_row(row), row.attempts, row.created_at)
+            return [OutboxItem(row.id, outgoing_from_row(row), row.attempts, row.created_at, in_doubt=row.id in in_doubt)
                     for row in sorted(rows, key=lambda r: r.id)]
 
-    async def outbox_release(self, item_ids: list[int]) -> None:
-        """Hand claimed rows back untouched (an earlier message of their conversation failed)."""
+    async def outbox_release(self, item_ids: list[int], *, in_doubt: Sequence[int] = ()) -> None:
+        """Hand claimed rows back untouched (an earlier message of their conversation failed); those `in_doubt`
+        stay so: claimable at once, and in doubt when claimed again."""
         if not item_ids:
             return
+        doubt = set(in_doubt)
+        doubtful = [item_id for item_id in item_ids if item_id in doubt]
+        certain = [item_id for item_id in item_ids if item_id not in doubt]
         async with self.sessions() as session, session.begin():
-            await session.execute(update(OutboxRow).where(OutboxRow.id.in_(item_ids), OutboxRow.status == SENDING)
-                                  .values(status=PENDING, lease_until=None).execution_options(synchronize_session=False))
+            if certain:
+                await session.execute(update(OutboxRow).where(OutboxRow.id.in_(certain), OutboxRow.status == SENDING)
+                                      .values(status=PENDING, lease_until=None)
+                                      .execution_options(synchronize_session=False))
+            if doubtful:
+                # An expired lease is what marks a row in doubt (claim_outbox): end it at the time the row fell
+                # due (already past, so claimable at once) rather than handing it back as pending.
+                await session.execute(update(OutboxRow).where(OutboxRow.id.in_(doubtful), OutboxRow.status == SENDING)
+                                      .values(lease_until=OutboxRow.next_attempt_at)
+                                      .execution_options(synchronize_session=False))
 
     async def outbox_sent(self, item_id: int, *, message_ref: str | None, now: datetime) -> None:
         """Mark a row sent; a posted card becomes a placement to re-render on every change."""
@@ -109,9 +126,9 @@ class OutboxStore:
                     ))
 
     async def outbox_failed(self, item_id: int, *, error: str, retry_at: datetime | None,
-                            counts: bool = True) -> None:
+                            counts: bool = True, in_doubt: bool = False) -> None:
         """Count a failed attempt (unless `counts` is False: postponed by pacing); retry at `retry_at`, or give up
-        (dead) when None."""
+        (dead) when None; `in_doubt`: it may have gone out all the same, so its next claim is in doubt."""
         async with self.sessions() as session, session.begin():
             row = await session.get(OutboxRow, item_id)
             if row is None:
@@ -122,6 +139,9 @@ class OutboxStore:
             row.lease_until = None
             if retry_at is None:
                 row.status = DEAD
+            elif in_doubt:
+                # Left 'sending' with a lease that runs out at `retry_at`: claimed then, it is in doubt again.
+                row.status, row.next_attempt_at, row.lease_until = SENDING, retry_at, retry_at
             else:
                 row.status, row.next_attempt_at = PENDING, retry_at
 

@@ -1,8 +1,13 @@
-"""SlackMessenger: posts, updates and uploads through the real slack-sdk client (base URL configurable)."""
+"""SlackMessenger: posts, updates and uploads through the real slack-sdk client (base URL configurable).
+
+Every post carries its outbox row's id in the message's metadata, so that after a crash between a send and its
+"sent" mark the dispatcher can ask (`find_sent`) instead of posting the message twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -15,6 +20,10 @@ from cards.slack import fallback_text, render_blocks
 # Errors that say "this will never work" (a channel gone, the bot removed, a message deleted): no retry.
 PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
              "user_not_found", "message_not_found", "cant_update_message", "file_not_found"}
+# Errors of a history lookup that say "this app cannot look here" (no history scope): it sends at least once instead.
+CANNOT_LOOK = PERMANENT | {"missing_scope", "not_allowed_token_type", "thread_not_found", "no_permission"}
+METADATA_EVENT = "ticketbot_outbox"  # the event_type of the metadata our posts carry
+LOOKUP_PAGES, LOOKUP_PAGE_SIZE = 5, 200  # how far back a lookup reads: the newest 1,000 messages at most
 # Slack scans an upload before its blocks may show it (files.info gains a mimetype then): wait this long at most.
 FILE_READY_WAITS = (0.1, 0.2, 0.4, 0.8, 1.6)
 
@@ -38,7 +47,7 @@ class SlackMessenger:
             self._dm_channels[target.id] = response["channel"]["id"]
         return self._dm_channels[target.id]
 
-    async def _call(self, method, **kwargs):
+    async def _call(self, method, permanent: set[str] = PERMANENT, **kwargs):
         try:
             return await method(**kwargs)
         except SlackApiError as exc:
@@ -48,15 +57,17 @@ class SlackMessenger:
                 retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
                 # Not a failure of the message: wait as Slack says, without spending one of its attempts.
                 raise PacingDelay(f"slack rate limited: {error}", retry_after=retry_after) from None
-            raise SendError(f"slack {error}", permanent=error in PERMANENT) from None
+            raise SendError(f"slack {error}", permanent=error in permanent) from None
         except SlackRequestError as exc:  # e.g. the upload step of files.uploadV2 did not answer 200
             raise SendError(f"slack request failed: {exc}") from None
 
     async def post(self, target: Conversation, *, text: str | None = None, card: Card | None = None,
-                   ephemeral_user: str | None = None) -> str | None:
-        """chat.postMessage (or chat.postEphemeral); returns the message ts."""
+                   ephemeral_user: str | None = None, outbox_id: int | None = None) -> str | None:
+        """chat.postMessage (or chat.postEphemeral); returns the message ts. `outbox_id` goes into its metadata."""
         channel = await self._channel(target)
-        payload = {"channel": channel, "text": text or ""}
+        payload: dict = {"channel": channel, "text": text or ""}
+        if outbox_id is not None and not ephemeral_user:
+            payload["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": outbox_id}}
         if card is not None:
             payload.update(text=fallback_text(card), blocks=render_blocks(card))
         if target.thread_id:
@@ -66,6 +77,29 @@ class SlackMessenger:
             return response.get("message_ts")
         response = await self._call(self.client.chat_postMessage, **payload)
         return response["ts"]
+
+    async def find_sent(self, target: Conversation, outbox_id: int, *, since: datetime | None = None) -> str | None:
+        """The ts of our message for outbox row `outbox_id` among the recent ones of the channel or thread."""
+        channel = await self._channel(target)
+        args: dict = {"channel": channel, "include_all_metadata": True, "limit": LOOKUP_PAGE_SIZE}
+        if since is not None:
+            args["oldest"] = f"{since.timestamp():.6f}"
+        if target.thread_id:
+            method, args["ts"] = self.client.conversations_replies, target.thread_id
+        else:
+            method = self.client.conversations_history
+        for _ in range(LOOKUP_PAGES):
+            response = await self._call(method, permanent=CANNOT_LOOK, **args)
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == METADATA_EVENT and str(payload.get("outbox_id")) == str(outbox_id):
+                    return message.get("ts")
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                return None
+            args["cursor"] = cursor
+        return None
 
     async def update(self, target: Conversation, message_ref: str, card: Card) -> str | None:
         """chat.update of a card in place."""

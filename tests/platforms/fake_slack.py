@@ -44,9 +44,50 @@ class FakeSlack:
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id → the bytes posted to its upload_url
     sockets: list = field(default_factory=list)
     latency: float = 0.0  # seconds every Web API call takes, as a real network would
+    answer_delay: float = 0.0  # seconds between doing what a call asked and answering it (a slow way back)
     rate_limited_until: float = 0.0  # time.monotonic() until which every call answers 429 Retry-After: 1
     socket_acks: list[dict] = field(default_factory=list)
+    # channel → the messages posted there, oldest first, as conversations.history shows them (with `metadata`),
+    # each with `posted`, the time.time() it arrived (the fake's ts values are not times).
+    messages: dict[str, list[dict]] = field(default_factory=dict)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def add_message(self, channel: str, text: str = "", *, metadata: dict | None = None,
+                    thread_ts: str | None = None, posted: float | None = None) -> str:
+        """Put a message in `channel` as if it had been posted (e.g. before a crash); returns its ts."""
+        ts = f"1700000000.{next(self._ts):06d}"
+        self._store(channel, ts, {"text": text, "metadata": metadata, "thread_ts": thread_ts}, posted)
+        return ts
+
+    def _store(self, channel: str, ts: str, args: dict, posted: float | None = None) -> None:
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):  # form-encoded calls carry it as JSON text
+            metadata = json.loads(metadata)
+        message = {"type": "message", "ts": ts, "text": args.get("text", ""), "user": BOT_USER,
+                   "posted": time.time() if posted is None else posted}
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        if metadata:
+            message["metadata"] = metadata
+        self.messages.setdefault(channel, []).append(message)
+
+    def _history(self, args: dict, *, thread: str | None) -> dict:
+        """conversations.history (newest first, no thread replies) or conversations.replies (oldest first)."""
+        channel = self.messages.get(args.get("channel"), [])
+        if thread is None:
+            found = [m for m in reversed(channel) if m.get("thread_ts") in (None, m["ts"])]
+        else:
+            found = [m for m in channel if m["ts"] == thread or m.get("thread_ts") == thread]
+        if args.get("oldest"):
+            found = [m for m in found if m["posted"] > float(args["oldest"])]
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 100)
+        page = found[start:start + limit]
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        shown = [{k: v for k, v in m.items() if k != "posted" and (with_metadata or k != "metadata")} for m in page]
+        more = start + limit < len(found)
+        return {"ok": True, "messages": shown, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def fail_next(self, method: str, status: int, body: dict, headers: dict | None = None) -> None:
         """Make the next call of `method` answer with `status`, `body` and `headers`."""
@@ -78,7 +119,10 @@ class FakeSlack:
             status, body, headers = self.failures[method].pop(0)
             call.status = status
             return web.json_response(body, status=status, headers=headers)
-        return web.json_response(self.answer(method, args))
+        answer = self.answer(method, args)
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
+        return web.json_response(answer)
 
     def answer(self, method: str, args: dict) -> dict:
         """What Slack answers to `method` (enough for the calls the bot makes)."""
@@ -87,7 +131,12 @@ class FakeSlack:
             case "auth.test":
                 return {"ok": True, "team_id": TEAM, "user_id": BOT_USER, "bot_id": "B0BOT"}
             case "chat.postMessage":
+                self._store(args.get("channel"), ts, args)
                 return {"ok": True, "channel": args.get("channel"), "ts": ts}
+            case "conversations.history":
+                return self._history(args, thread=None)
+            case "conversations.replies":
+                return self._history(args, thread=args.get("ts"))
             case "chat.update":
                 return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
             case "chat.postEphemeral":
