@@ -125,7 +125,9 @@ async def build_app(
     sweep = sla_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                       wake_outbox=dispatcher.wake)
     # The table of recurring jobs: stable ids, so a restart replaces rather than duplicates them.
-    scheduler = Scheduler(job_table(store, sweep, config))
+    # Deliveries the processing pool refused when full (or a lost replica left) are offered again every second.
+    scheduler = Scheduler(job_table(store, sweep, config) + [JobSpec("delivery-replay", router.replay_waiting,
+                                                                     every_seconds=1.0)])
 
     app = web.Application()
     app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, engine,
@@ -151,6 +153,7 @@ async def build_app(
             dispatcher.start()
         yield
         scheduler.shutdown()
+        await router.stop()
         await dispatcher.stop()
         await store.close()
 
