@@ -128,10 +128,12 @@ class Router:
         live replica gets to process its own first). Run periodically; returns how many were queued."""
         if self.pool.free <= 0:
             return 0
-        before = None if self._refused else self.ctx.clock.now() - REPLAY_AFTER
-        self._refused = False
-        pending = await self.ctx.store.pending_deliveries(limit=self.pool.free + len(self._in_flight),
-                                                          received_before=before)
+        refused, self._refused = self._refused, False
+        before = None if refused else self.ctx.clock.now() - REPLAY_AFTER
+        limit = self.pool.free + len(self._in_flight)
+        pending = await self.ctx.store.pending_deliveries(limit=limit, received_before=before)
+        if refused and len(pending) >= limit:  # more of the refused may wait behind these: next time too
+            self._refused = True
         queued = 0
         for platform, delivery_id, payload in pending:
             if (platform.value, delivery_id) in self._in_flight:

@@ -50,22 +50,16 @@ class DeliveryRecorder:
             while self._pending:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 try:
-                    inserted = await self._insert(batch)
+                    await self._commit(batch)
                 except Exception as exc:  # the database failed: every caller of this batch hears it (a 5xx, so
                     for _key, _payload, recorded in batch:  # the platform retries), the next batch tries again
                         if not recorded.done():
                             recorded.set_exception(exc)
                     log.warning("recording %s deliveries failed: %s", len(batch), exc)
-                    continue
-                for key, _payload, recorded in batch:
-                    # The first of a key in the batch (if its row is new) is fresh; a second is a repeat.
-                    if not recorded.done():
-                        recorded.set_result(key in inserted)
-                    inserted.discard(key)
         finally:
             self._flusher = None
 
-    async def _insert(self, batch: list[tuple[Key, dict, asyncio.Future]]) -> set[Key]:
+    async def _commit(self, batch: list[tuple[Key, dict, asyncio.Future]]) -> None:
         rows, seen = [], set()
         now = self.now()
         for (platform, delivery_id), payload, _ in batch:
@@ -73,11 +67,16 @@ class DeliveryRecorder:
                 seen.add((platform, delivery_id))
                 rows.append({"platform": platform, "delivery_id": delivery_id, "payload": payload,
                              "received_at": now})
-        async with self.sessions() as session, session.begin():
-            dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-            statement = (dialect.insert(DeliveryRow).values(rows).on_conflict_do_nothing()
-                         .returning(DeliveryRow.platform, DeliveryRow.delivery_id))
-            result = await session.execute(statement)
-            inserted = {(row.platform, row.delivery_id) for row in result}
-        self.flushes += 1
-        return inserted
+        async with self.sessions() as session:
+            async with session.begin():
+                dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+                statement = (dialect.insert(DeliveryRow).values(rows).on_conflict_do_nothing()
+                             .returning(DeliveryRow.platform, DeliveryRow.delivery_id))
+                inserted = {(row.platform, row.delivery_id) for row in await session.execute(statement)}
+            self.flushes += 1
+            # Committed: wake the callers now, before the turn passes on, so their acks go out first.
+            for key, _payload, recorded in batch:
+                # The first of a key in the batch (if its row is new) is fresh; a second is a repeat.
+                if not recorded.done():
+                    recorded.set_result(key in inserted)
+                inserted.discard(key)
