@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy.exc import StatementError
 
 from bot.events import Conversation, Platform
 from bot.ports import AlreadyProcessed
@@ -29,7 +30,7 @@ async def test_concurrent_records_share_transactions_and_each_hears_whether_it_w
 
 async def test_a_failed_flush_tells_its_callers_and_the_next_batch_still_commits(store):
     ok = await store.record_delivery(Platform.SLACK, "fine", {})
-    with pytest.raises(Exception):  # a payload the database cannot store: that batch fails as a whole
+    with pytest.raises(StatementError, match="not JSON serializable"):  # a payload the database cannot store: that batch fails as a whole
         await store.record_delivery(Platform.SLACK, "bad", {"x": object()})
     assert ok and await store.record_delivery(Platform.SLACK, "after", {})
     assert {d for _p, d, _x in await store.pending_deliveries()} == {"fine", "after"}
