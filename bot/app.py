@@ -125,9 +125,7 @@ async def build_app(
     sweep = sla_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                       wake_outbox=dispatcher.wake)
     # The table of recurring jobs: stable ids, so a restart replaces rather than duplicates them.
-    # Deliveries the processing pool refused when full (or a lost replica left) are offered again every second.
-    scheduler = Scheduler(job_table(store, sweep, config) + [JobSpec("delivery-replay", router.replay_waiting,
-                                                                     every_seconds=1.0)])
+    scheduler = Scheduler(job_table(store, sweep, config))
 
     app = web.Application()
     app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, engine,
@@ -151,6 +149,7 @@ async def build_app(
             await sweep.tick()  # notifications missed while we were down fire once, now
             scheduler.start()
             dispatcher.start()
+            router.start()  # the periodic replay of deliveries the pool had no room for
         yield
         scheduler.shutdown()
         await router.stop()

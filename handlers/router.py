@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -24,6 +25,7 @@ _EVENT = TypeAdapter(Event)
 # The processing pool: enough workers to overlap their database round trips, a queue that absorbs a burst.
 WORKERS = 8
 QUEUE = 256
+REPLAY_EVERY = 1.0  # seconds between looks at the inbox for deliveries waiting to be processed
 REPLAY_AFTER = timedelta(seconds=10)  # an unprocessed delivery younger than this is its own replica's to process
 
 
@@ -53,6 +55,7 @@ class Router:
         self.pool = WorkerPool(workers=workers, queue=queue)
         self._in_flight: set[tuple[str, str]] = set()  # deliveries queued or being processed in this process
         self._refused = False  # the pool refused a delivery since the last replay: replay without waiting
+        self._replaying: asyncio.Task | None = None
 
     async def receive(self, event: Event) -> bool:
         """Record the delivery and handle it; False (and no effect) when it was delivered before."""
@@ -143,8 +146,24 @@ class Router:
             queued += 1
         return queued
 
+    def start(self, every: float = REPLAY_EVERY) -> None:
+        """Run replay_waiting every `every` seconds until stop()."""
+        async def replaying() -> None:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await self.replay_waiting()
+                except Exception:  # e.g. the database away for a moment: the next round tries again
+                    log.exception("replaying waiting deliveries failed")
+        if self._replaying is None:
+            self._replaying = asyncio.ensure_future(replaying())
+
     async def stop(self) -> None:
-        """Stop processing (what is queued stays in the inbox for the next start's replay)."""
+        """Stop replaying and processing (what is queued stays in the inbox for the next start's replay)."""
+        if self._replaying is not None:
+            self._replaying.cancel()
+            await asyncio.gather(self._replaying, return_exceptions=True)
+            self._replaying = None
         await self.pool.stop()
 
     async def process(self, event: Event) -> None:

@@ -282,7 +282,6 @@ class SlackAdapter:
     def add_routes(self, app: web.Application) -> None:
         """Add the HTTP endpoint, and Socket Mode when an app-level token is configured."""
         app.router.add_post("/slack/events", self.handle)
-        app.on_startup.append(self.identity.start)
         app.on_cleanup.append(self.identity.stop)
         if self.app_token:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

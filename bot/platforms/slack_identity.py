@@ -34,12 +34,14 @@ class SlackIdentity:
         self.known: dict | None = None
         self._fetch: asyncio.Task | None = None
         self._failed = False
+        self._started = False
 
-    async def start(self, _app=None) -> None:
+    async def _start(self) -> None:
         """Read the last identity from the shared state, and refresh it from the API in the background."""
+        self._started = True
         try:
             self.known = await self._remembered() or None
-        except Exception as exc:  # the database is checked at start-up already; this is only a head start
+        except Exception as exc:  # only a head start: without it the API is asked
             log.warning("slack: could not read the remembered identity: %s", exc)
         self._ensure_fetch()
 
@@ -52,6 +54,8 @@ class SlackIdentity:
 
     async def authorize(self, enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
         """Bolt's authorize: the known identity, else (while the API cannot say) the token alone."""
+        if not self._started:  # on the first request that needs it (a command acknowledged directly does not)
+            await self._start()
         if self.known is None:
             self._ensure_fetch()
             if not self._failed:  # a normal start: the first answer is a moment away
