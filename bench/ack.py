@@ -214,22 +214,30 @@ async def drop_database(url: str) -> None:
         await connection.close()
 
 
+QUERIES = ("SELECT count(*) FROM deliveries WHERE processed_at IS NULL",
+           "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')",
+           "SELECT count(*) FROM tickets")
+
+
 async def backlog(url: str) -> tuple[int, int, int]:
-    """(unprocessed deliveries, unsent outbox rows, tickets)."""
-    sys.path.insert(0, str(HERE))
-    from sqlalchemy import text
+    """(unprocessed deliveries, unsent outbox rows, tickets), read beside the server without taking its locks."""
+    if url.startswith("sqlite"):
+        import sqlite3
 
-    from storage.db import create_engine
+        def read() -> tuple[int, int, int]:
+            connection = sqlite3.connect(f"file:{url.split('///', 1)[1]}?mode=ro", uri=True, timeout=30)
+            try:
+                return tuple(connection.execute(query).fetchone()[0] for query in QUERIES)
+            finally:
+                connection.close()
+        return await asyncio.to_thread(read)
+    import asyncpg
 
-    engine = create_engine(url)
+    connection = await asyncpg.connect(PG_URL, server_settings={"search_path": url.rsplit("schema=", 1)[1]})
     try:
-        async with engine.connect() as connection:
-            pending = (await connection.execute(text("SELECT count(*) FROM deliveries WHERE processed_at IS NULL"))).scalar()
-            unsent = (await connection.execute(text("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"))).scalar()
-            tickets = (await connection.execute(text("SELECT count(*) FROM tickets"))).scalar()
+        return tuple([await connection.fetchval(query) for query in QUERIES])
     finally:
-        await engine.dispose()
-    return pending, unsent, tickets
+        await connection.close()
 
 
 async def drain(url: str, limit: float) -> tuple[float, int, int, int]:
