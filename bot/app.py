@@ -149,8 +149,10 @@ async def build_app(
             await sweep.tick()  # notifications missed while we were down fire once, now
             scheduler.start()
             dispatcher.start()
+            router.start()  # the periodic replay of deliveries the pool had no room for
         yield
         scheduler.shutdown()
+        await router.stop()
         await dispatcher.stop()
         await store.close()
 

@@ -114,6 +114,10 @@ class TicketQuery:
     limit: int = 50
 
 
+class AlreadyProcessed(Exception):
+    """A delivery was processed by someone else first (a replay, another replica): this attempt rolls back."""
+
+
 class StaleTicket(Exception):
     """The ticket changed since it was read (optimistic concurrency); `current` is the fresh copy."""
 
@@ -313,8 +317,9 @@ class Inbox(Protocol):
         """Remember an inbound delivery before acknowledging it; False when it was seen before."""
         ...
 
-    async def pending_deliveries(self) -> list[tuple[Platform, str, dict]]:
-        """Deliveries recorded but never processed (e.g. a crash after the ack)."""
+    async def pending_deliveries(self, *, limit: int | None = None,
+                                 received_before: datetime | None = None) -> list[tuple[Platform, str, dict]]:
+        """Deliveries recorded but never processed (e.g. a crash after the ack), oldest first."""
         ...
 
 

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Protocol
 
 from pydantic import TypeAdapter
 
 from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, FormSubmitted, MessagePosted
-from bot.ports import Context
+from bot.ports import AlreadyProcessed, Context
 from bot.tickets import Action, Impact, Priority
 from handlers import changes, conversation, lifecycle, queries
 from handlers import commands as cmd
-from handlers.background import BackgroundWork
+from handlers.background import BackgroundWork, WorkerPool
 from handlers.intake import Intake, new_from_command
 from handlers.presses import handle_press
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
 _EVENT = TypeAdapter(Event)
+# The processing pool: enough workers to overlap their database round trips, a queue that absorbs a burst.
+WORKERS = 8
+QUEUE = 256
+REPLAY_EVERY = 1.0  # seconds between looks at the inbox for deliveries waiting to be processed
+REPLAY_AFTER = timedelta(seconds=10)  # an unprocessed delivery younger than this is its own replica's to process
 
 
 # An adapter's answer to its platform (Bolt's ack(), showing what the person typed …), awaited once recorded.
@@ -42,9 +49,13 @@ class Inbox(Protocol):
 class Router:
     """Entry point of the core for every adapter: `deliver(event, ack)`."""
 
-    def __init__(self, ctx: Context):
+    def __init__(self, ctx: Context, *, workers: int = WORKERS, queue: int = QUEUE):
         self.ctx = ctx
         self.background = BackgroundWork()
+        self.pool = WorkerPool(workers=workers, queue=queue)
+        self._in_flight: set[tuple[str, str]] = set()  # deliveries queued or being processed in this process
+        self._refused = False  # the pool refused a delivery since the last replay: replay without waiting
+        self._replaying: asyncio.Task | None = None
 
     async def receive(self, event: Event) -> bool:
         """Record the delivery and handle it; False (and no effect) when it was delivered before."""
@@ -55,9 +66,11 @@ class Router:
         """Record the delivery, acknowledge it, then process it — once, whatever the platform redelivers.
 
         Recording comes first, so an acknowledged delivery is never lost (a crash before processing is replayed
-        at start-up); a repeat is acknowledged too, and has no effect. `background` processes after this returns
-        (for a platform whose HTTP answer must not wait for the work); `done` runs after processing, also when
-        it failed; `on_new` runs before processing a new delivery only. Returns whether the delivery was new.
+        at start-up); a repeat is acknowledged too, and has no effect. `background` hands the processing to the
+        bounded worker pool and returns at once (for a platform whose HTTP answer must not wait for the work);
+        when the pool's queue is full the delivery waits in the inbox for the periodic replay (`done` is then
+        not called). `done` runs after processing, also when it failed; `on_new` runs before processing a new
+        delivery only. Returns whether the delivery was new.
         """
         fresh = await self.accept(event)
         if ack is not None:
@@ -65,21 +78,37 @@ class Router:
         if fresh and on_new is not None:
             await on_new()
         if fresh:
-            work = self._process_then(event, done)
             if background:
-                self.background.start(work)
+                self._offer(event, done)
             else:
-                await work
+                await self._process_once(event, done)
         return fresh
 
     def later(self, work: Awaitable[object]) -> None:
         """Run `work` in the background (an adapter's own follow-up after it answered its platform)."""
         self.background.start(work)
 
-    async def _process_then(self, event: Event, done: Ack | None) -> None:
+    def _offer(self, event: Event, done: Ack | None) -> bool:
+        """Queue the processing in the pool; False when its queue is full (the inbox keeps the delivery)."""
+        key = (event.actor.platform.value, event.delivery_id)
+        if key in self._in_flight:  # a replay took it already
+            return True
+        if not self.pool.offer(lambda: self._process_once(event, done, queued=True)):
+            self._refused = True
+            log.debug("processing pool full: %s %s waits for the replay", event.type, event.delivery_id)
+            return False
+        self._in_flight.add(key)
+        return True
+
+    async def _process_once(self, event: Event, done: Ack | None, *, queued: bool = False) -> None:
+        key = (event.actor.platform.value, event.delivery_id)
+        if key in self._in_flight and not queued:  # already queued here (a replay): that one processes it
+            return
+        self._in_flight.add(key)
         try:
             await self.process(event)
         finally:
+            self._in_flight.discard(key)
             if done is not None:
                 await done()
 
@@ -93,20 +122,67 @@ class Router:
         """Handle deliveries that were acknowledged but never processed (e.g. a crash); returns how many."""
         pending = await self.ctx.store.pending_deliveries()
         for _platform, _delivery_id, payload in pending:
-            await self.process(_EVENT.validate_python(payload))
+            await self._process_once(_EVENT.validate_python(payload), None)
         return len(pending)
+
+    async def replay_waiting(self) -> int:
+        """Offer the pool what waits in the inbox unprocessed, oldest first, as much as its queue takes: deliveries
+        the pool refused when full, and those another replica acknowledged and then lost (after REPLAY_AFTER, so a
+        live replica gets to process its own first). Run periodically; returns how many were queued."""
+        if self.pool.free <= 0:
+            return 0
+        refused, self._refused = self._refused, False
+        before = None if refused else self.ctx.clock.now() - REPLAY_AFTER
+        limit = self.pool.free + len(self._in_flight)
+        pending = await self.ctx.store.pending_deliveries(limit=limit, received_before=before)
+        if refused and len(pending) >= limit:  # more of the refused may wait behind these: next time too
+            self._refused = True
+        queued = 0
+        for platform, delivery_id, payload in pending:
+            if (platform.value, delivery_id) in self._in_flight:
+                continue
+            if not self._offer(_EVENT.validate_python(payload), None):
+                break
+            queued += 1
+        return queued
+
+    def start(self, every: float = REPLAY_EVERY) -> None:
+        """Run replay_waiting every `every` seconds until stop()."""
+        async def replaying() -> None:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await self.replay_waiting()
+                except Exception:  # e.g. the database away for a moment: the next round tries again
+                    log.exception("replaying waiting deliveries failed")
+        if self._replaying is None:
+            self._replaying = asyncio.ensure_future(replaying())
+
+    async def stop(self) -> None:
+        """Stop replaying and processing (what is queued stays in the inbox for the next start's replay)."""
+        if self._replaying is not None:
+            self._replaying.cancel()
+            await asyncio.gather(self._replaying, return_exceptions=True)
+            self._replaying = None
+        await self.pool.stop()
 
     async def process(self, event: Event) -> None:
         """Handle a recorded event; an unexpected failure is logged and the person told, never raised."""
         turn = Turn.begin(self.ctx, event)
         try:
             await self._dispatch(turn)
+        except AlreadyProcessed:  # a replay elsewhere won the race; its effects stand, ours rolled back
+            log.info("%s %s was processed elsewhere first", event.type, event.delivery_id)
+            return
         except Exception:
             log.exception("failed to handle %s %s", event.type, event.delivery_id)
-            async with self.ctx.store.unit() as uow:
-                await turn.reply(uow, turn.t._("Sorry, something went wrong; the team has been told. Please try again."),
-                                 private=True)
-                await turn.finish(uow)
+            sorry = turn.t._("Sorry, something went wrong; the team has been told. Please try again.")
+            try:
+                async with self.ctx.store.unit() as uow:
+                    await turn.reply(uow, sorry, private=True)
+                    await turn.finish(uow)
+            except AlreadyProcessed:
+                return
         if self.ctx.wake_outbox:
             self.ctx.wake_outbox()
 

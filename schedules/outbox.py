@@ -188,7 +188,9 @@ class OutboxDispatcher:
                         raise
                 async with self._slot(item.message.target.platform, pacing):
                     result = await self.sender.send(messenger, item, loaded)
-                self._ready_at[key] = time.monotonic() + max(pacing.per_conversation, result.wait or 0.0)
+                # The platform's pace for this conversation; a rate limit's longer wait is already in the row's
+                # next attempt (the database holds the conversation back behind it, on the store's clock).
+                self._ready_at[key] = time.monotonic() + pacing.per_conversation
                 if result.outcome is Outcome.SENT and item.message.kind is OutgoingKind.CARD:
                     # A new card's place is remembered at once: a reply under it, or a press on it, may come
                     # within moments and must find the card's ticket.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -53,9 +55,26 @@ def create_engine(url: str) -> AsyncEngine:
         _sqlite_setup(engine)
         return engine
     connect_args = {"server_settings": {"search_path": schema}} if schema else {}
+    return _server_engine(url, connect_args, pool_size=10, max_overflow=10)
+
+
+def _server_engine(url, connect_args: dict, *, pool_size: int, max_overflow: int) -> AsyncEngine:
     # pre_ping and recycle: a replica outlives database restarts and idle-connection reapers.
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800,
-                               connect_args=connect_args)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True,
+                                 pool_recycle=1800, connect_args=connect_args)
+    _CONNECT_ARGS[engine.sync_engine] = connect_args
+    return engine
+
+
+# What each server engine was made with (its schema), so a sibling pool can be opened to the same place.
+_CONNECT_ARGS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def create_side_engine(engine: AsyncEngine, *, pool_size: int = 2) -> AsyncEngine:
+    """A small pool of its own to the same server database and schema, for work that must never wait for the
+    main pool's connections (acknowledgements while processing holds them all)."""
+    return _server_engine(engine.url, _CONNECT_ARGS.get(engine.sync_engine, {}), pool_size=pool_size,
+                          max_overflow=pool_size)
 
 
 def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
@@ -113,18 +132,62 @@ class TakingTurns:
     """Sessions of one SQLite engine, one at a time in this process (what BEGIN IMMEDIATE enforces anyway).
 
     SQLite's busy handler waits for the write lock by sleeping in growing steps (1, 2, 5, 10 ms …), so a
-    transaction queued behind another often starts milliseconds after the lock came free. Queuing on an
-    asyncio lock instead hands over at once. Other processes on the same file still meet busy_timeout.
+    transaction queued behind another often starts milliseconds after the lock came free. Queuing in-process
+    instead hands over at once. Other processes on the same file still meet busy_timeout. `urgent()` turns go
+    before every queued ordinary one: the delivery recorder's, so an acknowledgement never waits behind the
+    ticket transactions already queued (only behind the one under way).
     """
 
     def __init__(self, maker: async_sessionmaker[AsyncSession]):
         self.maker = maker
-        self._turn = asyncio.Lock()
+        self._held = False
+        self._queues: tuple[deque[asyncio.Future], deque[asyncio.Future]] = (deque(), deque())  # urgent, ordinary
+
+    def __call__(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """An ordinary turn: after the turns queued before it."""
+        return self._session(1)
+
+    def urgent(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A turn before every queued ordinary one."""
+        return self._session(0)
+
+    @property
+    def waiting(self) -> int:
+        """How many turns are queued (not counting the one under way)."""
+        return sum(1 for queue in self._queues for turn in queue if not turn.done())
 
     @asynccontextmanager
-    async def __call__(self) -> AsyncIterator[AsyncSession]:
-        async with self._turn, self.maker() as session:
-            yield session
+    async def _session(self, rank: int) -> AsyncIterator[AsyncSession]:
+        await self._take(rank)
+        try:
+            async with self.maker() as session:
+                yield session
+        finally:
+            self._hand_over()
+
+    async def _take(self, rank: int) -> None:
+        if not self._held:
+            self._held = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._queues[rank].append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed the turn just as we were cancelled: pass it on
+                self._hand_over()
+            else:
+                self._queues[rank].remove(turn)
+            raise
+
+    def _hand_over(self) -> None:
+        for queue in self._queues:
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # the turn passes directly: _held stays True
+                    return
+        self._held = False
 
 
 def store_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession] | TakingTurns:

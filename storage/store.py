@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.events import Platform
 from bot.ports import Clock
 from storage.console_log import ConsoleLogStore
-from storage.db import create_read_engine, insert_ignoring_conflicts, sessionmaker, store_sessions
+from storage.db import TakingTurns, create_read_engine, create_side_engine, sessionmaker, store_sessions
+from storage.inbox import DeliveryRecorder
 from storage.outbox import OutboxStore
 from storage.shared_state import SharedStateStore
 from storage.tables import DeliveryRow
@@ -32,6 +33,14 @@ class SqlStore(OutboxStore, SharedStateStore, ConsoleLogStore):
         self.sessions = store_sessions(engine)
         self.read_engine = create_read_engine(engine)
         self.reads = sessionmaker(self.read_engine)  # queries that change nothing (see snapshot())
+        # Acknowledgements never wait behind ticket work: on SQLite the recorder's turn goes before queued
+        # transactions; on a server database it has a small pool of its own, which processing cannot exhaust.
+        if isinstance(self.sessions, TakingTurns):
+            self.inbox_engine, inbox_sessions = engine, self.sessions.urgent
+        else:
+            self.inbox_engine = create_side_engine(engine)
+            inbox_sessions = sessionmaker(self.inbox_engine)
+        self.inbox = DeliveryRecorder(inbox_sessions, clock.now)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[SqlUnitOfWork]:
@@ -47,12 +56,9 @@ class SqlStore(OutboxStore, SharedStateStore, ConsoleLogStore):
 
     async def record_delivery(self, platform: Platform, delivery_id: str, payload: dict) -> bool:
         """Remember a delivery before acknowledging it; False when it was recorded before (a retry)."""
-        # Its own short transaction: the ack must not wait for (or be undone with) the handling.
-        async with self.sessions() as session, session.begin():
-            result = await session.execute(insert_ignoring_conflicts(session, DeliveryRow).values(
-                platform=platform.value, delivery_id=delivery_id, payload=payload, received_at=self.clock.now()
-            ))
-            return result.rowcount == 1
+        # Its own transaction, shared with the deliveries arriving meanwhile (group commit): the ack must not
+        # wait for (or be undone with) the handling.
+        return await self.inbox.record(platform, delivery_id, payload)
 
     async def purge_deliveries(self, before: datetime) -> int:
         """Forget deliveries processed before `before` (older than any platform redelivers); returns how many."""
@@ -63,13 +69,16 @@ class SqlStore(OutboxStore, SharedStateStore, ConsoleLogStore):
                 .execution_options(synchronize_session=False))
             return result.rowcount
 
-    async def pending_deliveries(self) -> list[tuple[Platform, str, dict]]:
-        """Deliveries recorded but never processed (e.g. a crash after the ack), oldest first."""
+    async def pending_deliveries(self, *, limit: int | None = None,
+                                 received_before: datetime | None = None) -> list[tuple[Platform, str, dict]]:
+        """Deliveries recorded but never processed (e.g. a crash after the ack), oldest first; at most `limit`,
+        only those received before `received_before` when given."""
+        query = select(DeliveryRow).where(DeliveryRow.processed_at.is_(None))
+        if received_before is not None:
+            query = query.where(DeliveryRow.received_at < received_before)
+        query = query.order_by(DeliveryRow.received_at, DeliveryRow.platform, DeliveryRow.delivery_id).limit(limit)
         async with self.reads() as session:
-            rows = (await session.execute(
-                select(DeliveryRow).where(DeliveryRow.processed_at.is_(None))
-                .order_by(DeliveryRow.received_at, DeliveryRow.platform, DeliveryRow.delivery_id)
-            )).scalars()
+            rows = (await session.execute(query)).scalars()
             return [(Platform(row.platform), row.delivery_id, row.payload) for row in rows]
 
     async def checkpoint(self) -> None:
@@ -88,8 +97,8 @@ class SqlStore(OutboxStore, SharedStateStore, ConsoleLogStore):
     async def close(self) -> None:
         """Release the connection pools."""
         await self.engine.dispose()
-        if self.read_engine is not self.engine:
-            await self.read_engine.dispose()
+        for side in {self.read_engine, self.inbox_engine} - {self.engine}:
+            await side.dispose()
 
 
 def _passive_checkpoint(path: str) -> None:

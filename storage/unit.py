@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Conversation, Platform
-from bot.ports import CardPlacement, Clock, Outgoing, StaleTicket, TicketQuery
+from bot.ports import AlreadyProcessed, CardPlacement, Clock, Outgoing, StaleTicket, TicketQuery
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, Visibility
 from storage.db import insert_ignoring_conflicts
@@ -324,11 +324,15 @@ class SqlUnitOfWork:
         return found
 
     async def mark_delivery_done(self, platform: Platform, delivery_id: str) -> None:
-        """Mark a delivery processed; it commits together with its effects."""
-        await self.session.execute(
-            update(DeliveryRow).where(DeliveryRow.platform == platform.value, DeliveryRow.delivery_id == delivery_id)
+        """Mark a delivery processed; it commits together with its effects. AlreadyProcessed when another
+        worker (a replay, another replica) processed it first: raised so this one's effects roll back."""
+        this = (DeliveryRow.platform == platform.value, DeliveryRow.delivery_id == delivery_id)
+        result = await self.session.execute(
+            update(DeliveryRow).where(*this, DeliveryRow.processed_at.is_(None))
             .values(processed_at=self.clock.now()).execution_options(synchronize_session=False)
         )
+        if result.rowcount == 0 and (await self.session.execute(select(DeliveryRow.delivery_id).where(*this))).first():
+            raise AlreadyProcessed(f"{platform.value} {delivery_id}")
 
     # --- SLA bookkeeping -----------------------------------------------------------------------------
 
