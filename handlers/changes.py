@@ -258,42 +258,43 @@ def _customer_translator(turn: Turn, ticket: Ticket):
     return translator(ticket.customer_language or turn.ctx.directory.default_language)
 
 
-def resolve(turn: Turn, summary: str | None):
-    """Mark solved and tell the customer; they can still answer to reopen."""
+def _finishing(turn: Turn, action: Action, status: Status, text: str | None, words: tuple[Callable, ...], done):
+    """Resolve or close: ask for an answer first when the customer heard nothing, then tell them, in their language.
+
+    `words` builds the customer's lines from their translator: the news, the summary or reason, what happens next.
+    """
     def build(ticket: Ticket) -> Change:
-        _ask_for_an_answer(turn, ticket, Action.RESOLVE, summary)
-        visibility = _answered(turn, ticket, summary)
+        _ask_for_an_answer(turn, ticket, action, text)
+        visibility = _answered(turn, ticket, text)
+        news, detail, next_step = words
 
         async def tell(uow: UnitOfWork, saved: Ticket) -> None:
             ct = _customer_translator(turn, saved)
-            text = ct._("Your ticket {number} ({title}) has been resolved.", number=saved.number, title=saved.title)
-            if summary:
-                text += "\n" + ct._("Summary: {summary}", summary=summary)
-            text += "\n" + ct._("If the problem is not solved, just reply here and we will pick it up again.")
-            await tell_customer(uow, saved, text, ct.language)
-        return Change(Action.RESOLVE, TimelineKind.STATUS, ticket.status.value, Status.RESOLVED.value, text=summary,
-                      visibility=visibility, followups=[tell],
-                      confirm=turn.t._("{number} resolved.", number=ticket.number))
+            lines = [news(ct, saved), *([detail(ct, text)] if text else []), next_step(ct)]
+            await tell_customer(uow, saved, "\n".join(lines), ct.language)
+        return Change(action, TimelineKind.STATUS, ticket.status.value, status.value, text=text,
+                      visibility=visibility, followups=[tell], confirm=done(ticket))
     return build
+
+
+def resolve(turn: Turn, summary: str | None):
+    """Mark solved and tell the customer; they can still answer to reopen."""
+    return _finishing(turn, Action.RESOLVE, Status.RESOLVED, summary, (
+        lambda ct, saved: ct._("Your ticket {number} ({title}) has been resolved.", number=saved.number,
+                               title=saved.title),
+        lambda ct, text: ct._("Summary: {summary}", summary=text),
+        lambda ct: ct._("If the problem is not solved, just reply here and we will pick it up again."),
+    ), lambda ticket: turn.t._("{number} resolved.", number=ticket.number))
 
 
 def close(turn: Turn, reason: str | None):
     """Close for good (a reopen is possible within the configured window); the customer is told, never silently."""
-    def build(ticket: Ticket) -> Change:
-        _ask_for_an_answer(turn, ticket, Action.CLOSE, reason)
-        visibility = _answered(turn, ticket, reason)
-
-        async def tell(uow: UnitOfWork, saved: Ticket) -> None:
-            ct = _customer_translator(turn, saved)
-            text = ct._("Your ticket {number} ({title}) has been closed.", number=saved.number, title=saved.title)
-            if reason:
-                text += "\n" + ct._("Reason: {reason}", reason=reason)
-            text += "\n" + ct._("If you write again, we will open a new ticket for you.")
-            await tell_customer(uow, saved, text, ct.language)
-        return Change(Action.CLOSE, TimelineKind.STATUS, ticket.status.value, Status.CLOSED.value, text=reason,
-                      visibility=visibility, followups=[tell],
-                      confirm=turn.t._("{number} closed.", number=ticket.number))
-    return build
+    return _finishing(turn, Action.CLOSE, Status.CLOSED, reason, (
+        lambda ct, saved: ct._("Your ticket {number} ({title}) has been closed.", number=saved.number,
+                               title=saved.title),
+        lambda ct, text: ct._("Reason: {reason}", reason=text),
+        lambda ct: ct._("If you write again, we will open a new ticket for you."),
+    ), lambda ticket: turn.t._("{number} closed.", number=ticket.number))
 
 
 def reopen(turn: Turn, reason: str | None):
