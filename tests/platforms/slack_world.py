@@ -125,6 +125,11 @@ async def start_slack(*, database_url, aiohttp_client, aiohttp_server, monkeypat
         return result
     fake.answer = answer
     fake.answer_ts = lambda call: answers.get(id(call.args))
+    return SlackWorld(await aiohttp_client(await slack_app(base_url, database_url, monkeypatch)), fake)
+
+
+async def slack_app(base_url: str, database_url: str, monkeypatch):
+    """The real app with Slack on (its Web API at `base_url`), the sample config's triage channels on Slack."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     for name, value in {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
                         "SLACK_API_BASE_URL": base_url}.items():
@@ -134,4 +139,4 @@ async def start_slack(*, database_url, aiohttp_client, aiohttp_server, monkeypat
     config.sla.escalation_channels[Platform.SLACK] = "C0ESCALATE"
     app = await build_app(Settings(), config=config)
     app[SERVICES].messengers[Platform.SLACK].pacing = Pacing()  # pacing is tested on its own
-    return SlackWorld(await aiohttp_client(app), fake)
+    return app

@@ -7,28 +7,11 @@ import socket
 
 from aiohttp import web
 
-from bot.app import SERVICES, build_app
-from bot.config import Settings, load_config
-from bot.events import Platform
-from bot.ports import Pacing
-from tests.harness import EXAMPLE_CONFIG
 from tests.platforms.fake_slack import FakeSlack, start_fake_slack
-from tests.platforms.slack_world import SECRET, SlackWorld
+from tests.platforms.slack_world import SlackWorld, slack_app
 
 ALICE, CUSTOMER = "U0ALICE", "U0CUST"
 DOWN = (500, {"ok": False, "error": "fatal_error"}, {})
-
-
-async def _app(base_url: str, database_url: str, monkeypatch) -> web.Application:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    for name, value in {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
-                        "SLACK_API_BASE_URL": base_url}.items():
-        monkeypatch.setenv(name, value)
-    config = load_config(EXAMPLE_CONFIG)
-    config.triage_channels[Platform.SLACK] = "C0TRIAGE"
-    app = await build_app(Settings(), config=config)
-    app[SERVICES].messengers[Platform.SLACK].pacing = Pacing()
-    return app
 
 
 def _answers_of(fake: FakeSlack, needle: str) -> list[str]:
@@ -41,7 +24,7 @@ async def test_commands_during_an_auth_test_outage_are_acknowledged_and_processe
     fake, base_url = await start_fake_slack(aiohttp_server)
     fake.failures["auth.test"] = [DOWN] * 1000  # down from before the start
     fake.failures["chat.postMessage"] = [DOWN] * 3  # the rest of the API is unwell too
-    slack = SlackWorld(await aiohttp_client(await _app(base_url, database_url, monkeypatch)), fake)
+    slack = SlackWorld(await aiohttp_client(await slack_app(base_url, database_url, monkeypatch)), fake)
     for n in range(3):
         response = await slack.command(ALICE, f"new printer {n} on fire")
         assert response.status == 200
@@ -63,7 +46,7 @@ async def test_commands_while_slack_refuses_connections_are_acknowledged_and_pro
     with socket.socket() as probe:  # a port where nothing listens yet: every connection is refused
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    slack = SlackWorld(await aiohttp_client(await _app(f"http://127.0.0.1:{port}/api/", database_url, monkeypatch)),
+    slack = SlackWorld(await aiohttp_client(await slack_app(f"http://127.0.0.1:{port}/api/", database_url, monkeypatch)),
                        None)
     for n in range(3):
         response = await slack.command(ALICE, f"new outage {n}")
