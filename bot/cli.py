@@ -73,6 +73,36 @@ def check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def outbox(args: argparse.Namespace) -> int:
+    """The outbox's backlog and what was given up (`status`), or send the given-up messages again (`retry`)."""
+    from bot.ports import SystemClock
+    from storage.db import create_engine
+    from storage.migrate import upgrade
+    from storage.store import SqlStore
+
+    url = _settings(args).effective_database_url()
+
+    async def run() -> None:
+        await upgrade(url)
+        store = SqlStore(create_engine(url), SystemClock())
+        try:
+            if args.outbox_command == "retry":
+                count = await store.outbox_retry_dead(store.clock.now())
+                print(f"{count} given-up message(s) will be sent again")
+                return
+            backlog = await store.outbox_backlog()
+            dead, newest = await store.outbox_dead(limit=10)
+            print(f"outbox: {backlog.get('pending', 0)} waiting, {backlog.get('sending', 0)} being sent, "
+                  f"{dead} given up")
+            for row in newest:
+                print(f"  #{row.id} to {row.target_key}: {row.last_error}")
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     parser = argparse.ArgumentParser(prog="ticketbot", description="Support tickets inside enterprise chat.")
@@ -90,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_check = sub.add_parser("check-config", help="validate the config file and environment")
     p_check.add_argument("--config", default=None)
     p_check.set_defaults(func=check_config)
+    p_outbox = sub.add_parser("outbox", help="the outbox: what waits, what was given up; send it again")
+    p_outbox.add_argument("outbox_command", choices=("status", "retry"))
+    p_outbox.add_argument("--config", default=None)
+    p_outbox.set_defaults(func=outbox)
     return parser
 
 

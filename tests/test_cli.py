@@ -112,3 +112,36 @@ async def test_serve_creates_sqlite_file_and_answers_healthz(tmp_path: Path, mon
     assert (tmp_path / "ticketbot.db").exists()
     page = await client.get("/")
     assert page.status == 200 and "ticketbot" in (await page.text()).lower()
+
+
+def test_outbox_status_shows_what_was_given_up_and_retry_sends_it_again(tmp_path: Path, monkeypatch, capsys):
+    import asyncio
+
+    from bot.events import Conversation, Platform
+    from bot.ports import Outgoing, OutgoingKind, SystemClock
+    from storage.db import create_engine
+    from storage.migrate import upgrade
+    from storage.store import SqlStore
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    async def give_one_up() -> None:
+        await upgrade(url)
+        store = SqlStore(create_engine(url), SystemClock())
+        try:
+            async with store.unit() as uow:
+                await uow.enqueue(Outgoing(OutgoingKind.TEXT, Conversation(platform=Platform.SLACK, id="C1"), text="x"))
+            [item] = await store.claim_outbox(store.clock.now())
+            await store.outbox_failed(item.id, error="slack channel_not_found", retry_at=None)
+        finally:
+            await store.close()
+
+    asyncio.run(give_one_up())
+    assert main(["outbox", "status"]) == 0
+    shown = capsys.readouterr().out
+    assert "1 given up" in shown and "slack channel_not_found" in shown
+    assert main(["outbox", "retry"]) == 0
+    assert "1 given-up message(s) will be sent again" in capsys.readouterr().out
+    main(["outbox", "status"])
+    assert "1 waiting, 0 being sent, 0 given up" in capsys.readouterr().out
