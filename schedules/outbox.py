@@ -86,10 +86,6 @@ class OutboxDispatcher:
         """Nudge the dispatcher: something was just committed to the outbox."""
         self._wake.set()
 
-    def backoff(self, attempts: int) -> float:
-        """Seconds before attempt number `attempts + 1`: exponential, capped."""
-        return self.sender.backoff(attempts)
-
     async def run_once(self) -> int:
         """Mark what was sent, claim due rows and start their streams; returns how many rows were claimed."""
         await self._flush()

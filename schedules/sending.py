@@ -56,11 +56,10 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class Result:
-    """An attempt's outcome; `ref` is the platform's reference to what was sent, `wait` the rate limit's pause."""
+    """An attempt's outcome; `ref` is the platform's reference to what was sent."""
 
     outcome: Outcome
     ref: str | None = None
-    wait: float | None = None
 
 
 class Sender:
@@ -99,7 +98,7 @@ class Sender:
             OUTBOX_POSTPONED.labels(platform).inc()
             await self.store.outbox_failed(item.id, error=str(exc), counts=False, in_doubt=doubt,
                                            retry_at=self.clock.now() + timedelta(seconds=exc.retry_after))
-            return Result(Outcome.RETRY, wait=exc.retry_after)
+            return Result(Outcome.RETRY)
         except SendError as exc:  # the platform answered: this attempt sent nothing
             return await self._failed(item, str(exc), exc.retry_after, exc.permanent, in_doubt=doubt)
         except Exception as exc:  # a bug or an unexpected API answer: retry, but keep the trace

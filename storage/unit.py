@@ -48,7 +48,7 @@ KEY_SEPARATOR = "\x1f"
 
 
 @cache
-def _due_for_sweep() -> Select:
+def _tickets_due() -> Select:
     """The sweep's read, built once: one round trip for what three reads would fetch (parameters now, limit).
 
     A database round trip is most of a small sweep tick. A ticket comes once per card placement (or once,
@@ -353,7 +353,7 @@ class SqlUnitOfWork:
 
     async def tickets_due(self, now: datetime, limit: int) -> list[tuple[Ticket, set[str], list[CardPlacement]]]:
         """Tickets whose sweep bookmark has come (oldest first), each with its fired keys and card placements."""
-        rows = await (await self.session.connection()).execute(_due_for_sweep(), {"now": now, "limit": limit})
+        rows = await (await self.session.connection()).execute(_tickets_due(), {"now": now, "limit": limit})
         found: dict[int, tuple[Ticket, set[str], list[CardPlacement]]] = {}
         for row in rows:
             entry = found.get(row.id)

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.events import Conversation, ConversationKind, Platform
 from bot.platforms.slack import SlackMessenger
-from bot.ports import Outgoing, OutgoingKind, SystemClock, Urgency
+from bot.ports import Outgoing, OutgoingKind, Pacing, SystemClock, Urgency
 from schedules.outbox import OutboxDispatcher
 from storage.db import create_engine
 from storage.store import SqlStore
@@ -59,8 +59,8 @@ async def test_one_slow_conversation_does_not_hold_up_the_others(aiohttp_server,
 
 async def test_a_backlog_sends_answers_to_people_before_reminders(aiohttp_server, store):
     fake, dispatcher = await _bot(aiohttp_server, store)
-    dispatcher.messengers[Platform.SLACK].pacing = type(dispatcher.messengers[Platform.SLACK].pacing)(
-        per_conversation=1.0, in_flight=1)  # one send at a time: the order is the dispatcher's alone
+    # One send at a time: the order is the dispatcher's alone.
+    dispatcher.messengers[Platform.SLACK].pacing = Pacing(per_conversation=1.0, in_flight=1)
     await _enqueue(store, *[Outgoing(OutgoingKind.TEXT, _dm(n), text=f"reminder {n}", urgency=Urgency.REMINDER)
                             for n in range(30)])
     await _enqueue(store, Outgoing(OutgoingKind.TEXT, _dm(99), text="your answer"))
