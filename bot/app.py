@@ -229,4 +229,5 @@ def serve(settings: Settings, *, ready: Callable[[int], None] = lambda port: Non
         sock.close()
         raise
     ready(sock.getsockname()[1])
-    web.run_app(build_app(settings, config=config), sock=sock, print=None)
+    web.run_app(build_app(settings, config=config), sock=sock, print=None,
+                access_log=logging.getLogger("aiohttp.access") if settings.access_log else None)

@@ -377,6 +377,9 @@ class Settings(BaseSettings):
     console_enabled: bool = True
     # Required by the console when listening beyond loopback; presented as a header or a login cookie.
     console_token: SecretStr | None = None
+    # One log line per HTTP request (ACCESS_LOG=true): off by default, as the bot logs what it does itself and
+    # a line per request costs a busy ack path about a tenth of its time.
+    access_log: bool = False
     # Read from their own variables (SLACK_*, WECOM_*, DINGTALK_*); None when the platform is not configured.
     _slack: SlackSettings | None = PrivateAttr(default=None)
     _wecom: WeComSettings | None = PrivateAttr(default=None)

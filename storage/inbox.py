@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 500  # records per INSERT: far below SQLite's limit of bound parameters (4 per row)
 
 Key = tuple[str, str]  # (platform, delivery id)
+_INSERT = {name: dialect.insert(DeliveryRow.__table__).on_conflict_do_nothing()
+           .returning(DeliveryRow.platform, DeliveryRow.delivery_id)
+           for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
 class DeliveryRecorder:
@@ -69,10 +72,12 @@ class DeliveryRecorder:
                              "received_at": now})
         async with self.sessions() as session:
             async with session.begin():
-                dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-                statement = (dialect.insert(DeliveryRow).values(rows).on_conflict_do_nothing()
-                             .returning(DeliveryRow.platform, DeliveryRow.delivery_id))
-                inserted = {(row.platform, row.delivery_id) for row in await session.execute(statement)}
+                connection = await session.connection()
+                # One cached Core statement with the rows as executemany parameters: SQLAlchemy sends them as
+                # multi-row VALUES batches ("insertmanyvalues") without compiling a new statement per batch size
+                # or going through the ORM's bulk path; RETURNING names the rows that were new.
+                statement = _INSERT[connection.dialect.name]
+                inserted = {(row.platform, row.delivery_id) for row in await connection.execute(statement, rows)}
             self.flushes += 1
             # Committed: wake the callers now, before the turn passes on, so their acks go out first.
             for key, _payload, recorded in batch:
