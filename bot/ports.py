@@ -128,12 +128,17 @@ class StaleTicket(Exception):
 
 
 class SendError(Exception):
-    """A messenger could not deliver; `retry_after` seconds when the platform said when to retry."""
+    """A messenger could not deliver; `retry_after` seconds when the platform said when to retry.
+
+    `sent_some`: the message goes out in parts and some went before this failure (a retry must not repeat them
+    where the platform can be asked, see SentLookup).
+    """
 
     def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.sent_some = False
 
 
 class PacingDelay(SendError):
@@ -178,15 +183,32 @@ class Messenger(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Found:
+    """What a lookup found of an earlier send of one outbox row: the reference of its first part there, and which
+    of its parts (numbered from 1, of `of`) went out — a long text goes out in several messages."""
+
+    ref: str
+    parts: frozenset[int] = frozenset({1})
+    of: int = 1
+
+    @property
+    def whole(self) -> bool:
+        """True when every part is there: nothing is left to send."""
+        return set(range(1, self.of + 1)) <= self.parts
+
+
 class SentLookup(Protocol):
     """Optional beside Messenger: a platform that can be asked whether a message was already sent.
 
-    Such a messenger's `post` also takes `outbox_id=` and tags the message with it, so that `find_sent` can look it
-    up again after a crash between the send and its "sent" mark. A messenger without it is sent to at least once.
+    Such a messenger's `post` also takes `outbox_id=` and tags the message (each of its parts) with it, so that
+    `find_sent` can look it up again after a crash between the send and its "sent" mark; and `found=` (what a
+    lookup found of a message that went out only in part), so that it sends only the parts still missing.
+    A messenger without it is sent to at least once.
     """
 
-    async def find_sent(self, target: Conversation, outbox_id: int, *, since: datetime | None = None) -> str | None:
-        """The reference of a message posted to `target` for outbox row `outbox_id` (after `since`), or None."""
+    async def find_sent(self, target: Conversation, outbox_id: int, *, since: datetime | None = None) -> Found | None:
+        """What was posted to `target` for outbox row `outbox_id` (after `since`), or None when nothing was."""
         ...
 
 

@@ -1,19 +1,38 @@
-"""Pure renderer: neutral Card → Slack Block Kit blocks (limits respected: 150-char header, 10 fields…)."""
+"""Pure renderer: neutral Card → Slack Block Kit blocks, within Block Kit's limits (trimmed with '…').
+
+Limits (docs.slack.dev/reference/block-kit/blocks; Slack answers `invalid_blocks`, e.g. "must be less than 3001
+characters", beyond them): at most 50 blocks a message; a section's text 3,000 characters, its fields 10 of 2,000
+each; a header 150; a context 10 elements; an actions block 25 elements; a button's text 75.
+"""
 
 from __future__ import annotations
 
+from bot.text import fit_text
 from cards.model import Button, Card, Select
 
 _TONE_EMOJI = {"ok": "🟢", "warn": "🟠", "breached": "🔴", "paused": "⏸️", "none": "⚪"}
+MAX_BLOCKS = 50
+TEXT_LIMIT = 3_000  # a section's (or a context element's) text
+FIELD_LIMIT = 2_000
+FALLBACK_LIMIT = 3_000  # the notification text beside the blocks: a line or two is all anyone reads
 
 
 def _plain(text: str, limit: int) -> dict:
-    return {"type": "plain_text", "text": text if len(text) <= limit else text[: limit - 1] + "…", "emoji": True}
+    return {"type": "plain_text", "text": fit_text(text, limit), "emoji": True}
 
 
 def escape(text: str) -> str:
     """Slack's mrkdwn escaping: &, < and > only."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escaped(text: str, limit: int) -> str:
+    """`text` escaped for mrkdwn in at most `limit` characters: trimmed before escaping, so no entity is cut."""
+    return escape(fit_text(text, limit, size=lambda part: len(escape(part))))
+
+
+def _mrkdwn(text: str, limit: int = TEXT_LIMIT) -> dict:
+    return {"type": "mrkdwn", "text": _escaped(text, limit)}
 
 
 def _option(label: str, value: str) -> dict:
@@ -46,33 +65,42 @@ def _element(control: Button | Select) -> list[dict]:
 
 
 def render_blocks(card: Card) -> list[dict]:
-    """The card as Block Kit blocks."""
-    blocks: list[dict] = [{"type": "header", "text": _plain(card.title, 150)}]
+    """The card as Block Kit blocks (50 at most: notes beyond what fits are summed up in one '…' line)."""
+    head: list[dict] = [{"type": "header", "text": _plain(card.title, 150)}]
     if card.badge is not None:
-        blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"{_TONE_EMOJI.get(card.badge.tone, '')} *{escape(card.badge.text)}*"}]})
+        emoji = _TONE_EMOJI.get(card.badge.tone, "")
+        head.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"{emoji} *{_escaped(card.badge.text, TEXT_LIMIT - 10)}*"}]})
     if card.subtitle:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(card.subtitle)[:3000]}})
-    fields = [{"type": "mrkdwn", "text": f"*{escape(f.label)}*\n{escape(f.value)}"[:2000]} for f in card.fields]
+        head.append({"type": "section", "text": _mrkdwn(card.subtitle)})
+    fields = [_field(f.label, f.value) for f in card.fields]
     for start in range(0, len(fields), 10):
-        blocks.append({"type": "section", "fields": fields[start:start + 10]})
-    for note in card.notes:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)}]})
+        head.append({"type": "section", "fields": fields[start:start + 10]})
+    tail: list[dict] = []
     if card.image is not None and card.image.ref:
         # The ref is the id of a file the bot uploaded (files.uploadV2): no public URL needed.
-        blocks.append({"type": "image", "slack_file": {"id": card.image.ref}, "alt_text": card.image.alt[:2000] or " "})
+        tail.append({"type": "image", "slack_file": {"id": card.image.ref}, "alt_text": card.image.alt[:2000] or " "})
     elements = [element for control in card.actions for element in _element(control)]
     for start in range(0, len(elements), 25):
         block = {"type": "actions", "elements": elements[start:start + 25]}
         if card.subject is not None:
             block["block_id"] = f"{card.subject.kind.value}:{card.subject.id}:{start // 25}"
-        blocks.append(block)
+        tail.append(block)
     if card.footer:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(card.footer)}]})
-    return blocks
+        tail.append({"type": "context", "elements": [_mrkdwn(card.footer)]})
+    notes = [{"type": "context", "elements": [_mrkdwn(note)]} for note in card.notes]
+    room = MAX_BLOCKS - len(head) - len(tail)
+    if len(notes) > room:  # the controls and the footer matter more than the oldest lines of a long list
+        notes = notes[:max(room - 1, 0)] + [{"type": "context", "elements": [_mrkdwn("…")]}]
+    return (head + notes + tail)[:MAX_BLOCKS]
+
+
+def _field(label: str, value: str) -> dict:
+    label_text = f"*{_escaped(label, 200)}*\n"
+    return {"type": "mrkdwn", "text": label_text + _escaped(value, FIELD_LIMIT - len(label_text))}
 
 
 def fallback_text(card: Card) -> str:
     """Plain text for notifications and clients that cannot show blocks."""
     badge = f" · {card.badge.text}" if card.badge else ""
-    return f"{card.title}{badge}"
+    return fit_text(f"{card.title}{badge}", FALLBACK_LIMIT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.i18n import translator
 from bot.subjects import Subject
+from bot.text import fit_text, utf8_size
 from cards import actions
 from cards.model import Button, Card, Select
 
@@ -20,15 +21,12 @@ EXPANDED, COLLAPSED = "more", "less"  # the layouts a view action asks for
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return fit_text(text, limit)
 
 
 def fit_bytes(text: str, limit: int) -> str:
     """`text` cut to `limit` UTF-8 bytes on a character boundary, with '…' (WeCom counts content in bytes)."""
-    data = text.encode()
-    if len(data) <= limit:
-        return text
-    return data[: limit - len("…".encode())].decode(errors="ignore") + "…"
+    return fit_text(text, limit, size=utf8_size)
 
 
 def _selects(card: Card) -> list[Select]:

@@ -1,4 +1,5 @@
-"""One outbox row → one platform call: render the subject's card as stored now, send, and say what happened."""
+"""One outbox row → one platform message (a long text: its parts, which the messenger cuts to the platform's limit):
+render the subject's card as stored now, send, and say what happened."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.metrics import OUTBOX_DEAD, OUTBOX_POSTPONED, OUTBOX_RETRIED, OUTBOX_SE
 from bot.ports import (
     CardPlacement,
     Clock,
+    Found,
     Messenger,
     OutboxItem,
     OutboxQueue,
@@ -82,25 +84,32 @@ class Sender:
         # Only a message the platform can be asked about stays in doubt; elsewhere it is sent again (at least once).
         doubt = item.in_doubt and lookup is not None
         posting = False
+        found: Found | None = None
         try:
             if messenger is None:
                 raise SendError(f"platform {message.target.platform} is not configured", permanent=True)
             if doubt:
-                ref = await self._already_sent(lookup, item)
-                if ref is not None:
-                    log.info("outbox item %s was sent before its sender stopped (%s): not sent again", item.id, ref)
-                    return Result(Outcome.SENT, ref)
-                doubt = False  # asked, and it was not: now it is certain
+                found = await self._already_sent(lookup, item)
+                if found is not None and found.whole:
+                    log.info("outbox item %s was sent before its sender stopped (%s): not sent again", item.id,
+                             found.ref)
+                    return Result(Outcome.SENT, found.ref)
+                if found is not None:
+                    log.info("outbox item %s went out in part (%s of %s) before its sender stopped: sending the rest",
+                             item.id, sorted(found.parts), found.of)
+                doubt = False  # asked, and what is missing is known: now it is certain
             posting = True
-            ref = await self._deliver(messenger, item, loaded, tag=lookup is not None)
+            ref = await self._deliver(messenger, item, loaded, tag=lookup is not None, found=found)
         except PacingDelay as exc:
             # The platform's rate says wait: postpone, without spending one of the message's attempts.
             OUTBOX_POSTPONED.labels(platform).inc()
-            await self.store.outbox_failed(item.id, error=str(exc), counts=False, in_doubt=doubt,
+            await self.store.outbox_failed(item.id, error=str(exc), counts=False,
+                                           in_doubt=doubt or (exc.sent_some and lookup is not None),
                                            retry_at=self.clock.now() + timedelta(seconds=exc.retry_after))
             return Result(Outcome.RETRY)
-        except SendError as exc:  # the platform answered: this attempt sent nothing
-            return await self._failed(item, str(exc), exc.retry_after, exc.permanent, in_doubt=doubt)
+        except SendError as exc:  # the platform answered: this attempt sent nothing (or only its first parts)
+            return await self._failed(item, str(exc), exc.retry_after, exc.permanent,
+                                      in_doubt=doubt or (exc.sent_some and lookup is not None))
         except Exception as exc:  # a bug or an unexpected API answer: retry, but keep the trace
             log.exception("outbox item %s failed", item.id)
             # No answer (a time-out, a dropped connection) may hide a post that went out: look it up next time.
@@ -108,8 +117,8 @@ class Sender:
         OUTBOX_SENT.labels(platform).inc()
         return Result(Outcome.SENT, ref)
 
-    async def _already_sent(self, lookup: SentLookup, item: OutboxItem) -> str | None:
-        """The platform's reference to an earlier send of `item`, or None (also when the platform cannot tell)."""
+    async def _already_sent(self, lookup: SentLookup, item: OutboxItem) -> Found | None:
+        """What the platform has of an earlier send of `item`, or None (also when the platform cannot tell)."""
         # A little before the row was written: the platform's clock need not agree with ours.
         since = item.created_at - LOOKUP_MARGIN if item.created_at else None
         try:
@@ -121,13 +130,16 @@ class Sender:
             log.warning("outbox item %s: cannot look up an earlier send (%s); sending it again", item.id, exc)
             return None
 
-    async def _deliver(self, messenger: Messenger, item: OutboxItem, loaded: Loaded, *, tag: bool) -> str | None:
+    async def _deliver(self, messenger: Messenger, item: OutboxItem, loaded: Loaded, *, tag: bool,
+                       found: Found | None = None) -> str | None:
         message = item.message
         # A messenger that can look sends up again tags each post with its outbox row.
         tagged = {"outbox_id": item.id} if tag else {}
         if message.kind is OutgoingKind.TEXT:
+            # A long text the platform has in part: the messenger sends only the parts still missing.
+            resume = {"found": found} if found is not None else {}
             return await messenger.post(message.target, text=message.text, ephemeral_user=message.ephemeral_user,
-                                        **tagged)
+                                        **tagged, **resume)
         card = await self._card(messenger, item, loaded)
         if message.kind is OutgoingKind.CARD:
             return await messenger.post(message.target, card=card, **tagged)

@@ -23,6 +23,18 @@ EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "ticketbot.example.yam
 _ids = itertools.count(1)
 
 
+def long_text(size: int = 20_000) -> str:
+    """A long answer: numbered lines, Chinese and English in turn, `size` characters in all."""
+    lines, total, n = [], 0, 0
+    while total < size:
+        n += 1
+        line = (f"{n:04d} 打印机又坏了，这是第{n}次报修，请尽快安排工程师上门处理。" if n % 2
+                else f"{n:04d} The printer on floor {n % 7} jams again; the error code is E-{n:05d}.")
+        lines.append(line)
+        total += len(line) + 1
+    return "\n".join(lines)[:size]
+
+
 @dataclass
 class Sent:
     """One message as a platform would show it."""

@@ -18,12 +18,16 @@ from bot.i18n import translator
 from bot.platforms import Wiring
 from bot.platforms.console_gate import install_gate
 from bot.ports import Pacing
+from bot.text import split_text
 from cards.console import render_card, render_text
 from cards.model import Card, Image
 from handlers.router import Inbox
 
 STATIC = Path(__file__).resolve().parent / "console_static"
 HISTORY_LIMIT = 5000
+# The console shows what a chat app would: a long text as several messages of at most as much as a person may
+# type into the page (the send box's limit), cut at line boundaries.
+TEXT_LIMIT = 4000
 PAGE_LIMIT = 500  # messages per poll: a page with a long history catches up over a few polls
 
 
@@ -108,10 +112,13 @@ class ConsoleMessenger:
 
     async def post(self, target: Conversation, *, text: str | None = None, card: Card | None = None,
                    ephemeral_user: str | None = None) -> str:
-        """Post text or a card."""
-        html = render_card(card) if card is not None else render_text(text or "")
-        return await self.hub.post(target.id, thread_id=target.thread_id, html=html, is_card=card is not None,
-                                   ephemeral_user=ephemeral_user)
+        """Post text (a long one as several messages, in order; returns the first's ref) or a card."""
+        if card is not None:
+            return await self.hub.post(target.id, thread_id=target.thread_id, html=render_card(card), is_card=True,
+                                       ephemeral_user=ephemeral_user)
+        refs = [await self.hub.post(target.id, thread_id=target.thread_id, html=render_text(part),
+                                    ephemeral_user=ephemeral_user) for part in split_text(text or "", TEXT_LIMIT)]
+        return refs[0]
 
     async def update(self, target: Conversation, message_ref: str, card: Card) -> str:
         """Update in place; when the message is gone (trimmed from the history), post anew and return the new ref."""
@@ -147,7 +154,7 @@ class _SendBody(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     as_user: str = Field(alias="as", min_length=1)
     conversation: str = Field(min_length=1)
-    text: str = Field(min_length=1, max_length=4000)
+    text: str = Field(min_length=1, max_length=TEXT_LIMIT)
     thread: str | None = None
     id: str | None = Field(default=None, max_length=200)  # the delivery id, stored in 200 characters
 

@@ -51,7 +51,9 @@ QUIET = 0.5  # once the turn is handled, this long without new output ends the s
 # what comes after goes through the response_url rather than leave the person looking at "…".
 GRACE = 3.0
 URL_LIFETIME = 3600.0 - 60.0  # response_url is valid for 1 h; keep a margin for clocks and the request itself
-MAX_BYTES = 20480  # stream content and markdown content limit (docs 101031/101138)
+# Stream content and response_url markdown content are at most 20,480 bytes of UTF-8 (docs 101031/101138). A turn's
+# answer is one stream (or one url message): a longer one cannot be split into several, so it is trimmed with '…'.
+MAX_BYTES = 20480
 PENDING, DONE = "…", "✓"  # what a stream shows before the answer, and when a turn had nothing to say here
 _LEADING_MENTION = re.compile(r"^\s*@\S+\s*")  # "@ticketbot\u2005工单 …": \s covers WeCom's U+2005 too
 
@@ -209,7 +211,8 @@ class AibotSender:
     async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str | None:
         """Into the chat's open stream, else once through its response_url; a permanent SendError otherwise."""
         # The AI bot cannot show a message to one member only: "private" answers are seen by the whole chat.
-        content = (text if card is None else render_text(card)) or ""
+        # Trimmed before it is kept: the chat's shared record stays small whatever an answer's length.
+        content = fit_bytes((text if card is None else render_text(card)) or "", MAX_BYTES)
         where = await self._deliver(target.id, content, url_allowed=True)
         if where is None:
             raise SendError(f"wecom aibot: no unused response_url for {target.id} (each is good for one message "

@@ -8,12 +8,28 @@ import time
 import aiohttp
 
 from bot.ports import SendError
+from bot.text import fit_text, split_text, utf8_size
 
 TOKEN_ERRORS = {40001, 40014, 42001}  # invalid / expired access token: fetch a new one and try again
 # Unknown user, no receiver, no permission; a 微信客服 session that no longer lets the app send (closed, handed
-# to a human servicer, "session status invalid"): retrying would only fail again.
-PERMANENT_ERRORS = {60111, 81013, 301002, 95016, 95017, 95018}
+# to a human servicer, "session status invalid"): retrying would only fail again. Nor would the same message
+# sent again: content over its size limit (45002), empty text content (44004), an invalid msgtype (40008) or
+# parameter (40058), a required one missing (40063), an invalid UserID (40003), a template card's card_action
+# (42045) — WeCom's global error codes, developer.work.weixin.qq.com/document/path/90313.
+PERMANENT_ERRORS = {60111, 81013, 301002, 95016, 95017, 95018, 45002, 44004, 40008, 40058, 40063, 40003, 42045}
 RATE_LIMITED = 45009
+# Text content is at most 2,048 bytes of UTF-8 (a Chinese character is three) in message/send and appchat/send
+# (docs 90236, 90248; 45002 beyond it, doc 90313) and in 微信客服 kf/send_msg (doc 94677).
+TEXT_BYTES = 2048
+
+
+def text_parts(text: str, *, most: int) -> list[str]:
+    """`text` as WeCom text messages: parts of at most TEXT_BYTES cut at line boundaries (never inside a
+    character), at most `most` of them — the last one trimmed with '…' when the text needs more."""
+    parts = split_text(text, TEXT_BYTES, size=utf8_size)
+    if len(parts) > most:
+        parts = parts[:most - 1] + [fit_text("\n".join(parts[most - 1:]), TEXT_BYTES, size=utf8_size)]
+    return parts
 
 
 class WeComApiError(SendError):

@@ -12,8 +12,8 @@ import asyncio
 import logging
 
 from bot.events import Actor, Conversation, ConversationKind, MessagePosted, Platform
-from bot.platforms.wecom_api import WeComApi
-from cards.wecom import fit_bytes, render_text
+from bot.platforms.wecom_api import WeComApi, WeComApiError, text_parts
+from cards.wecom import render_text
 from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,9 @@ PREFIX = "kf:"
 ORIGIN_CUSTOMER = 3  # sync_msg origin: 3 = the WeChat customer, 4 = system event, 5 = a servicer
 SYNC_LIMIT = 1000  # the most sync_msg returns per page
 MAX_PAGES = 100  # a guard against a server that keeps saying has_more
-TEXT_LIMIT = 2048  # kf text content, in UTF-8 bytes
+# A kf account may send a customer 5 messages per message of theirs (within 48 h, doc 94677 发送消息): a long
+# answer takes at most this many of them (the last trimmed with '…'), leaving room for what follows it.
+MAX_PARTS = 3
 
 
 def conversation_id(open_kfid: str, external_userid: str) -> str:
@@ -155,11 +157,17 @@ class KfSender:
     async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str | None:
         """Text (or the card as text) to the WeChat customer; a kf chat is one-to-one, so private is plain."""
         open_kfid, user = parse_conversation_id(target.id)
-        content = fit_bytes(text if card is None else render_text(card), TEXT_LIMIT)
-        # A session that no longer lets the app send (95016-95018) fails as permanent in WeComApi: not retried.
-        data = await self.api.call("kf/send_msg", {"touser": user, "open_kfid": open_kfid, "msgtype": "text",
-                                                   "text": {"content": content}})
-        return data.get("msgid")
+        first = None
+        for number, part in enumerate(text_parts((text if card is None else render_text(card)) or "", most=MAX_PARTS)):
+            # A session that no longer lets the app send (95016-95018) fails as permanent in WeComApi: not retried.
+            try:
+                data = await self.api.call("kf/send_msg", {"touser": user, "open_kfid": open_kfid, "msgtype": "text",
+                                                           "text": {"content": part}})
+            except WeComApiError as exc:
+                exc.sent_some = number > 0
+                raise
+            first = first or data.get("msgid")
+        return first
 
     async def update(self, target: Conversation, message_ref: str, card) -> str | None:
         """Send nothing and keep the reference: a WeChat customer's card copy is not refreshed."""

@@ -1,5 +1,7 @@
 """WeComMessenger: app messages and template cards to members, text to app group chats, paced per member.
 
+A text longer than WeCom takes (2,048 bytes) goes as several messages, cut at line boundaries, in order.
+
 Conversations whose id carries a route prefix (e.g. 微信客服 customers, the 智能机器人 in group chats) are
 handed to the sender registered for that prefix, so each WeCom surface keeps its own module.
 """
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.events import Conversation, ConversationKind, Platform
-from bot.platforms.wecom_api import RATE_LIMITED, WeComApi, WeComApiError
+from bot.platforms.wecom_api import RATE_LIMITED, WeComApi, WeComApiError, text_parts
 from bot.ports import Pacing, PacingDelay, SendError
 from cards.model import Card, Image
 from cards.wecom import EXPANDED, can_expand, render_template_card, render_text
@@ -96,20 +98,31 @@ class WeComMessenger:
         if (sender := self._routed(target)) is not None:
             return await sender.post(target, text=text, card=card, ephemeral_user=ephemeral_user)
         if target.kind is not ConversationKind.DM:
-            content = text if card is None else render_text(card)
-            await self.api.call("appchat/send", {"chatid": target.id, "msgtype": "text", "text": {"content": content}})
+            # A long text (or card as text) goes as several messages, in order, each within WeCom's limit.
+            for part in text_parts((text if card is None else render_text(card)) or "", most=MEMBER_LIMIT):
+                await self.api.call("appchat/send", {"chatid": target.id, "msgtype": "text", "text": {"content": part}})
             if card is not None and (media_id := _image_ref(card)):
                 await self.api.call("appchat/send", {"chatid": target.id, "msgtype": "image",
                                                      "image": {"media_id": media_id}})
             return None
         member = ephemeral_user or target.id
-        # A card with a picture is two messages: both fit in the window, or neither goes yet.
-        self.pacer.take(member, 2 if card is not None and _image_ref(card) else 1)
-        if card is None:
-            data = await self.api.call("message/send", {"touser": member, "msgtype": "text", "agentid": self.agent_id,
-                                                        "text": {"content": text or ""}})
-            return data.get("msgid")
-        return await self._send_card(member, card, with_image=True)
+        if card is not None:
+            # A card with a picture is two messages: both fit in the window, or neither goes yet.
+            self.pacer.take(member, 2 if _image_ref(card) else 1)
+            return await self._send_card(member, card, with_image=True)
+        # At most a minute's worth of parts (more would be dropped by WeCom), all in the window or none yet.
+        parts = text_parts(text or "", most=MEMBER_LIMIT)
+        self.pacer.take(member, len(parts))
+        first = None
+        for number, part in enumerate(parts):
+            try:
+                data = await self.api.call("message/send", {"touser": member, "msgtype": "text",
+                                                            "agentid": self.agent_id, "text": {"content": part}})
+            except WeComApiError as exc:
+                exc.sent_some = number > 0  # WeCom cannot be asked what went: a retry sends them again
+                raise
+            first = first or data.get("msgid")
+        return first
 
     async def _send_card(self, member: str, card: Card, *, expanded: bool = False, with_image: bool = False) -> str:
         # Unique per card sent: WeCom refuses a task id it has seen before, and clicks name it.

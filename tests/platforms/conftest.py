@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from aiohttp import web
 
-from tests.platforms.wecom_world import AES_KEY, TOKEN, AibotFake
+from bot.events import Platform
+from bot.platforms.wecom_api import WeComApi
+from bot.platforms.wecom_messenger import MemberPacer, WeComMessenger
+from tests.harness import Harness
+from tests.platforms.wecom_world import AES_KEY, TOKEN, AibotFake, FakeWeCom
 
 
 @pytest.fixture
@@ -14,3 +19,19 @@ async def aibot(start_wecom):
     client, server = await start_wecom(fake, routes=[("/aibot/response/{key}", fake.response_url)],
                                        env={"WECOM_AIBOT_TOKEN": TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": AES_KEY})
     return client, fake, server
+
+
+@pytest.fixture
+async def wecom_bot(store, clock, aiohttp_server):
+    """A Harness whose dispatcher also sends to WeCom: the real messenger against a fake API, paced on the fake clock."""
+    fake = FakeWeCom()
+    api = web.Application()
+    api.router.add_get("/cgi-bin/gettoken", fake.gettoken)
+    api.router.add_post("/cgi-bin/{path:.+}", fake.api)
+    server = await aiohttp_server(api)
+    messenger = WeComMessenger(api=WeComApi(base_url=str(server.make_url("/cgi-bin/")), corp_id="corp", secret="s"),
+                               agent_id=218, pacer=MemberPacer(monotonic=lambda: clock.now().timestamp()))
+    bot = Harness(store, clock)
+    bot.dispatcher.messengers[Platform.WECOM] = messenger
+    yield bot, fake
+    await messenger.close()

@@ -47,6 +47,10 @@ class FakeSlack:
     answer_delay: float = 0.0  # seconds between doing what a call asked and answering it (a slow way back)
     rate_limited_until: float = 0.0  # time.monotonic() until which every call answers 429 Retry-After: 1
     socket_acks: list[dict] = field(default_factory=list)
+    # (method, n) → seconds the n-th call of `method` (from 1) waits after doing what it asked, before answering.
+    slow: dict[tuple[str, int], float] = field(default_factory=dict)
+    # (method, n) → (status, body, headers) the n-th call of `method` (from 1) answers instead of doing it.
+    fail_at: dict[tuple[str, int], tuple[int, dict, dict]] = field(default_factory=dict)
     # channel → the messages posted there, oldest first, as conversations.history shows them (with `metadata`),
     # each with `posted`, the time.time() it arrived (the fake's ts values are not times).
     messages: dict[str, list[dict]] = field(default_factory=dict)
@@ -115,13 +119,15 @@ class FakeSlack:
         if time.monotonic() < self.rate_limited_until:
             call.status = 429
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})
-        if self.failures.get(method):
-            status, body, headers = self.failures[method].pop(0)
+        nth = sum(1 for c in self.calls if c.method == method)
+        if self.failures.get(method) or (method, nth) in self.fail_at:
+            status, body, headers = self.fail_at.pop((method, nth), None) or self.failures[method].pop(0)
             call.status = status
             return web.json_response(body, status=status, headers=headers)
         answer = self.answer(method, args)
-        if self.answer_delay:
-            await asyncio.sleep(self.answer_delay)
+        delay = self.slow.get((method, nth), self.answer_delay)
+        if delay:
+            await asyncio.sleep(delay)
         return web.json_response(answer)
 
     def answer(self, method: str, args: dict) -> dict:

@@ -14,6 +14,7 @@ from bot.app import SERVICES
 from bot.events import Conversation, Platform
 from bot.platforms.wecom_api import WeComApi, WeComApiError
 from bot.platforms.wecom_kf import KfSender, KfSync, conversation_id
+from tests.harness import long_text
 from tests.platforms.wecom_world import FIXTURES, encrypted, eventually, text_xml
 
 CALLBACK = json.loads((FIXTURES / "kf_msg_or_event_callback.json").read_text())
@@ -168,6 +169,56 @@ async def test_agent_reply_and_resolution_reach_the_customer_and_a_note_does_not
     assert "T-000001" in resolved[0] and "已修复" in resolved[0]
     await asyncio.sleep(0.3)
     assert len(fake.to_customer()) == before + 2, "card changes are not re-sent to WeChat (5 messages per turn)"
+
+
+async def test_an_agents_reply_as_long_as_wecom_allows_reaches_the_customer_whole(kf):
+    """The agent's message fills WeCom's 2,048 bytes; with the name before it the answer needs two kf messages."""
+    client, fake = kf
+    fake.queue(customer_text("m1", "发票开错了"))
+    await notify(client)
+    await eventually(lambda: len(fake.to_customer()) >= 2)
+    await asyncio.sleep(0.2)
+    before = len(fake.to_customer())
+    # One line: a command's words are taken as one text (the grammar joins them with single spaces).
+    steps = " ".join(f"第{n}步：请在订单页面点击重新开票，然后等待审核通过。" for n in range(1, 26))
+    command = f"工单 回复 T-000001 {steps}"
+    answer = steps + "." * (2048 - len(command.encode()))  # every byte WeCom lets a member send
+    command = f"工单 回复 T-000001 {answer}"
+    assert len(command.encode()) == 2048 and len(f"[T-000001] Alice Wang：{answer}".encode()) > 2048
+    query, body = encrypted(text_xml("alice.wang", command, 601))
+    await client.post("/wecom/callback", params=query, data=body)
+    reply = await eventually(lambda: fake.to_customer()[before:] if len(fake.to_customer()) >= before + 2 else None)
+    assert all(len(part.encode()) <= 2048 for part in reply)
+    assert "".join(reply) == f"[T-000001] Alice Wang：{answer}", "all of it, in order: nothing cut off"
+    assert reply[0].endswith(("。", " ")), "cut between two sentences, not inside one"
+
+
+async def test_a_very_long_answer_takes_at_most_three_of_the_five_messages_kf_allows(aiohttp_server):
+    bodies: list[dict] = []
+
+    async def gettoken(_request: web.Request) -> web.Response:
+        return web.json_response({"errcode": 0, "access_token": "T", "expires_in": 7200})
+
+    async def send_msg(request: web.Request) -> web.Response:
+        bodies.append(json.loads(await request.text()))
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": f"m{len(bodies)}"})
+
+    api = web.Application()
+    api.router.add_get("/cgi-bin/gettoken", gettoken)
+    api.router.add_post("/cgi-bin/kf/send_msg", send_msg)
+    server = await aiohttp_server(api)
+    wecom = WeComApi(base_url=str(server.make_url("/cgi-bin/")), corp_id="corp", secret="s")
+    answer = long_text()
+    try:
+        ref = await KfSender(api=wecom).post(Conversation(platform=Platform.WECOM, id=conversation_id(KFID, CUSTOMER)),
+                                             text=answer)
+    finally:
+        await wecom.close()
+    parts = [b["text"]["content"] for b in bodies]
+    assert len(parts) == 3 and ref == "m1"
+    assert all(len(part.encode()) <= 2048 for part in parts)
+    assert "\n".join(parts[:2]) == answer[:len("\n".join(parts[:2]))], "the beginning, in order"
+    assert parts[2].endswith("…"), "the rest is trimmed, and says so"
 
 
 async def test_redelivered_and_overlapping_events_have_one_effect(kf):

@@ -3,34 +3,12 @@ per round, against the local fake WeCom API."""
 
 from __future__ import annotations
 
-import pytest
-from aiohttp import web
-
 from bot.events import Conversation, ConversationKind, Platform
-from bot.platforms.wecom_api import WeComApi
-from bot.platforms.wecom_messenger import MemberPacer, WeComMessenger
 from bot.ports import Outgoing, OutgoingKind
 from bot.subjects import Subject
-from tests.harness import Harness
 from tests.platforms.wecom_world import FakeWeCom
 
 LI = Conversation(platform=Platform.WECOM, id="liming", kind=ConversationKind.DM)
-
-
-@pytest.fixture
-async def wecom_bot(store, clock, aiohttp_server):
-    """A Harness whose dispatcher also sends to WeCom: the real messenger against a fake API, paced on the fake clock."""
-    fake = FakeWeCom()
-    api = web.Application()
-    api.router.add_get("/cgi-bin/gettoken", fake.gettoken)
-    api.router.add_post("/cgi-bin/{path:.+}", fake.api)
-    server = await aiohttp_server(api)
-    messenger = WeComMessenger(api=WeComApi(base_url=str(server.make_url("/cgi-bin/")), corp_id="corp", secret="s"),
-                               agent_id=218, pacer=MemberPacer(monotonic=lambda: clock.now().timestamp()))
-    bot = Harness(store, clock)
-    bot.dispatcher.messengers[Platform.WECOM] = messenger
-    yield bot, fake
-    await messenger.close()
 
 
 def texts_to_li(fake: FakeWeCom) -> list[str]:
