@@ -141,15 +141,19 @@ async def build_app(
         install_lock(app, host=settings.host)  # say why the console is not there, rather than a bare 404
 
     async def lifecycle(app: web.Application):
-        replayed = await router.replay_pending()
-        if replayed:
-            log.info("replayed %s unprocessed deliveries", replayed)
         if background:
             settle_heap()
             await sweep.tick()  # notifications missed while we were down fire once, now
             scheduler.start()
             dispatcher.start()
-            router.start()  # the periodic replay of deliveries the pool had no room for
+            # What was acknowledged and not processed before a stop is worked off through the pool beside new
+            # requests (catch_up: the first rounds take every waiting delivery, young or old), not before serving:
+            # a backlog of thousands would otherwise keep the port from answering for minutes.
+            router.start(catch_up=True)
+        else:
+            replayed = await router.replay_pending()
+            if replayed:
+                log.info("replayed %s unprocessed deliveries", replayed)
         yield
         scheduler.shutdown()
         await router.stop()

@@ -39,7 +39,8 @@ class Urgency(IntEnum):
 
     ANSWER = 0  # a person waits for it: replies, confirmations, new cards
     REFRESH = 1  # a card already shown catches up with a change
-    REMINDER = 2  # reminders and escalations of the deadline sweep
+    NOTICE = 2  # told, not asked for: reminders, escalations, "assigned to you"; consecutive ones fold into one
+    REMINDER = 2  # the deadline sweep's notices (the same level as NOTICE)
 
 
 class OutgoingKind(StrEnum):

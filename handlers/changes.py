@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.i18n.labels import category_label, priority_label, status_label
-from bot.ports import UnitOfWork
+from bot.ports import UnitOfWork, Urgency
 from bot.sla import escalation_key
 from bot.tickets import (
     Action,
@@ -109,7 +109,7 @@ def _tell_assignee(turn: Turn, person_key: str):
             uow, turn.ctx.directory, person_key,
             lambda t: t._("{actor} assigned {number} to you: {title}", actor=turn.person.name,
                           number=ticket.number, title=ticket.title),
-            prefer=turn.platform,
+            prefer=turn.platform, urgency=Urgency.NOTICE,
         )
     return notify
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.events import ConversationKind, Platform
 from bot.i18n import translator
-from bot.ports import UnitOfWork
+from bot.ports import UnitOfWork, Urgency
 from bot.routing import route
 from bot.tickets import (
     Action,
@@ -152,7 +152,7 @@ async def _announce(turn: Turn, uow: UnitOfWork, ticket: Ticket, decision, *, fr
     if ticket.assignee and ticket.assignee != turn.person.key:
         await tell_person(uow, ctx.directory, ticket.assignee,
                           lambda pt: pt._("New ticket {number} assigned to you: {title}", number=ticket.number,
-                                          title=ticket.title), prefer=turn.platform)
+                                          title=ticket.title), prefer=turn.platform, urgency=Urgency.NOTICE)
     notify = list(decision.notify)
     if decision.notify_account_manager and turn.person.account_manager:
         notify.append(turn.person.account_manager)
@@ -162,7 +162,7 @@ async def _announce(turn: Turn, uow: UnitOfWork, ticket: Ticket, decision, *, fr
                                           tier=pt._("VIP") if ticket.customer_tier is Tier.VIP else "",
                                           customer=ticket.customer_name, number=ticket.number,
                                           priority=ticket.priority.value, title=ticket.title).strip(),
-                          prefer=turn.platform)
+                          prefer=turn.platform, urgency=Urgency.NOTICE)
 
 
 async def new_from_command(turn: Turn, intake: Intake) -> Ticket | None:

@@ -8,7 +8,7 @@ from typing import Protocol
 from bot.directory import Directory, Person
 from bot.events import Conversation, ConversationKind, Platform
 from bot.i18n import Translator, translator
-from bot.ports import CardPlacement, MessageSink, Outgoing, OutgoingKind, Placements
+from bot.ports import CardPlacement, MessageSink, Outgoing, OutgoingKind, Placements, Urgency
 from bot.subjects import Subject
 from bot.tickets import Ticket
 
@@ -54,15 +54,20 @@ def dm_target(person: Person, prefer: Platform | None = None) -> Conversation | 
 
 
 async def tell_person(
-    out: MessageSink, directory: Directory, person_key: str | None, message, *, prefer: Platform | None = None
+    out: MessageSink, directory: Directory, person_key: str | None, message, *, prefer: Platform | None = None,
+    urgency: Urgency | None = None,
 ) -> bool:
-    """DM a directory person; `message(t)` builds the text in their language. False when unreachable."""
+    """DM a directory person; `message(t)` builds the text in their language. False when unreachable.
+
+    `urgency=Urgency.NOTICE` for what the person did not ask for and need not hear this second ("assigned to
+    you"): in a backlog it goes after answers, and consecutive notices to one DM are sent as one message.
+    """
     person = directory.person(person_key)
     target = dm_target(person, prefer) if person else None
     if target is None:
         return False
     t: Translator = translator(directory.language_of(person))
-    await out.enqueue(Outgoing(OutgoingKind.TEXT, target, text=message(t), language=t.language))
+    await out.enqueue(Outgoing(OutgoingKind.TEXT, target, text=message(t), language=t.language, urgency=urgency))
     return True
 
 

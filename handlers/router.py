@@ -146,11 +146,18 @@ class Router:
             queued += 1
         return queued
 
-    def start(self, every: float = REPLAY_EVERY) -> None:
-        """Run replay_waiting every `every` seconds until stop()."""
+    def start(self, every: float = REPLAY_EVERY, *, catch_up: bool = False) -> None:
+        """Run replay_waiting every `every` seconds until stop(); `catch_up` starts at once with every waiting
+        delivery, whatever its age (at start-up: what this or a dead replica acknowledged and never processed)."""
+        if catch_up:
+            self._refused = True  # "the pool refused some": the replay takes young ones too, until none is left
+
         async def replaying() -> None:
+            first = catch_up
             while True:
-                await asyncio.sleep(every)
+                if not first:
+                    await asyncio.sleep(every)
+                first = False
                 try:
                     await self.replay_waiting()
                 except Exception:  # e.g. the database away for a moment: the next round tries again

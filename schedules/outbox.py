@@ -13,13 +13,14 @@ The dispatcher knows no kind of subject: a table `kind → CardKind` says how to
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
 from datetime import timedelta
 
 from bot.events import Platform
-from bot.ports import Clock, Messenger, OutboxItem, OutgoingKind, Pacing, TicketStore
+from bot.ports import Clock, Messenger, OutboxItem, OutgoingKind, Pacing, TicketStore, Urgency
 from bot.subjects import Subject, SubjectKind
 from schedules.sending import CardKind, Loaded, Outcome, Sender
 
@@ -31,6 +32,9 @@ STOP_GRACE = 5.0  # seconds stop() lets sends under way finish
 # A conversation that must wait longer than this (a platform's Retry-After) is postponed in the database rather
 # than waited for by a sleeping stream: its rows must not sit leased for as long as the wait.
 MAX_INLINE_WAIT = 2.0
+# Consecutive notices to one place are sent as one message up to this size: within one message on every platform
+# (Slack's parts are 3,900 characters, WeCom's 2,048 bytes: a longer fold would be split again anyway).
+FOLD_CHARS = 600
 
 
 class OutboxDispatcher:
@@ -163,10 +167,13 @@ class OutboxDispatcher:
         """Send one conversation's run in order at its pace; on a failure hand the rest back."""
         index = 0
         try:
-            for index, item in enumerate(run):
+            while index < len(run):
+                item = run[index]
                 if item.id in superseded:
                     self._sent.append((item.id, None))  # a later update of the same card renders the same state
+                    index += 1
                     continue
+                folded = _foldable_after(run, index, superseded)
                 messenger = self.messengers.get(item.message.target.platform)
                 pacing = getattr(messenger, "pacing", None) or NO_PACING
                 wait = self._ready_at.get(key, 0.0) - time.monotonic()
@@ -182,8 +189,9 @@ class OutboxDispatcher:
                     except asyncio.CancelledError:
                         await self._release(run[index:])  # stopped while waiting: nothing of the rest was tried
                         raise
+                sending = _folded(item, folded) if folded else item
                 async with self._slot(item.message.target.platform, pacing):
-                    result = await self.sender.send(messenger, item, loaded)
+                    result = await self.sender.send(messenger, sending, loaded)
                 # The platform's pace for this conversation; a rate limit's longer wait is already in the row's
                 # next attempt (the database holds the conversation back behind it, on the store's clock).
                 self._ready_at[key] = time.monotonic() + pacing.per_conversation
@@ -193,12 +201,15 @@ class OutboxDispatcher:
                     await self.store.outbox_sent(item.id, message_ref=result.ref, now=self.clock.now())
                 elif result.outcome is Outcome.SENT:
                     # Marked together with other streams' sends within `mark_interval`: one transaction for many.
-                    self._sent.append((item.id, result.ref))
+                    self._sent.extend((sent.id, result.ref) for sent in (item, *folded))
                     self._marks.set()
                 elif result.outcome is Outcome.RETRY:
                     # Keep the conversation's order: the rest waits behind the one that will be retried.
                     await self._release(run[index + 1:])
                     return
+                elif folded:  # given up as one message: the notices folded into it are tried on their own
+                    await self._release(folded)
+                index += 1 + len(folded)
         except Exception:
             log.exception("outbox stream %s failed", key)
             await self._release(run[index:])  # not those sent already: their marks are on the way
@@ -283,6 +294,39 @@ class OutboxDispatcher:
 def _key(item: OutboxItem) -> str:
     """The conversation a row belongs to (the outbox's target_key)."""
     return f"{item.message.target.platform.value}|{item.message.target.id}"
+
+
+def _is_notice(item: OutboxItem) -> bool:
+    """A plain-text notice that may share one message with its neighbours (never an answer, never in doubt)."""
+    message = item.message
+    return (message.kind is OutgoingKind.TEXT and message.urgency is Urgency.NOTICE and bool(message.text)
+            and not item.in_doubt)
+
+
+def _foldable_after(run: list[OutboxItem], index: int, superseded: set[int]) -> list[OutboxItem]:
+    """The notices right after run[index] that go out in its message: consecutive, to the very same place (thread,
+    ephemeral reader), up to FOLD_CHARS in all. A paced conversation's queue of "assigned to you" lines and
+    reminders becomes one message instead of one a second."""
+    first = run[index]
+    if not _is_notice(first):
+        return []
+    folded, size = [], len(first.message.text)
+    for item in run[index + 1:]:
+        same_place = (item.message.target == first.message.target
+                      and item.message.ephemeral_user == first.message.ephemeral_user)
+        if item.id in superseded or not _is_notice(item) or not same_place:
+            break
+        size += 1 + len(item.message.text)
+        if size > FOLD_CHARS:
+            break
+        folded.append(item)
+    return folded
+
+
+def _folded(first: OutboxItem, rest: list[OutboxItem]) -> OutboxItem:
+    """`first` carrying the text of every folded notice, a line each, in order."""
+    text = "\n".join([first.message.text, *(item.message.text for item in rest)])
+    return dataclasses.replace(first, message=dataclasses.replace(first.message, text=text))
 
 
 def _superseded_updates(items: list[OutboxItem]) -> set[int]:

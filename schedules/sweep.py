@@ -62,7 +62,7 @@ class MessageBatch:
     async def enqueue(self, message: Outgoing) -> None:
         """Keep `message` for the batch."""
         if message.kind is not OutgoingKind.CARD_UPDATE:
-            message = dataclasses.replace(message, urgency=Urgency.REMINDER)
+            message = dataclasses.replace(message, urgency=Urgency.NOTICE)
         self.messages.append(message)
 
 

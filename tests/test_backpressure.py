@@ -60,3 +60,40 @@ async def test_a_replay_racing_the_first_processor_has_no_second_effect(store, c
     await asyncio.gather(first.process(event), second.process(event))
     assert await _titles(store) == ["raced"]
     assert not await store.pending_deliveries()
+
+
+async def test_a_restart_with_a_backlog_answers_at_once_and_works_the_backlog_off(database_url, aiohttp_client,
+                                                                                   monkeypatch):
+    """Acknowledged commands left by a crash are worked off beside new requests, not before the server answers."""
+    from bot.app import build_app
+    from bot.config import Settings, load_config
+    from bot.ports import SystemClock
+    from storage.db import create_engine
+    from storage.store import SqlStore
+    from tests.harness import EXAMPLE_CONFIG
+
+    backlog = 600
+    before = SqlStore(create_engine(database_url), SystemClock())
+    bot = Harness(before, SystemClock())
+    for n in range(backlog):  # recorded and acknowledged by the replica that then died
+        assert await bot.router.accept(CommandIssued(delivery_id=f"cmd:left:{n}", actor=bot.actor("alice"),
+                                                     conversation=bot.channel(), text=f"new left behind {n}"))
+    await before.close()
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG)))
+    answered = await client.get("/healthz")
+    assert answered.status == 200
+    store = SqlStore(create_engine(database_url), SystemClock())
+    try:
+        waiting = len(await store.pending_deliveries())
+        assert waiting > 0, "the server answered only after working off the whole backlog"
+        for _ in range(600):
+            if not await store.pending_deliveries(limit=1):
+                break
+            await asyncio.sleep(0.1)
+        assert not await store.pending_deliveries(limit=1), "the backlog was not worked off"
+        titles = await _titles(store)
+        assert sorted(titles) == sorted(f"left behind {n}" for n in range(backlog)), "each exactly once"
+    finally:
+        await store.close()

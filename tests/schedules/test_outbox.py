@@ -70,6 +70,27 @@ async def test_a_backlog_sends_answers_to_people_before_reminders(aiohttp_server
     assert sorted(texts[1:]) == sorted(f"reminder {n}" for n in range(30))
 
 
+async def test_notices_queued_for_one_dm_go_out_as_one_message_and_answers_stay_their_own(aiohttp_server, store):
+    fake, dispatcher = await _bot(aiohttp_server, store)
+    dm = _dm(1)
+    # An agent's DM, paced at one message a second, gets a wave of "assigned to you" notices with one answer among.
+    await _enqueue(store, *[Outgoing(OutgoingKind.TEXT, dm, text=f"T-{n} assigned to you", urgency=Urgency.NOTICE)
+                            for n in range(6)],
+                   Outgoing(OutgoingKind.TEXT, dm, text="your answer"),
+                   *[Outgoing(OutgoingKind.TEXT, dm, text=f"T-{n} assigned to you", urgency=Urgency.NOTICE)
+                     for n in range(6, 12)])
+    await dispatcher.drain()
+    texts = [c.args["text"] for c in _posted(fake) if c.args["channel"] == dm.id]
+    assert "your answer" in texts, "an answer is never folded into notices"
+    lines = [line for text in texts for line in text.split("\n")]
+    assert lines[:6] == [f"T-{n} assigned to you" for n in range(6)] and lines[6] == "your answer"
+    assert lines[7:] == [f"T-{n} assigned to you" for n in range(6, 12)], "every notice once, in order"
+    assert texts[0].count("\n") == 5, "the six notices before the answer are one message"
+    assert len(texts) <= 4, f"13 rows in {len(texts)} messages (one a second each before): {texts}"
+    rows = await store.outbox_rows()
+    assert {r.status for r in rows} == {"sent"}, "the folded rows are marked sent too"
+
+
 async def test_a_storm_of_429s_postpones_without_losing_or_reordering(aiohttp_server, database_url):
     store = SqlStore(create_engine(database_url), SystemClock())  # Retry-After is real time
     try:
