@@ -63,8 +63,10 @@ class TimingMessenger:
         self.arrivals: list[tuple[str, float]] = []
 
     async def post(self, target, *, text=None, card=None, ephemeral_user=None):
-        if text and text.startswith("⏰"):
-            self.arrivals.append((TICKET_NUMBER.search(text).group(0), time.time()))
+        # Reminders queued for one DM arrive folded into one message, a line each.
+        for line in (text or "").splitlines():
+            if line.startswith("⏰"):
+                self.arrivals.append((TICKET_NUMBER.search(line).group(0), time.time()))
         return f"m{len(self.arrivals)}"
 
     async def update(self, target, message_ref, card):

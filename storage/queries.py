@@ -71,13 +71,13 @@ def at_risk_running(now: datetime, limit: int, priority: Priority | None = None)
 def at_risk_paused(now: datetime, limit: int, dialect: str, priority: Priority | None = None) -> Select:
     """Paused clocks that were at risk when paused, least time left (deadline − pause start) first.
 
-    ix_tickets_sla_due: due NULL, then the risk range; only this (small) set is sorted.
+    ix_tickets_sla_paused_risk: a column holding only paused clocks' risk instants; only this (small) set is sorted.
     """
     # The running clock's deadline, as storage.sla_index.running_deadline picks it.
     responding = TicketRow.respond_by.is_not(None) & TicketRow.first_response_at.is_(None)
     due = case((responding, TicketRow.respond_by), else_=TicketRow.resolve_by)
     left = _seconds(due, dialect) - _seconds(TicketRow.sla_paused_at, dialect)
-    return (select(TicketRow).where(TicketRow.sla_risk_at <= now, TicketRow.sla_due_at.is_(None), *_of(priority))
+    return (select(TicketRow).where(TicketRow.sla_paused_risk_at <= now, *_of(priority))
             .order_by(left, TicketRow.id).limit(limit))
 
 

@@ -104,6 +104,7 @@ class TicketRow(Base):
     # counts as at risk, so the breaching list is an index range, not a scan of the open tickets.
     sla_due_at: Mapped[datetime | None] = mapped_column()
     sla_risk_at: Mapped[datetime | None] = mapped_column()
+    sla_paused_risk_at: Mapped[datetime | None] = mapped_column()  # sla_risk_at of paused clocks only
 
     __table_args__ = (
         # Stats count per status and priority inside this index (closed = the rest of a whole-table count).
@@ -121,6 +122,8 @@ class TicketRow(Base):
         # not-yet-breached be found in deadline order without reading rows; (risk) counts them all.
         Index("ix_tickets_sla_due", "sla_due_at", "sla_risk_at"),
         Index("ix_tickets_sla_risk", "sla_risk_at"),
+        # The paused clocks at risk alone (a handful among a million): `list breaching` reads them whole.
+        Index("ix_tickets_sla_paused_risk", "sla_paused_risk_at"),
         Index("ix_tickets_requester", "requester_platform", "requester_user_id", "status"),
         Index("ix_tickets_assignee_status", "assignee", "status"),
         Index("ix_tickets_customer_conv", "customer_conv_platform", "customer_conv_id", "customer_conv_thread"),

@@ -132,7 +132,7 @@ async def test_lists_and_counts_are_served_by_indexes(store, clock):
         assert "ix_tickets_open_queue" in await plan(open_list) and "TEMP B-TREE" not in await plan(open_list)
         assert "ix_tickets_open_assignee" in await plan(mine) and "TEMP B-TREE" not in await plan(mine)
         assert "ix_tickets_sla_due" in await plan(queries.breached_running(now, 20))
-        assert "ix_tickets_sla_due" in await plan(queries.at_risk_paused(now, 20, "sqlite"))
+        assert "ix_tickets_sla_paused_risk" in await plan(queries.at_risk_paused(now, 20, "sqlite"))
         assert "COVERING INDEX ix_tickets_sla_risk" in await plan(queries.at_risk_count(now, 100))
         assert "COVERING INDEX ix_tickets_status_priority" in await plan(queries.not_closed_counts())
 
