@@ -144,13 +144,18 @@ async def test_customer_message_opens_a_ticket_answered_through_kf_and_later_one
     assert [t for t in fake.to_customer() if OPENED in t] == [sent[0]]
 
 
-async def test_agent_reply_and_resolution_reach_the_customer_and_a_note_does_not(kf):
-    client, fake = kf
+async def _customer_opened_a_ticket(client, fake) -> int:
+    """A customer's first message opens T-000001 and is answered; how many messages the customer has by then."""
     fake.queue(customer_text("m1", "发票开错了"))
     await notify(client)
     await eventually(lambda: len(fake.to_customer()) >= 2)
     await asyncio.sleep(0.2)
-    before = len(fake.to_customer())
+    return len(fake.to_customer())
+
+
+async def test_agent_reply_and_resolution_reach_the_customer_and_a_note_does_not(kf):
+    client, fake = kf
+    before = await _customer_opened_a_ticket(client, fake)
 
     query, body = encrypted(text_xml("alice.wang", "工单 备注 T-000001 可能是CDN的问题", 501))
     await client.post("/wecom/callback", params=query, data=body)
@@ -174,11 +179,7 @@ async def test_agent_reply_and_resolution_reach_the_customer_and_a_note_does_not
 async def test_an_agents_reply_as_long_as_wecom_allows_reaches_the_customer_whole(kf):
     """The agent's message fills WeCom's 2,048 bytes; with the name before it the answer needs two kf messages."""
     client, fake = kf
-    fake.queue(customer_text("m1", "发票开错了"))
-    await notify(client)
-    await eventually(lambda: len(fake.to_customer()) >= 2)
-    await asyncio.sleep(0.2)
-    before = len(fake.to_customer())
+    before = await _customer_opened_a_ticket(client, fake)
     # One line: a command's words are taken as one text (the grammar joins them with single spaces).
     steps = " ".join(f"第{n}步：请在订单页面点击重新开票，然后等待审核通过。" for n in range(1, 26))
     command = f"工单 回复 T-000001 {steps}"
