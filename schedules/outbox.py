@@ -32,9 +32,9 @@ STOP_GRACE = 5.0  # seconds stop() lets sends under way finish
 # A conversation that must wait longer than this (a platform's Retry-After) is postponed in the database rather
 # than waited for by a sleeping stream: its rows must not sit leased for as long as the wait.
 MAX_INLINE_WAIT = 2.0
-# Consecutive notices to one place are sent as one message up to this size: within one message on every platform
-# (Slack's parts are 3,900 characters, WeCom's 2,048 bytes: a longer fold would be split again anyway).
-FOLD_CHARS = 600
+# Consecutive notices to one place are sent as one message up to this size: ~30 lines, one Slack post (its parts
+# are 3,900 characters); on WeCom (2,048 bytes a part) a Chinese fold this long goes in two or three parts.
+FOLD_CHARS = 1500
 
 
 class OutboxDispatcher:
@@ -52,7 +52,7 @@ class OutboxDispatcher:
         max_delay: float = 300.0,
         idle_poll: float = 1.0,
         batch: int = 200,
-        per_conversation: int = 10,
+        per_conversation: int = 30,
         lease_seconds: float = 60.0,
         max_streams: int = 1000,
         mark_interval: float = 0.05,
