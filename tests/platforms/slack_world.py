@@ -101,11 +101,28 @@ class SlackWorld:
 
 def action_id(card: dict, verb: str) -> str:
     """The action id of the card's control for `verb`."""
-    for block in card["blocks"]:
-        for element in block.get("elements", []):
-            if element.get("action_id", "").split(":")[2:3] == [verb] and not element["action_id"].endswith(":team"):
-                return element["action_id"]
+    for element in controls(card):
+        if element.get("action_id", "").split(":")[2:3] == [verb] and not element["action_id"].endswith(":team"):
+            return element["action_id"]
     raise AssertionError(f"no {verb} control on the card")
+
+
+def controls(card: dict) -> list[dict]:
+    """Every interactive element of the card: an actions block's elements and each section's accessory."""
+    found = []
+    for block in card["blocks"]:
+        found += [e for e in block.get("elements", []) if "action_id" in e]
+        if "action_id" in block.get("accessory", {}):
+            found.append(block["accessory"])
+    return found
+
+
+def label_of(card: dict, action: str) -> str:
+    """The text a person reads beside the control `action`: its section's text (a placeholder is not one)."""
+    for block in card["blocks"]:
+        if block.get("accessory", {}).get("action_id") == action:
+            return block["text"]["text"]
+    raise AssertionError(f"no label beside {action}")
 
 
 def card_text(card: dict) -> str:
