@@ -30,6 +30,7 @@ from storage.queries import (
     not_closed_counts,
     ticket_filter,
 )
+from storage.outbox import fold_notices
 from storage.sla_index import time_left
 from storage.tables import (
     CardPlacementRow,
@@ -302,6 +303,10 @@ class SqlUnitOfWork:
             {**outbox_values(message), "created_at": now, "status": PENDING, "attempts": 0, "next_attempt_at": now}
             for message in messages
         ])
+
+    async def enqueue_notices(self, messages: Sequence[Outgoing]) -> None:
+        """enqueue_many, each notice folded into one of its subject still waiting for its conversation."""
+        await self.enqueue_many(await fold_notices(self.session, messages))
 
     async def placements(self, subject: Subject) -> list[CardPlacement]:
         """Every place the subject's card was posted, oldest first."""

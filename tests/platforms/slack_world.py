@@ -129,8 +129,10 @@ def card_text(card: dict) -> str:
     return json.dumps(card["blocks"], ensure_ascii=False)
 
 
-async def start_slack(*, database_url, aiohttp_client, aiohttp_server, monkeypatch) -> SlackWorld:
-    """The real app with Slack on, its Web API client pointed at a fresh fake served on port 0."""
+async def start_slack(*, database_url, aiohttp_client, aiohttp_server, monkeypatch, config=None,
+                      clock=None) -> SlackWorld:
+    """The real app with Slack on, its Web API client pointed at a fresh fake served on port 0 (the sample config
+    unless `config` is given; the system clock unless `clock`)."""
     fake, base_url = await start_fake_slack(aiohttp_server)
     # The fake hands out increasing ts values; remember which call got which, like Slack's answers.
     answers = {}
@@ -142,18 +144,19 @@ async def start_slack(*, database_url, aiohttp_client, aiohttp_server, monkeypat
         return result
     fake.answer = answer
     fake.answer_ts = lambda call: answers.get(id(call.args))
-    return SlackWorld(await aiohttp_client(await slack_app(base_url, database_url, monkeypatch)), fake)
+    app = await slack_app(base_url, database_url, monkeypatch, config=config, clock=clock)
+    return SlackWorld(await aiohttp_client(app), fake)
 
 
-async def slack_app(base_url: str, database_url: str, monkeypatch):
+async def slack_app(base_url: str, database_url: str, monkeypatch, *, config=None, clock=None):
     """The real app with Slack on (its Web API at `base_url`), the sample config's triage channels on Slack."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     for name, value in {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
                         "SLACK_API_BASE_URL": base_url}.items():
         monkeypatch.setenv(name, value)
-    config = load_config(EXAMPLE_CONFIG)
+    config = config or load_config(EXAMPLE_CONFIG)
     config.triage_channels[Platform.SLACK] = "C0TRIAGE"
     config.sla.escalation_channels[Platform.SLACK] = "C0ESCALATE"
-    app = await build_app(Settings(), config=config)
+    app = await build_app(Settings(), config=config, clock=clock)
     app[SERVICES].messengers[Platform.SLACK].pacing = Pacing()  # pacing is tested on its own
     return app
