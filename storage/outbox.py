@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.events import Conversation
-from bot.ports import Outgoing, OutboxItem, OutgoingKind, Urgency
+from bot.ports import OutboxItem, Outgoing, OutgoingKind, Urgency
 from bot.subjects import Subject
 from storage.mapping import outgoing_from_row, target_key
 from storage.tables import CardPlacementRow, OutboxRow

@@ -22,6 +22,7 @@ from storage.mapping import (
     ticket_values,
     timeline_from_row,
 )
+from storage.outbox import fold_notices
 from storage.queries import (
     at_risk_count,
     at_risk_paused,
@@ -30,7 +31,6 @@ from storage.queries import (
     not_closed_counts,
     ticket_filter,
 )
-from storage.outbox import fold_notices
 from storage.sla_index import time_left
 from storage.tables import (
     CardPlacementRow,

@@ -212,7 +212,7 @@ async def test_a_narrow_window_puts_the_sidebar_above_and_keeps_the_composer_in_
     await browser.goto(f"http://127.0.0.1:{port}/")
     await _be(browser, persona)
     for n in range(14):  # a long conversation: more than a screen
-        await _say(port, persona, persona, f"/ticket help" if persona == "alice" else f"还是打不开 {n}")
+        await _say(port, persona, persona, "/ticket help" if persona == "alice" else f"还是打不开 {n}")
     await _open(browser, persona)
     await browser.wait_for("document.querySelectorAll('#messages .msg').length >= 14")
 
@@ -229,3 +229,56 @@ async def test_a_narrow_window_puts_the_sidebar_above_and_keeps_the_composer_in_
     assert narrow["scrolls"] and narrow["messages"]["height"] > 200, narrow
     await _write(browser, "/ticket help" if persona == "alice" else "第十五条")
     await browser.wait_for(f"({LAYOUT}).atBottom && document.querySelectorAll('#messages .msg').length >= 15")
+
+
+async def _press(browser: Browser, label: str) -> None:
+    """Click the button `label` on the card in view, once it shows."""
+    find = f"[...document.querySelectorAll('#messages .card button')].find(b => b.innerText.trim() === {json.dumps(label)})"
+    await browser.wait_for(f"!!{find}")
+    await browser.evaluate(f"{find}.click(); true")
+
+
+async def test_the_readme_quick_start_in_a_browser(serve, browser, database_url):
+    """README's "Quick start", step by step, as it reads on a fresh database."""
+    port = _free_port()
+    await serve(database_url, port)
+    await browser.goto(f"http://127.0.0.1:{port}/")
+    await _be(browser, "wang-store")  # 1. the customer sees only their DM
+    assert list(await _unread(browser)) == ["wang-store"]
+    await _write(browser, "我的订单页面打不开")
+    await _shows(browser, "已为您创建工单 T-000001")
+
+    await _be(browser, "alice")  # 2. the triage card speaks the workspace language, the page Alice's
+    await browser.wait_for("document.getElementById('title').innerText === '#triage'")
+    await _shows(browser, "T-000001")
+    assert await browser.evaluate("document.getElementById('send').innerText") == "Send"
+    labels = await browser.evaluate("[...document.querySelectorAll('#messages .sel-label')].map(l => l.innerText)")
+    assert "优先级" in labels
+    await _press(browser, "认领")
+    await browser.wait_for(f"{SHOWN}.includes('处理中')")
+    await browser.evaluate("(() => { const s = [...document.querySelectorAll('#messages select')]"
+                           ".find(x => x.dataset.action.includes(':priority:')); s.value = 'P1';"
+                           "s.dispatchEvent(new Event('change')); return true; })()")
+    await browser.wait_for(f"{SHOWN}.includes('P1 · 高')")
+    await _write(browser, "/ticket note T-000001 looks like the CDN")
+    await _shows(browser, "Internal note added")
+    await _write(browser, "/ticket reply T-000001 Please clear your cache")
+    await _shows(browser, "Reply sent")
+
+    await _be(browser, "wang-store")  # 3. the reply arrived, the note did not
+    await _shows(browser, "Please clear your cache")
+    assert "looks like the CDN" not in await browser.evaluate(SHOWN)
+    await _write(browser, "好了，谢谢")
+    await _shows(browser, "好了，谢谢")
+
+    await _be(browser, "alice")  # 4. resolve, close: every copy follows
+    await _shows(browser, "好了，谢谢")  # it landed on the ticket (in the card's thread)
+    await _press(browser, "解决")
+    await browser.wait_for(f"{SHOWN}.includes('已解决')")
+    await _press(browser, "关闭")
+    await browser.wait_for(f"{SHOWN}.includes('已关闭')")
+    await _be(browser, "wang-store")
+    await _shows(browser, "已关闭")
+    await _write(browser, "/ticket help")  # what a customer can do, not the staff's commands
+    await _shows(browser, "/ticket reopen")
+    assert "/ticket assign" not in await browser.evaluate(SHOWN)

@@ -254,12 +254,17 @@ function render() {
 
 // Whether the view follows the newest message: while the person has not scrolled up to read older ones. Kept as
 // they scroll, so a window that narrows (and its messages grow taller) still follows, and so does one's own message.
-$("messages").addEventListener("scroll", () => {
-  const box = $("messages");
-  state.pinned = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+// A scroll the browser makes because the box changed size is not the person's: the resize re-pins the view.
+const list = $("messages");
+let boxSize = "";
+list.addEventListener("scroll", () => {
+  if (`${list.clientWidth}x${list.clientHeight}` !== boxSize) return;
+  state.pinned = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
 });
-new ResizeObserver(() => { if (state.pinned !== false) $("messages").scrollTop = $("messages").scrollHeight; })
-  .observe($("messages"));
+new ResizeObserver(() => {
+  boxSize = `${list.clientWidth}x${list.clientHeight}`;
+  if (state.pinned !== false) list.scrollTop = list.scrollHeight;
+}).observe(list);
 
 $("composer").onsubmit = async (event) => {
   event.preventDefault();
