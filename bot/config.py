@@ -30,6 +30,7 @@ from bot.business_hours import (
     parse_weekdays,
 )
 from bot.events import Platform
+from bot.routing import RoutingRule
 from bot.tickets import Priority, Status, Tier
 
 Language = Literal["zh-CN", "en"]
@@ -86,35 +87,6 @@ class CustomerConfig(_Strict):
     account_manager: str | None = None
     language: Language | None = None
     identities: dict[Platform, list[str] | str] = {}
-
-
-class RuleMatch(_Strict):
-    """What a routing rule looks at; every given condition must hold."""
-
-    keywords: list[str] = []
-    product_module: str | None = None
-    customer_tier: Tier | None = None
-    category: str | None = None
-
-
-class RuleEffect(_Strict):
-    """What a matching routing rule does."""
-
-    category: str | None = None
-    department: str | None = None
-    assignee: str | None = None
-    priority: Priority | None = None
-    raise_priority: bool = False
-    notify: list[str] = []
-    notify_account_manager: bool = False
-
-
-class RoutingRule(_Strict):
-    """One ordered routing rule: first match wins."""
-
-    name: str
-    match: RuleMatch
-    then: RuleEffect
 
 
 class IntakeConfig(_Strict):
@@ -236,7 +208,13 @@ class AppConfig(_Strict):
         for i, cust in enumerate(self.customers):
             if cust.account_manager and cust.account_manager not in people:
                 problems.append(f"customers.{i}.account_manager: unknown person '{cust.account_manager}'")
+        keys: dict[str, int] = {}
         for i, rule in enumerate(self.routing):
+            if rule.key in keys:
+                # The timeline names a rule by its key: two rules of one key could not be told apart there.
+                problems.append(f"routing.{i}.key: '{rule.key}' is routing.{keys[rule.key]}'s already; "
+                                "give each rule its own name or key")
+            keys.setdefault(rule.key, i)
             then = rule.then
             if then.department and then.department not in departments:
                 problems.append(f"routing.{i}.then.department: unknown department '{then.department}'")

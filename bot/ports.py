@@ -291,6 +291,12 @@ class Outbox(MessageSink, Protocol):
         """enqueue for several messages at once, in order (one statement)."""
         ...
 
+    async def enqueue_notices(self, messages: Sequence[Outgoing]) -> None:
+        """enqueue_many for the deadline sweep: a notice (REMINDER urgency, plain text or a fresh card, of a subject)
+        joins one of the same subject, kind and reader still unsent and unclaimed in its conversation instead of
+        adding a message; the rest are added in order."""
+        ...
+
 
 class Placements(Protocol):
     """Where subjects' cards were posted."""

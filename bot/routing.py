@@ -1,16 +1,89 @@
-"""Ordered routing rules: first match wins, and the reason is recorded on the timeline."""
+"""Ordered routing rules: first match wins, and the rule is recorded on the timeline by its key."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from bot.config import RoutingRule
-from bot.tickets import Priority, Ticket
+from pydantic import BaseModel, ConfigDict, PlainValidator, model_validator
+
+from bot.i18n import SUPPORTED
+from bot.tickets import Priority, Ticket, Tier
+
+
+def _rule_name(value):
+    """A rule's name as written: text, or text per language ({en: …, zh-CN: …}); ValueError says what is wrong."""
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError("a rule's name cannot be empty")
+        return value
+    if not isinstance(value, dict):
+        raise ValueError("give the rule's name as text, or per language: {en: …, zh-CN: …}")
+    if not value:
+        raise ValueError("give the rule's name in at least one language (zh-CN, en)")
+    for language, text in value.items():
+        if language not in SUPPORTED:
+            raise ValueError(f"unknown language '{language}' (use zh-CN or en)")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"the name in '{language}' must be text")
+    return dict(value)
+
+
+RuleName = Annotated[str | dict[str, str], PlainValidator(_rule_name)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RuleMatch(_Strict):
+    """What a routing rule looks at; every given condition must hold."""
+
+    keywords: list[str] = []
+    product_module: str | None = None
+    customer_tier: Tier | None = None
+    category: str | None = None
+
+
+class RuleEffect(_Strict):
+    """What a matching routing rule does."""
+
+    category: str | None = None
+    department: str | None = None
+    assignee: str | None = None
+    priority: Priority | None = None
+    raise_priority: bool = False
+    notify: list[str] = []
+    notify_account_manager: bool = False
+
+
+class RoutingRule(_Strict):
+    """One ordered routing rule: first match wins; the timeline names it by its `key`, readers by its name."""
+
+    name: RuleName
+    # What a ticket's timeline stores, so each reader sees the name in their own language (and a reworded name
+    # keeps its old entries when the key stays): by default the name itself, or its English one.
+    key: str | None = None
+    match: RuleMatch
+    then: RuleEffect
+
+    @model_validator(mode="after")
+    def _default_key(self) -> RoutingRule:
+        if not self.key:
+            name = self.name
+            self.key = name if isinstance(name, str) else name.get("en") or next(iter(name.values()))
+        return self
+
+    def title(self, language: str) -> str:
+        """The rule's name in `language`, else in the other language."""
+        if isinstance(self.name, str):
+            return self.name
+        return self.name.get(language) or next(iter(self.name.values()))
 
 
 @dataclass(frozen=True)
 class RoutingDecision:
-    """What the first matching rule (if any) decided for a new ticket."""
+    """What the first matching rule (if any) decided for a new ticket; `rule` is its key."""
 
     rule: str | None = None
     category: str | None = None
@@ -47,7 +120,7 @@ def route(ticket: Ticket, rules: list[RoutingRule]) -> RoutingDecision:
         if then.raise_priority:
             priority = (priority or ticket.priority).raised()
         return RoutingDecision(
-            rule=rule.name,
+            rule=rule.key,
             category=then.category,
             department=then.department,
             assignee=then.assignee,
@@ -56,3 +129,9 @@ def route(ticket: Ticket, rules: list[RoutingRule]) -> RoutingDecision:
             notify_account_manager=then.notify_account_manager,
         )
     return RoutingDecision()
+
+
+def rule_title(rules: list[RoutingRule], key: str, language: str) -> str:
+    """The name of the rule a timeline stored as `key`, in `language`; the key itself once no rule has it."""
+    rule = next((r for r in rules if r.key == key), None)
+    return rule.title(language) if rule is not None else key

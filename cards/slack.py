@@ -7,6 +7,7 @@ each; a header 150; a context 10 elements; an actions block 25 elements; a butto
 
 from __future__ import annotations
 
+from bot.i18n import translator
 from bot.text import fit_text
 from cards.model import Button, Card, Select
 
@@ -39,29 +40,54 @@ def _option(label: str, value: str) -> dict:
     return {"text": _plain(label, 75), "value": value[:150]}
 
 
-def _element(control: Button | Select) -> list[dict]:
-    if isinstance(control, Button):
-        element = {"type": "button", "text": _plain(control.label, 75), "action_id": control.action,
-                   "value": control.action}
-        if control.style in ("primary", "danger"):
-            element["style"] = control.style
-        return [element]
+def _button(control: Button) -> dict:
+    element = {"type": "button", "text": _plain(control.label, 75), "action_id": control.action, "value": control.action}
+    if control.style in ("primary", "danger"):
+        element["style"] = control.style
+    return element
+
+
+def _labelled(label: str, element: dict) -> dict:
+    """A drop-down with its label beside it: a select's placeholder is gone once it shows a value."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escaped(label, TEXT_LIMIT - 2)}*"},
+            "accessory": element}
+
+
+def _select_rows(control: Select, t) -> list[dict]:
+    """The section blocks of one select: its label on the left, the drop-down as the accessory."""
     people = [o for o in control.options if o.value.startswith("p:")]
     others = [o for o in control.options if not o.value.startswith("p:")]
     if control.kind == "users":
         # Slack's own people picker for the assignee, plus a short list of teams (departments) to hand to.
-        elements = [{"type": "users_select", "action_id": control.action, "placeholder": _plain(control.label, 150)}]
+        rows = [_labelled(control.label, {"type": "users_select", "action_id": control.action,
+                                          "placeholder": _plain(control.label, 150)})]
         if others:
-            elements.append({"type": "static_select", "action_id": f"{control.action}:team",
-                             "placeholder": _plain("👥", 150),
-                             "options": [_option(o.label, o.value) for o in others[:100]]})
-        return elements
+            team = t._("Assign to a team")
+            rows.append(_labelled(team, {"type": "static_select", "action_id": f"{control.action}:team",
+                                         "placeholder": _plain(team, 150),
+                                         "options": [_option(o.label, o.value) for o in others[:100]]}))
+        return rows
     element = {"type": "static_select", "action_id": control.action, "placeholder": _plain(control.label, 150),
                "options": [_option(o.label, o.value) for o in (people + others)[:100]]}
     initial = next((o for o in control.options if o.value == control.initial), None)
     if initial is not None:
         element["initial_option"] = _option(initial.label, initial.value)
-    return [element]
+    return [_labelled(control.label, element)]
+
+
+def _controls(card: Card) -> list[dict]:
+    """The buttons in actions blocks (25 a block), then one labelled row per drop-down, in the card's order."""
+    t = translator(card.language)
+    buttons = [_button(c) for c in card.actions if isinstance(c, Button)]
+    blocks = [{"type": "actions", "elements": buttons[start:start + 25]} for start in range(0, len(buttons), 25)]
+    for control in card.actions:
+        if isinstance(control, Select):
+            blocks += _select_rows(control, t)
+    if card.subject is not None:
+        # Unique per message, as Slack requires; presses are decoded from the action id alone.
+        for number, block in enumerate(blocks):
+            block["block_id"] = f"{card.subject.kind.value}:{card.subject.id}:{number}"
+    return blocks
 
 
 def render_blocks(card: Card) -> list[dict]:
@@ -80,12 +106,7 @@ def render_blocks(card: Card) -> list[dict]:
     if card.image is not None and card.image.ref:
         # The ref is the id of a file the bot uploaded (files.uploadV2): no public URL needed.
         tail.append({"type": "image", "slack_file": {"id": card.image.ref}, "alt_text": card.image.alt[:2000] or " "})
-    elements = [element for control in card.actions for element in _element(control)]
-    for start in range(0, len(elements), 25):
-        block = {"type": "actions", "elements": elements[start:start + 25]}
-        if card.subject is not None:
-            block["block_id"] = f"{card.subject.kind.value}:{card.subject.id}:{start // 25}"
-        tail.append(block)
+    tail += _controls(card)
     if card.footer:
         tail.append({"type": "context", "elements": [_mrkdwn(card.footer)]})
     notes = [{"type": "context", "elements": [_mrkdwn(note)]} for note in card.notes]

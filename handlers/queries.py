@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.i18n.labels import category_label, priority_label, status_label
 from bot.permissions import LIST, STATS, VIEW, denial
 from bot.ports import TicketQuery
+from bot.routing import rule_title
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, TimelineKind, format_number
 from cards.sla_text import sla_lines
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
@@ -136,7 +137,8 @@ def _reason(turn: Turn, text: str) -> str:
     if text == "by the requester":
         return t._("by the requester")
     if match := _RULE.match(text):
-        return t._("rule “{rule}”", rule=match.group(1))
+        # The timeline keeps the rule's key: its name is read from the config, in the reader's language.
+        return t._("rule “{rule}”", rule=rule_title(turn.ctx.config.routing, match.group(1), t.language))
     if match := _STRATEGY.match(text):
         department = _someone(turn, f"d:{match.group(2)}")
         return (t._("round-robin in {department}", department=department) if match.group(1) == "round-robin"

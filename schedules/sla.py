@@ -55,7 +55,9 @@ class SlaProvider:
     async def fired(self, out: MessageBatch, due: Due[Ticket], now: datetime) -> None:
         """One message per conversation with what was said; a card only where none is yet; badges change band."""
         for target, said in self._said.pop(due.subject, {}).items():
-            await out.enqueue(Outgoing(OutgoingKind.TEXT, target, text="\n".join(said.lines), language=said.language))
+            # Naming the ticket lets the store fold it into a notice of the ticket still waiting for the conversation.
+            await out.enqueue(Outgoing(OutgoingKind.TEXT, target, text="\n".join(said.lines), subject=due.subject,
+                                       language=said.language))
             if not _has_card(due.placements, target):
                 await post_card(out, due.item, target, viewer=Viewer.STAFF, language=said.language)
         await update_cards(out, due.item, due.placements)
@@ -76,7 +78,7 @@ class SlaProvider:
         if queue is not None:
             # The queue's card is the triage card already there: the reminder is a line, not another card.
             await out.enqueue(Outgoing(OutgoingKind.TEXT, queue, text=text(translator(self.directory.default_language)),
-                                       language=self.directory.default_language))
+                                       subject=ticket.subject, language=self.directory.default_language))
 
     async def _escalate(self, out: MessageBatch, ticket: Ticket, n: Notification, now: datetime) -> None:
         """To the level's people by DM, and to the escalation channel, each with the card ("I'm on it")."""

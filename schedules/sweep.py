@@ -51,9 +51,11 @@ class Plan:
 
 
 class MessageBatch:
-    """The messages of one batch, in order, written with one enqueue_many in the batch's own transaction.
+    """The messages of one batch, in order, written together in the batch's own transaction.
 
-    They are reminders: in a backlog, answers to people go first (card refreshes keep their own urgency).
+    They are reminders: in a backlog, answers to people go first (card refreshes keep their own urgency). What
+    one batch says about a subject to one conversation the provider folds into one message; the store folds it
+    further into one still waiting from an earlier batch (Outbox.enqueue_notices).
     """
 
     def __init__(self):
@@ -146,5 +148,7 @@ class DeadlineSweep:
         await provider.move_bookmarks(uow, [(entry, plan.next_due) for entry, plan in plans])
         for entry in changed:
             await provider.fired(out, entry, now)
-        await uow.enqueue_many(out.messages)  # the same transaction as the claims
+        # The same transaction as the claims. A notice to a conversation that still holds an unsent one of the same
+        # subject (waiting for its pace) joins it: an earlier sweep's message and this one's arrive as one.
+        await uow.enqueue_notices(out.messages)
         return sent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -9,9 +10,9 @@ from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.events import Conversation
-from bot.ports import OutboxItem, OutgoingKind
+from bot.ports import OutboxItem, Outgoing, OutgoingKind, Urgency
 from bot.subjects import Subject
-from storage.mapping import outgoing_from_row
+from storage.mapping import outgoing_from_row, target_key
 from storage.tables import CardPlacementRow, OutboxRow
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
@@ -24,6 +25,62 @@ def _claimable(row, now: datetime) -> ColumnElement[bool]:
     """Due for (another) attempt: pending and due, or claimed by a dispatcher whose lease ran out."""
     return or_(and_(row.status == PENDING, row.next_attempt_at <= now),
                and_(row.status == SENDING, row.lease_until <= now))
+
+
+def _folds(message: Outgoing) -> bool:
+    """A notice of the sweep about a subject, for everyone in its conversation: plain text, or its card."""
+    return (message.urgency is Urgency.REMINDER and message.subject is not None and message.ephemeral_user is None
+            and (message.kind is OutgoingKind.CARD or (message.kind is OutgoingKind.TEXT and bool(message.text))))
+
+
+def _same(kind: str, subject_kind: str | None, subject_id: int | None, target: dict, viewer_role: str,
+          language: str) -> tuple:
+    return kind, subject_kind, subject_id, json.dumps(target, sort_keys=True), viewer_role, language
+
+
+async def fold_notices(session: AsyncSession, messages: Sequence[Outgoing]) -> list[Outgoing]:
+    """Fold each notice into one of its subject still waiting for its conversation; returns what is left to insert.
+
+    Waiting means pending: not claimed by a dispatcher (e.g. held back by the conversation's pace), so nothing of
+    it went out. A text's new lines join the waiting text; a fresh card is dropped when one is waiting (cards are
+    drawn at send time: both would show the same). Answers to people never fold.
+    Race-free against a claim: the waiting rows are locked as they are read, skipping those a claim has locked
+    (PostgreSQL; SQLite's writers take turns), and each fold is an UPDATE … WHERE the row is still pending; a row
+    claimed meanwhile is left alone and the message is inserted after all, so no line is lost between the two.
+    """
+    notices = [m for m in messages if _folds(m)]
+    if not notices:
+        return list(messages)
+    found = (await session.execute(
+        select(OutboxRow.id, OutboxRow.kind, OutboxRow.subject_kind, OutboxRow.subject_id, OutboxRow.target,
+               OutboxRow.viewer_role, OutboxRow.language, OutboxRow.text)
+        .where(OutboxRow.target_key.in_({target_key(m.target) for m in notices}), OutboxRow.status == PENDING,
+               OutboxRow.urgency == int(Urgency.REMINDER), OutboxRow.ephemeral_user.is_(None),
+               OutboxRow.kind.in_([OutgoingKind.TEXT.value, OutgoingKind.CARD.value]),
+               OutboxRow.subject_id.in_({m.subject.id for m in notices}))
+        .order_by(OutboxRow.id).with_for_update(skip_locked=True))).all()
+    # The newest waiting row of each (kind, subject, conversation, reader): lines keep the order they were said in.
+    waiting = {_same(r.kind, r.subject_kind, r.subject_id, r.target, r.viewer_role, r.language): [r.id, r.text or ""]
+               for r in found}
+    left = []
+    for message in messages:
+        key = _same(message.kind.value, message.subject.kind.value, message.subject.id,
+                    message.target.model_dump(mode="json"), message.viewer_role, message.language) \
+            if _folds(message) else None
+        row = waiting.get(key)
+        if row is not None:
+            lines = [line for line in (message.text or "").split("\n") if line and line not in row[1].split("\n")]
+            added = "".join("\n" + line for line in lines)
+            result = await session.execute(
+                update(OutboxRow).where(OutboxRow.id == row[0], OutboxRow.status == PENDING)
+                .values(text=OutboxRow.text + added if added else OutboxRow.text)
+                .execution_options(synchronize_session=False))
+            if result.rowcount == 1:
+                row[1] += added
+                continue
+            del waiting[key]  # claimed after all: this message goes on its own
+        left.append(message)
+    return left
 
 
 class OutboxStore:

@@ -22,6 +22,7 @@ from storage.mapping import (
     ticket_values,
     timeline_from_row,
 )
+from storage.outbox import fold_notices
 from storage.queries import (
     at_risk_count,
     at_risk_paused,
@@ -302,6 +303,10 @@ class SqlUnitOfWork:
             {**outbox_values(message), "created_at": now, "status": PENDING, "attempts": 0, "next_attempt_at": now}
             for message in messages
         ])
+
+    async def enqueue_notices(self, messages: Sequence[Outgoing]) -> None:
+        """enqueue_many, each notice folded into one of its subject still waiting for its conversation."""
+        await self.enqueue_many(await fold_notices(self.session, messages))
 
     async def placements(self, subject: Subject) -> list[CardPlacement]:
         """Every place the subject's card was posted, oldest first."""

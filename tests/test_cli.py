@@ -35,6 +35,14 @@ def test_check_config_reports_ok(capsys):
         ("language: fr\n", "language", "zh-CN"),
         ("intake: {join_window_minutes: -5}\n", "intake.join_window_minutes", "greater than or equal"),
         ("routing:\n  - {name: x, match: {}, then: {department: nowhere}}\n", "routing.0.then.department", "unknown"),
+        # A rule's name: text, or text per language; the timeline names a rule by its key, so keys are unique.
+        ("routing:\n  - {name: '', match: {}, then: {}}\n", "routing.0.name", "cannot be empty"),
+        ("routing:\n  - {name: {en: VIP, fr: VIP}, match: {}, then: {}}\n", "routing.0.name", "unknown language 'fr'"),
+        ("routing:\n  - {name: {en: VIP, zh-CN: ''}, match: {}, then: {}}\n", "routing.0.name", "'zh-CN' must be text"),
+        ("routing:\n  - {name: {}, match: {}, then: {}}\n", "routing.0.name", "at least one language"),
+        ("routing:\n  - {name: [VIP, 贵宾], match: {}, then: {}}\n", "routing.0.name", "as text, or per language"),
+        ("routing:\n  - {name: VIP, match: {}, then: {}}\n  - {name: {en: VIP, zh-CN: 贵宾}, match: {}, then: {}}\n",
+         "routing.1.key", "'VIP' is routing.0's already"),
         ("colour: blue\n", "colour", "Extra inputs are not permitted"),
         ("people: [\n", "", "not valid YAML"),
         # What serve used to die on with a traceback after check-config had passed it:

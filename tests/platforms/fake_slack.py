@@ -124,6 +124,11 @@ class FakeSlack:
             status, body, headers = self.fail_at.pop((method, nth), None) or self.failures[method].pop(0)
             call.status = status
             return web.json_response(body, status=status, headers=headers)
+        problems = block_problems(args.get("blocks")) if method.startswith("chat.") else []
+        if problems:
+            # Slack refuses the whole message (HTTP 200, ok false); recorded as refused, so `of()` leaves it out.
+            call.status = 400
+            return web.json_response({"ok": False, "error": "invalid_blocks", "errors": problems})
         answer = self.answer(method, args)
         delay = self.slow.get((method, nth), self.answer_delay)
         if delay:
@@ -181,6 +186,33 @@ class FakeSlack:
             if message.type.name == "TEXT":
                 self.socket_acks.append(json.loads(message.data))
         return ws
+
+
+# Where Block Kit allows an interactive element in a message: an actions block's elements, a section's accessory.
+_SELECTS = {"static_select", "users_select", "conversations_select", "channels_select", "external_select"}
+_ACCESSORIES = _SELECTS | {"button", "overflow", "datepicker", "image", "checkboxes", "radio_buttons", "timepicker"}
+
+
+def block_problems(blocks) -> list[str]:
+    """What Slack would refuse in a message's blocks (the rules the bot's cards touch), as its `errors` list."""
+    if not blocks:
+        return []
+    problems = [] if len(blocks) <= 50 else ["no more than 50 items allowed [json-pointer:/blocks]"]
+    ids = [b["block_id"] for b in blocks if "block_id" in b]
+    problems += [f"duplicate block_id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    for n, block in enumerate(blocks):
+        where = f"[json-pointer:/blocks/{n}]"
+        if block.get("type") == "actions" and not 1 <= len(block.get("elements", [])) <= 25:
+            problems.append(f"an actions block holds 1 to 25 elements {where}")
+        if block.get("type") == "section":
+            if not (block.get("text") or {}).get("text") and not block.get("fields"):
+                problems.append(f"a section needs text or fields {where}")
+            accessory = block.get("accessory")
+            if accessory is not None and (not isinstance(accessory, dict) or accessory.get("type") not in _ACCESSORIES):
+                problems.append(f"not a section accessory {where}/accessory")
+        if block.get("type") == "input":
+            problems.append(f"input blocks belong in modals, not messages {where}")
+    return problems
 
 
 async def start_fake_slack(aiohttp_server) -> tuple[FakeSlack, str]:

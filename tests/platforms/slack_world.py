@@ -101,19 +101,38 @@ class SlackWorld:
 
 def action_id(card: dict, verb: str) -> str:
     """The action id of the card's control for `verb`."""
-    for block in card["blocks"]:
-        for element in block.get("elements", []):
-            if element.get("action_id", "").split(":")[2:3] == [verb] and not element["action_id"].endswith(":team"):
-                return element["action_id"]
+    for element in controls(card):
+        if element.get("action_id", "").split(":")[2:3] == [verb] and not element["action_id"].endswith(":team"):
+            return element["action_id"]
     raise AssertionError(f"no {verb} control on the card")
+
+
+def controls(card: dict) -> list[dict]:
+    """Every interactive element of the card: an actions block's elements and each section's accessory."""
+    found = []
+    for block in card["blocks"]:
+        found += [e for e in block.get("elements", []) if "action_id" in e]
+        if "action_id" in block.get("accessory", {}):
+            found.append(block["accessory"])
+    return found
+
+
+def label_of(card: dict, action: str) -> str:
+    """The text a person reads beside the control `action`: its section's text (a placeholder is not one)."""
+    for block in card["blocks"]:
+        if block.get("accessory", {}).get("action_id") == action:
+            return block["text"]["text"]
+    raise AssertionError(f"no label beside {action}")
 
 
 def card_text(card: dict) -> str:
     return json.dumps(card["blocks"], ensure_ascii=False)
 
 
-async def start_slack(*, database_url, aiohttp_client, aiohttp_server, monkeypatch) -> SlackWorld:
-    """The real app with Slack on, its Web API client pointed at a fresh fake served on port 0."""
+async def start_slack(*, database_url, aiohttp_client, aiohttp_server, monkeypatch, config=None,
+                      clock=None) -> SlackWorld:
+    """The real app with Slack on, its Web API client pointed at a fresh fake served on port 0 (the sample config
+    unless `config` is given; the system clock unless `clock`)."""
     fake, base_url = await start_fake_slack(aiohttp_server)
     # The fake hands out increasing ts values; remember which call got which, like Slack's answers.
     answers = {}
@@ -125,18 +144,19 @@ async def start_slack(*, database_url, aiohttp_client, aiohttp_server, monkeypat
         return result
     fake.answer = answer
     fake.answer_ts = lambda call: answers.get(id(call.args))
-    return SlackWorld(await aiohttp_client(await slack_app(base_url, database_url, monkeypatch)), fake)
+    app = await slack_app(base_url, database_url, monkeypatch, config=config, clock=clock)
+    return SlackWorld(await aiohttp_client(app), fake)
 
 
-async def slack_app(base_url: str, database_url: str, monkeypatch):
+async def slack_app(base_url: str, database_url: str, monkeypatch, *, config=None, clock=None):
     """The real app with Slack on (its Web API at `base_url`), the sample config's triage channels on Slack."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     for name, value in {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
                         "SLACK_API_BASE_URL": base_url}.items():
         monkeypatch.setenv(name, value)
-    config = load_config(EXAMPLE_CONFIG)
+    config = config or load_config(EXAMPLE_CONFIG)
     config.triage_channels[Platform.SLACK] = "C0TRIAGE"
     config.sla.escalation_channels[Platform.SLACK] = "C0ESCALATE"
-    app = await build_app(Settings(), config=config)
+    app = await build_app(Settings(), config=config, clock=clock)
     app[SERVICES].messengers[Platform.SLACK].pacing = Pacing()  # pacing is tested on its own
     return app

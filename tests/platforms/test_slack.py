@@ -13,7 +13,7 @@ from bot.events import Platform
 from bot.ports import Pacing
 from tests.harness import EXAMPLE_CONFIG
 from tests.platforms.fake_slack import TEAM, form, slack_sign, start_fake_slack
-from tests.platforms.slack_world import FIXTURES, SECRET, SlackWorld, action_id, card_text
+from tests.platforms.slack_world import FIXTURES, SECRET, SlackWorld, action_id, card_text, controls, label_of
 
 CUSTOMER, ALICE, LEAD = "U0CUST", "U0ALICE", "U0LINFANG"
 
@@ -45,7 +45,7 @@ async def test_customer_dm_opens_ticket_with_card_in_triage(slack):
     card = (await slack.eventually(slack.triage_cards))[0]
     assert card["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "T-000001 · My invoice page is blank", "emoji": True}}
     assert action_id(card, "claim").startswith("tb:ticket:claim:1:")
-    elements = [e["type"] for b in card["blocks"] for e in b.get("elements", []) if b["type"] == "actions"]
+    elements = [e["type"] for e in controls(card)]
     assert "users_select" in elements and "static_select" in elements
     # The blocks as captured from the wire when this was written: a change to the card shows up here.
     # The SLA badge (a context block) depends on the time of day the test runs, so it is checked apart.
@@ -54,6 +54,32 @@ async def test_customer_dm_opens_ticket_with_card_in_triage(slack):
     assert without_badge(card["blocks"]) == without_badge(json.loads(FIXTURES.joinpath("triage_card_new.json").read_text()))
     badge = next(b for b in card["blocks"] if b["type"] == "context")["elements"][0]["text"]
     assert "需响应" in badge
+
+
+async def test_every_drop_down_has_a_label_in_the_readers_language_and_still_applies(slack):
+    # A select shows its placeholder only while it is empty: the priority box showing "P2 · 普通" said not
+    # what it was for. The label now sits beside it (a section with the select as its accessory).
+    await slack.say(CUSTOMER, "My invoice page is blank", "D0CUST")
+    card = (await slack.eventually(slack.triage_cards))[0]
+    priority = action_id(card, "priority")
+    assert label_of(card, priority) == "*优先级*"  # the triage channel speaks the workspace language
+    assert label_of(card, action_id(card, "category")) == "*分类*"
+    assert label_of(card, action_id(card, "assign")) == "*指派*"
+    assert label_of(card, action_id(card, "assign") + ":team") == "*指派给部门*"
+    ids = [b["block_id"] for b in card["blocks"] if "block_id" in b]
+    assert len(ids) == len(set(ids)) and all(i.startswith("ticket:1:") for i in ids)
+    # Choosing in the labelled drop-down still decodes and applies (Slack sends the section's block_id).
+    await slack.press(ALICE, card, priority, value="P1", kind="static_select")
+    await slack.eventually(lambda: "P1 · 高" in json.dumps(
+        [c for c in controls(slack.triage_cards()[0]) if c["action_id"].split(":")[2] == "priority"][0]
+        .get("initial_option"), ensure_ascii=False))
+    # Alice reads her own copy in English.
+    await slack.command(ALICE, "show T-000001", channel="D0ALICE")
+    mine = await slack.eventually(lambda: [a for a in slack.fake.of("chat.postMessage")
+                                           if a.get("channel") == "D0ALICE" and a.get("blocks")])
+    english = {"blocks": mine[-1]["blocks"]}
+    assert label_of(english, action_id(english, "priority")) == "*Priority*"
+    assert label_of(english, action_id(english, "assign") + ":team") == "*Assign to a team*"
 
 
 async def test_text_with_the_word_payload_works(slack):

@@ -79,7 +79,10 @@ function switchPersona(userId) {
   state.epoch = null;
   state.messages.clear();
   state.unread = new Map();
-  state.seen = JSON.parse(localStorage.getItem(`ticketbot.seen.${userId}`) || "{}");
+  // What this persona has read, per conversation, of the log it was read in (another database starts over).
+  const saved = JSON.parse(localStorage.getItem(`ticketbot.seen.${userId}`) || "{}");
+  state.seenEpoch = saved.epoch || null;
+  state.seen = saved.epoch ? saved.seen || {} : {};
   $("persona-info").textContent = state.me ? `${state.me.role}${state.me.department ? " · " + state.me.department : ""} · ${state.me.language}` : "";
   applyWords();
   const isCustomer = state.me && state.me.role === "customer";
@@ -109,6 +112,7 @@ function navItem(id, label) {
 
 function openConversation(id) {
   state.conversation = id;
+  state.pinned = true; // a conversation opens at its newest message
   setThread(null);
   for (const li of document.querySelectorAll("aside li")) li.classList.toggle("active", li.dataset.conversation === id);
   const channel = state.channels.find((c) => c.id === id);
@@ -117,18 +121,24 @@ function openConversation(id) {
   render();
 }
 
-// Unread: messages of a conversation newer than the newest one this persona had open there (kept per browser).
+// A message's place in the log: refs are numbered as messages are posted. (Its seq also moves when a card on it
+// is updated, which is not something new to read.)
+function posted(m) { return Number(m.ref.slice(1)) || 0; }
+
+// Unread: messages of a conversation posted after the newest one this persona had open there (kept per browser).
 function markSeen(id) {
-  const newest = Math.max(0, ...[...state.messages.values()].filter((m) => m.conversation === id).map((m) => m.seq));
+  const newest = Math.max(0, ...[...state.messages.values()].filter((m) => m.conversation === id).map(posted));
   state.seen[id] = Math.max(state.seen[id] || 0, newest);
-  if (state.me) localStorage.setItem(`ticketbot.seen.${state.me.user_id}`, JSON.stringify(state.seen));
+  if (state.me) {
+    localStorage.setItem(`ticketbot.seen.${state.me.user_id}`, JSON.stringify({ epoch: state.seenEpoch, seen: state.seen }));
+  }
   showUnread();
 }
 
 function showUnread() {
   for (const li of document.querySelectorAll("aside li")) {
     const id = li.dataset.conversation;
-    const count = [...state.messages.values()].filter((m) => m.conversation === id && m.seq > (state.seen[id] || 0)
+    const count = [...state.messages.values()].filter((m) => m.conversation === id && posted(m) > (state.seen[id] || 0)
       && (m.bot || !state.me || m.author !== state.me.name)).length;
     const badge = li.querySelector(".unread");
     badge.hidden = !count || id === state.conversation;
@@ -155,6 +165,7 @@ async function poll() {
     $("offline").hidden = true;
     if (restarted) return reload();
     state.epoch = data.epoch;
+    if (state.seenEpoch !== data.epoch) { state.seen = {}; state.seenEpoch = data.epoch; } // read in another log
     for (const m of data.messages) state.messages.set(m.ref, m);
     if (data.messages.length) {
       state.seq = Math.max(state.seq, ...data.messages.map((m) => m.seq));
@@ -218,10 +229,10 @@ function messageElement(m, echo) {
 
 function render() {
   const box = $("messages");
-  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  const atBottom = state.pinned !== false;
   box.innerHTML = "";
   const mine = [...state.messages.values()].filter((m) => m.conversation === state.conversation)
-    .sort((a, b) => Number(a.ref.slice(1)) - Number(b.ref.slice(1)));
+    .sort((a, b) => posted(a) - posted(b));
   const roots = mine.filter((m) => !m.thread || !state.messages.has(m.thread));
   for (const m of roots) {
     box.appendChild(messageElement(m));
@@ -235,17 +246,32 @@ function render() {
   }
   // A thread reply newer than the channel's last top-level message is also shown at the bottom (as Slack's
   // "also send to channel"), so a reply to an old card is not lost far up the channel.
-  const lastRoot = roots.length ? Number(roots[roots.length - 1].ref.slice(1)) : 0;
-  for (const r of mine.filter((x) => roots.length && x.thread && state.messages.has(x.thread) && Number(x.ref.slice(1)) > lastRoot
+  const lastRoot = roots.length ? posted(roots[roots.length - 1]) : 0;
+  for (const r of mine.filter((x) => roots.length && x.thread && state.messages.has(x.thread) && posted(x) > lastRoot
     && x.thread !== roots[roots.length - 1].ref)) box.appendChild(messageElement(r, true));
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
+
+// Whether the view follows the newest message: while the person has not scrolled up to read older ones. Kept as
+// they scroll, so a window that narrows (and its messages grow taller) still follows, and so does one's own message.
+// A scroll the browser makes because the box changed size is not the person's: the resize re-pins the view.
+const list = $("messages");
+let boxSize = "";
+list.addEventListener("scroll", () => {
+  if (`${list.clientWidth}x${list.clientHeight}` !== boxSize) return;
+  state.pinned = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+});
+new ResizeObserver(() => {
+  boxSize = `${list.clientWidth}x${list.clientHeight}`;
+  if (state.pinned !== false) list.scrollTop = list.scrollHeight;
+}).observe(list);
 
 $("composer").onsubmit = async (event) => {
   event.preventDefault();
   const text = $("text").value.trim();
   if (!text || !state.me) return;
   $("text").value = "";
+  state.pinned = true; // what one writes is shown, wherever the view was
   try {
     await api("/console/api/send", { as: state.me.user_id, conversation: state.conversation, text, thread: state.thread, id: uid() });
   } catch (error) { alert(error.message); }
