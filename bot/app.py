@@ -99,6 +99,28 @@ def job_table(store: SqlStore, sweep: DeadlineSweep, config: AppConfig) -> list[
             JobSpec("delivery-purge", purge_deliveries, every_seconds=3600.0)]
 
 
+SHUTDOWN_STEP_SECONDS = 15.0  # a stop that takes longer is left behind: a SIGTERM must end the process
+
+
+async def _bounded(what: str, work) -> None:
+    """Run one shutdown step, waiting at most SHUTDOWN_STEP_SECONDS; past that, log where every task waits.
+
+    Nothing is lost by going on: what was not marked sent stays leased and is looked up or sent again at the next
+    start, and what was not processed stays in the inbox.
+    """
+    task = asyncio.ensure_future(work)
+    done, _pending = await asyncio.wait({task}, timeout=SHUTDOWN_STEP_SECONDS)
+    if task in done:
+        task.result()  # a failure of the step itself is raised as before
+        return
+    stacks = []
+    for other in asyncio.all_tasks():
+        frames = other.get_stack(limit=6)
+        stacks.append(f"{other.get_name()}: " + " <- ".join(f"{f.f_code.co_filename}:{f.f_lineno}" for f in frames))
+    log.error("shutdown: %s did not finish within %.0f s; going on without it. Tasks:\n%s", what,
+              SHUTDOWN_STEP_SECONDS, "\n".join(stacks))
+
+
 async def build_app(
     settings: Settings,
     *,
@@ -156,9 +178,9 @@ async def build_app(
                 log.info("replayed %s unprocessed deliveries", replayed)
         yield
         scheduler.shutdown()
-        await router.stop()
-        await dispatcher.stop()
-        await store.close()
+        await _bounded("stopping the processing pool", router.stop())
+        await _bounded("stopping the outbox dispatcher", dispatcher.stop())
+        await _bounded("closing the database", store.close())
 
     app.cleanup_ctx.append(lifecycle)
     return app
