@@ -40,7 +40,6 @@ class Urgency(IntEnum):
     ANSWER = 0  # a person waits for it: replies, confirmations, new cards
     REFRESH = 1  # a card already shown catches up with a change
     NOTICE = 2  # told, not asked for: reminders, escalations, "assigned to you"; consecutive ones fold into one
-    REMINDER = 2  # the deadline sweep's notices (the same level as NOTICE)
 
 
 class OutgoingKind(StrEnum):
@@ -292,7 +291,7 @@ class Outbox(MessageSink, Protocol):
         ...
 
     async def enqueue_notices(self, messages: Sequence[Outgoing]) -> None:
-        """enqueue_many for the deadline sweep: a notice (REMINDER urgency, plain text or a fresh card, of a subject)
+        """enqueue_many for the deadline sweep: a notice (NOTICE urgency, plain text or a fresh card, of a subject)
         joins one of the same subject, kind and reader still unsent and unclaimed in its conversation instead of
         adding a message; the rest are added in order."""
         ...

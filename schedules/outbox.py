@@ -173,7 +173,7 @@ class OutboxDispatcher:
                     self._sent.append((item.id, None))  # a later update of the same card renders the same state
                     index += 1
                     continue
-                folded = _foldable_after(run, index, superseded)
+                folded = _foldable_after(run, index)
                 messenger = self.messengers.get(item.message.target.platform)
                 pacing = getattr(messenger, "pacing", None) or NO_PACING
                 wait = self._ready_at.get(key, 0.0) - time.monotonic()
@@ -303,7 +303,7 @@ def _is_notice(item: OutboxItem) -> bool:
             and not item.in_doubt)
 
 
-def _foldable_after(run: list[OutboxItem], index: int, superseded: set[int]) -> list[OutboxItem]:
+def _foldable_after(run: list[OutboxItem], index: int) -> list[OutboxItem]:
     """The notices right after run[index] that go out in its message: consecutive, to the very same place (thread,
     ephemeral reader), up to FOLD_CHARS in all. A paced conversation's queue of "assigned to you" lines and
     reminders becomes one message instead of one a second."""
@@ -314,7 +314,7 @@ def _foldable_after(run: list[OutboxItem], index: int, superseded: set[int]) -> 
     for item in run[index + 1:]:
         same_place = (item.message.target == first.message.target
                       and item.message.ephemeral_user == first.message.ephemeral_user)
-        if item.id in superseded or not _is_notice(item) or not same_place:
+        if not _is_notice(item) or not same_place:  # (only card updates are ever superseded)
             break
         size += 1 + len(item.message.text)
         if size > FOLD_CHARS:

@@ -29,7 +29,7 @@ def _claimable(row, now: datetime) -> ColumnElement[bool]:
 
 def _folds(message: Outgoing) -> bool:
     """A notice of the sweep about a subject, for everyone in its conversation: plain text, or its card."""
-    return (message.urgency is Urgency.REMINDER and message.subject is not None and message.ephemeral_user is None
+    return (message.urgency is Urgency.NOTICE and message.subject is not None and message.ephemeral_user is None
             and (message.kind is OutgoingKind.CARD or (message.kind is OutgoingKind.TEXT and bool(message.text))))
 
 
@@ -55,7 +55,7 @@ async def fold_notices(session: AsyncSession, messages: Sequence[Outgoing]) -> l
         select(OutboxRow.id, OutboxRow.kind, OutboxRow.subject_kind, OutboxRow.subject_id, OutboxRow.target,
                OutboxRow.viewer_role, OutboxRow.language, OutboxRow.text)
         .where(OutboxRow.target_key.in_({target_key(m.target) for m in notices}), OutboxRow.status == PENDING,
-               OutboxRow.urgency == int(Urgency.REMINDER), OutboxRow.ephemeral_user.is_(None),
+               OutboxRow.urgency == int(Urgency.NOTICE), OutboxRow.ephemeral_user.is_(None),
                OutboxRow.kind.in_([OutgoingKind.TEXT.value, OutgoingKind.CARD.value]),
                OutboxRow.subject_id.in_({m.subject.id for m in notices}))
         .order_by(OutboxRow.id).with_for_update(skip_locked=True))).all()

@@ -61,7 +61,7 @@ async def test_a_backlog_sends_answers_to_people_before_reminders(aiohttp_server
     fake, dispatcher = await _bot(aiohttp_server, store)
     # One send at a time: the order is the dispatcher's alone.
     dispatcher.messengers[Platform.SLACK].pacing = Pacing(per_conversation=1.0, in_flight=1)
-    await _enqueue(store, *[Outgoing(OutgoingKind.TEXT, _dm(n), text=f"reminder {n}", urgency=Urgency.REMINDER)
+    await _enqueue(store, *[Outgoing(OutgoingKind.TEXT, _dm(n), text=f"reminder {n}", urgency=Urgency.NOTICE)
                             for n in range(30)])
     await _enqueue(store, Outgoing(OutgoingKind.TEXT, _dm(99), text="your answer"))
     await dispatcher.drain()

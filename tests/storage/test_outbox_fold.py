@@ -19,12 +19,12 @@ T1, T2 = Subject.ticket(1), Subject.ticket(2)
 
 
 def _notice(line: str, subject: Subject = T1, target: Conversation = DM, **fields) -> Outgoing:
-    fields.setdefault("urgency", Urgency.REMINDER)
+    fields.setdefault("urgency", Urgency.NOTICE)
     return Outgoing(OutgoingKind.TEXT, target, text=line, subject=subject, **fields)
 
 
 def _card(subject: Subject = T1) -> Outgoing:
-    return Outgoing(OutgoingKind.CARD, DM, subject=subject, urgency=Urgency.REMINDER)
+    return Outgoing(OutgoingKind.CARD, DM, subject=subject, urgency=Urgency.NOTICE)
 
 
 async def _notices(store, *messages: Outgoing) -> None:
