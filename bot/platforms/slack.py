@@ -64,10 +64,20 @@ def command_event(body: dict) -> CommandIssued:
     )
 
 
+# Message subtypes, decided one by one. A person's message like any other: a plain one, one sharing files (a
+# screenshot with its line of text), and a thread reply also sent to the channel ("also send to channel").
+PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+# Everything else is ignored on purpose: an edit or a deletion (message_changed, message_deleted) cannot change
+# what the append-only timeline already holds, and bots' and the system's messages (bot_message, channel_join,
+# channel_topic, pinned_item …) are nobody asking for help.
+
+
 def message_event(body: dict, bot_user_id: str | None) -> MessagePosted | None:
-    """A message or app_mention → MessagePosted; None for bot, edited or system messages."""
+    """A person's message or app_mention → MessagePosted; None for edits, deletions, bot and system messages."""
     event = body.get("event", {})
-    if event.get("subtype") or event.get("bot_id") or not event.get("user") or event.get("user") == bot_user_id:
+    if event.get("subtype") not in PERSON_SUBTYPES:
+        return None
+    if event.get("bot_id") or not event.get("user") or event.get("user") == bot_user_id:
         return None
     channel = event.get("channel", "")
     text = event.get("text", "")
