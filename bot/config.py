@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.attachments import AttachmentLimits
 from bot.business_hours import (
     build_calendar,
     check_country,
@@ -193,6 +194,7 @@ class AppConfig(_Strict):
     sla: SlaConfig = SlaConfig()
     # Per platform, the conversation id where triage cards are posted.
     triage_channels: dict[Platform, str] = {}
+    attachments: AttachmentLimits = AttachmentLimits()  # size, count per message and types of files taken in
 
     @model_validator(mode="after")
     def _references_exist(self) -> AppConfig:
@@ -298,6 +300,7 @@ class SlackSettings(_Section):
     signing_secret: SecretStr
     app_token: SecretStr | None = None
     api_base_url: str = "https://slack.com/api/"
+    files_base_url: str = "https://files.slack.com/"  # where url_private points: the only other host fetched from
 
 
 class WeComAibotSettings(_Section):
@@ -358,6 +361,7 @@ class Settings(BaseSettings):
     # One log line per HTTP request (ACCESS_LOG=true): off by default, as the bot logs what it does itself and
     # a line per request costs a busy ack path about a tenth of its time.
     access_log: bool = False
+    attachments_url: str | None = None  # s3://bucket/prefix for an S3-compatible content store; unset = database
     # Read from their own variables (SLACK_*, WECOM_*, DINGTALK_*); None when the platform is not configured.
     _slack: SlackSettings | None = PrivateAttr(default=None)
     _wecom: WeComSettings | None = PrivateAttr(default=None)

@@ -15,6 +15,7 @@ from bot.tickets import Priority, Status, Ticket, TimelineEntry
 from cards.model import Card, Image
 
 if TYPE_CHECKING:  # only for the Context's field types: these modules import the ports' neighbours
+    from bot.attachments import Files
     from bot.config import AppConfig
     from bot.directory import Directory
     from bot.sla import SlaPolicy
@@ -48,6 +49,7 @@ class OutgoingKind(StrEnum):
     TEXT = "text"  # post `text`
     CARD = "card"  # post a fresh card of `ticket_id` and remember where it went
     CARD_UPDATE = "card_update"  # re-render the card at `placement_id` in place
+    FILE = "file"  # send the attachment `subject` (kind attachment) as a file
 
 
 @dataclass(frozen=True)
@@ -413,3 +415,4 @@ class Context:
     # Nudges the dispatcher after a commit; None where nothing sends (e.g. a one-off CLI run).
     wake_outbox: Callable[[], None] | None = None
     sla: SlaPolicy | None = None  # None switches SLA clocks off
+    files: Files | None = None  # attachments (bot.attachments); None where files are not taken in

@@ -13,7 +13,7 @@ from pydantic import TypeAdapter
 from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, FormSubmitted, MessagePosted
 from bot.ports import AlreadyProcessed, Context
 from bot.tickets import Action, Impact, Priority
-from handlers import changes, conversation, lifecycle, queries
+from handlers import attachments, changes, conversation, lifecycle, queries
 from handlers import commands as cmd
 from handlers.background import BackgroundWork, WorkerPool
 from handlers.intake import Intake, new_from_command
@@ -211,15 +211,26 @@ class Router:
         if remainder is not None:
             await self.run_command(turn, remainder)
             return
+        direct = turn.conversation.kind is ConversationKind.DM or event.addressed
+        if event.unusable and (direct or turn.conversation.thread_id):
+            await attachments.unusable(turn)
+            return
+        ticket = None
         if turn.conversation.thread_id:
             async with self.ctx.store.unit() as uow:
                 ticket = await uow.find_ticket_by_thread(turn.conversation)
-            if ticket is not None and not turn.person.is_customer:
-                await conversation.thread_message(turn, ticket, text)
-                return
-        direct = turn.conversation.kind is ConversationKind.DM or event.addressed
+        staff_thread = ticket is not None and not turn.person.is_customer
+        taken = await attachments.take(turn) if staff_thread or (turn.person.is_customer and direct) else None
+        if taken is not None and not text.strip():
+            text = attachments.files_line(taken)  # only files: their names are the message
+        if staff_thread:
+            await conversation.thread_message(turn, ticket, text, taken)
+            return
         if turn.person.is_customer and direct:
-            await conversation.customer_message(turn, text)
+            if not text.strip():  # nothing usable came (every file refused): say why, open nothing
+                await attachments.refused_only(turn, taken)
+                return
+            await conversation.customer_message(turn, text, taken)
             return
         async with self.ctx.store.unit() as uow:
             if direct:

@@ -29,6 +29,7 @@ from bot.events import (
     Platform,
 )
 from bot.platforms import Malformed, Wiring
+from bot.platforms.slack_files import file_refs
 from bot.platforms.slack_identity import SlackIdentity
 from bot.platforms.slack_messenger import SlackMessenger
 from bot.platforms.slack_modal import INTAKE_CALLBACK, intake_modal, read_intake
@@ -97,6 +98,7 @@ def message_event(body: dict, bot_user_id: str | None) -> MessagePosted | None:
         conversation=conversation,
         text=text,
         addressed=bool(mentioned or conversation.kind is ConversationKind.DM or (external and not event.get("thread_ts"))),
+        files=file_refs(event),
     )
 
 
@@ -311,4 +313,4 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     adapter = SlackAdapter(settings=settings.slack, router=router, config=wiring.config, state=wiring.state,
                            clock=wiring.clock)
     adapter.add_routes(app)
-    return SlackMessenger(adapter.client)
+    return SlackMessenger(adapter.client, files_base_url=settings.slack.files_base_url)

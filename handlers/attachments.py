@@ -1,0 +1,127 @@
+"""Files that come with a message: taken in before the text is handled, joined to the same timeline entry, sent on
+to whoever works the ticket (or, with a reply, to the customer); a refused file is explained in the sender's
+language and the rest of the message still lands."""
+
+from __future__ import annotations
+
+from bot.attachments import Attachment, AttachmentLimits, Refusal, Taken, human_size
+from bot.events import ConversationKind, FileRef, MessagePosted
+from bot.i18n import Translator
+from bot.ports import Outgoing, OutgoingKind, UnitOfWork
+from bot.subjects import Subject, SubjectKind, Viewer
+from bot.tickets import Ticket, TimelineKind
+from handlers.turn import Turn
+
+NOTHING = Taken([], [])
+
+
+async def take(turn: Turn) -> Taken:
+    """Fetch and store the files of the turn's message (outside any transaction: a download takes its time)."""
+    event = turn.event
+    files = event.files if isinstance(event, MessagePosted) else ()
+    if not files:
+        return NOTHING
+    if turn.ctx.files is None:
+        return Taken([], [(file, Refusal.UNAVAILABLE) for file in files])
+    return await turn.ctx.files.take(turn.platform, files)
+
+
+def files_line(taken: Taken) -> str:
+    """The text of a message that was only files: '📎 screenshot.png (120 KB)' per file (names need no words)."""
+    return "\n".join(f"📎 {file.name} ({human_size(file.size)})" for file in taken.stored)
+
+
+def refusal_text(t: Translator, file: FileRef, reason: Refusal, limits: AttachmentLimits | None) -> str:
+    """Why one file was not taken, in the sender's language."""
+    limit = human_size(limits.max_bytes) if limits else ""
+    match reason:
+        case Refusal.TOO_LARGE:
+            return t._("“{name}” is larger than {limit}, so it was not kept; please send a smaller file or a "
+                       "screenshot.", name=file.name, limit=limit)
+        case Refusal.NOT_ALLOWED:
+            return t._("“{name}” is a kind of file I do not take ({type}); pictures, videos, PDFs, office "
+                       "documents, text and zip files are fine.", name=file.name, type=file.mime)
+        case Refusal.TOO_MANY:
+            return t._("“{name}” was not kept: at most {count} files per message.", name=file.name,
+                       count=limits.max_files if limits else "")
+    return t._("I could not fetch “{name}”; please send it again.", name=file.name)
+
+
+async def tell_refusals(turn: Turn, uow: UnitOfWork, taken: Taken) -> None:
+    """One answer listing the refused files (the text and the other files still landed)."""
+    if not taken.refused:
+        return
+    limits = turn.ctx.files.limits if turn.ctx.files else None
+    lines = [refusal_text(turn.t, file, reason, limits) for file, reason in taken.refused]
+    if taken.stored or isinstance(turn.event, MessagePosted) and turn.event.text.strip():
+        lines.append(turn.t._("The rest of your message was received."))
+    await turn.reply(uow, "\n".join(lines))
+
+
+async def land(turn: Turn, uow: UnitOfWork, ticket: Ticket, entry_kind: TimelineKind, taken: Taken, *,
+               public: bool) -> list[Attachment]:
+    """Record the stored files on `ticket` with its latest `entry_kind` entry and answer for the refused ones."""
+    await tell_refusals(turn, uow, taken)
+    if not taken.stored:
+        return []
+    records = uow.attachments  # type: ignore[attr-defined]  (bot.attachments.AttachmentRecords)
+    return await records.add_attachments(ticket_id=ticket.id, entry_kind=entry_kind.value, files=taken.stored,
+                                         actor=turn.actor_key, platform=turn.platform, public=public,
+                                         at=turn.ctx.clock.now())
+
+
+def file_message(attachment: Attachment, target, *, viewer: str, language: str) -> Outgoing:
+    """The outbox row that sends `attachment` to `target`."""
+    return Outgoing(OutgoingKind.FILE, target, subject=Subject(SubjectKind.ATTACHMENT, attachment.id),
+                    viewer_role=viewer, language=language)
+
+
+async def to_agents(uow: UnitOfWork, ticket: Ticket, added: list[Attachment], *, new_in=None) -> None:
+    """Send the files where agents work the ticket: under each staff copy of its card in a channel; for a new
+    ticket (`new_in`: its triage channel, whose card is on its way) to that channel, where the dispatcher puts
+    them under the card."""
+    if not added:
+        return
+    targets = []
+    if new_in is not None:
+        targets.append((new_in, "en"))
+    for placement in await uow.placements(ticket.subject):
+        if placement.viewer_role == Viewer.STAFF and placement.target.kind is not ConversationKind.DM:
+            targets.append((placement.target.thread(placement.message_ref), placement.language))
+    for target, language in targets:
+        for attachment in added:
+            await uow.enqueue(file_message(attachment, target, viewer=Viewer.STAFF, language=language))
+
+
+async def to_customer(uow: UnitOfWork, ticket: Ticket, added: list[Attachment], language: str) -> None:
+    """Send an agent's public files to the customer's conversation (never an internal one)."""
+    target = ticket.customer_conversation
+    if target is None:
+        return
+    for attachment in added:
+        if attachment.public:
+            await uow.enqueue(file_message(attachment, target, viewer=Viewer.CUSTOMER, language=language))
+
+
+def _kind_word(t: Translator, kind: str) -> str:
+    """The unusable message kind in the reader's words."""
+    words = {"location": t._("a location"), "sticker": t._("a sticker"), "link": t._("a link card"),
+             "voice": t._("a voice message"), "contact": t._("a contact card")}
+    return words.get(kind, t._("this kind of message"))
+
+
+async def unusable(turn: Turn) -> None:
+    """A message the bot cannot use (a location, a sticker, a link card, a voice note without recognized text):
+    say what it takes, in the sender's language; nothing else changes."""
+    event: MessagePosted = turn.event
+    async with turn.ctx.store.unit() as uow:
+        await turn.reply(uow, turn.t._("I cannot use {kind} here. Please write your question as text; pictures, "
+                                       "screenshots and files are welcome too.", kind=_kind_word(turn.t, event.unusable)))
+        await turn.finish(uow)
+
+
+async def refused_only(turn: Turn, taken: Taken) -> None:
+    """Only files came, and none was taken: the sender hears why; no ticket is opened for nothing."""
+    async with turn.ctx.store.unit() as uow:
+        await tell_refusals(turn, uow, taken)
+        await turn.finish(uow)
