@@ -10,6 +10,7 @@ from bot.i18n import Translator
 from bot.ports import Outgoing, OutgoingKind, UnitOfWork
 from bot.subjects import Subject, SubjectKind, Viewer
 from bot.tickets import Ticket, TimelineKind
+from handlers.notify import dm_target
 from handlers.turn import Turn
 
 NOTHING = Taken([], [])
@@ -76,18 +77,23 @@ def file_message(attachment: Attachment, target, *, viewer: str, language: str) 
                     viewer_role=viewer, language=language)
 
 
-async def to_agents(uow: UnitOfWork, ticket: Ticket, added: list[Attachment], *, new_in=None) -> None:
+async def to_agents(turn: Turn, uow: UnitOfWork, ticket: Ticket, added: list[Attachment], *, new_in=None) -> None:
     """Send the files where agents work the ticket: under each staff copy of its card in a channel; for a new
     ticket (`new_in`: its triage channel, whose card is on its way) to that channel, where the dispatcher puts
-    them under the card."""
+    them under the card; where the ticket has no channel (e.g. WeCom without a triage group chat), to its
+    assignee's DM."""
     if not added:
         return
+    directory = turn.ctx.directory
     targets = []
     if new_in is not None:
-        targets.append((new_in, "en"))
+        targets.append((new_in, directory.default_language))
     for placement in await uow.placements(ticket.subject):
         if placement.viewer_role == Viewer.STAFF and placement.target.kind is not ConversationKind.DM:
-            targets.append((placement.target.thread(placement.message_ref), placement.language))
+            targets.append((placement.target.thread(placement.message_ref.split("|")[0]), placement.language))
+    assignee = directory.person(ticket.assignee) if ticket.assignee else None
+    if not targets and assignee is not None and (dm := dm_target(assignee, turn.platform)) is not None:
+        targets.append((dm, directory.language_of(assignee)))
     for target, language in targets:
         for attachment in added:
             await uow.enqueue(file_message(attachment, target, viewer=Viewer.STAFF, language=language))

@@ -34,7 +34,7 @@ async def customer_message(turn: Turn, text: str, taken: Taken = attachments.NOT
             saved = await open_ticket(turn, uow, Intake(title=title_from_message(text), description=text.strip(),
                                                         follows=closed), from_customer=True)
             added = await attachments.land(turn, uow, saved, TimelineKind.CREATED, taken, public=True)
-            await attachments.to_agents(uow, saved, added, new_in=triage_target(turn))
+            await attachments.to_agents(turn, uow, saved, added, new_in=triage_target(turn))
             await turn.finish(uow)
             _wake(turn)
             return
@@ -52,7 +52,7 @@ def _customer_said(turn: Turn, text: str, taken: Taken):
             await relay_to_agents(uow, saved, turn.t._("💬 {name} on {number}: {text}", name=turn.person.name,
                                                        number=saved.number, text=text))
             added = await attachments.land(turn, uow, saved, TimelineKind.CUSTOMER_MESSAGE, taken, public=True)
-            await attachments.to_agents(uow, saved, added)
+            await attachments.to_agents(turn, uow, saved, added)
 
         async def acknowledge(uow: UnitOfWork, saved: Ticket) -> None:
             if await _may_acknowledge(uow, saved, now, always=revived):
