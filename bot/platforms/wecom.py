@@ -17,8 +17,8 @@ from wechatpy.exceptions import InvalidSignatureException
 from bot.config import WeComSettings
 from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
 from bot.platforms import Malformed
-from bot.platforms.wecom_files import DEFAULT_NAMES, UNUSABLE, media_ref
 from bot.platforms.wecom_envelope import Forged, check_signed, ciphertext_of, decrypt, query_value, read_xml
+from bot.platforms.wecom_files import DEFAULT_NAMES, UNUSABLE, media_ref
 from bot.platforms.wecom_messenger import card_ref
 from bot.ports import Clock
 from cards import actions

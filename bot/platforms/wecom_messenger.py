@@ -16,8 +16,8 @@ from typing import Protocol
 
 from bot.attachments import Fetched
 from bot.events import Conversation, ConversationKind, FileRef, Platform
-from bot.platforms.wecom_files import fetch_media, upload_message
 from bot.platforms.wecom_api import RATE_LIMITED, WeComApi, WeComApiError, text_parts
+from bot.platforms.wecom_files import fetch_media, upload_message
 from bot.ports import Pacing, PacingDelay, SendError
 from cards.model import Card, Image
 from cards.wecom import EXPANDED, can_expand, render_template_card, render_text
