@@ -4,12 +4,15 @@ language and the rest of the message still lands."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from bot.attachments import Attachment, AttachmentLimits, Refusal, Taken, human_size
 from bot.events import ConversationKind, FileRef, MessagePosted
 from bot.i18n import Translator
+from bot.permissions import VIEW, denial
 from bot.ports import Outgoing, OutgoingKind, UnitOfWork
 from bot.subjects import Subject, SubjectKind, Viewer
-from bot.tickets import Ticket, TimelineKind
+from bot.tickets import Ticket, TimelineKind, format_number
 from handlers.notify import dm_target
 from handlers.turn import Turn
 
@@ -130,4 +133,59 @@ async def refused_only(turn: Turn, taken: Taken) -> None:
     """Only files came, and none was taken: the sender hears why; no ticket is opened for nothing."""
     async with turn.ctx.store.unit() as uow:
         await tell_refusals(turn, uow, taken)
+        await turn.finish(uow)
+
+
+def _who(turn: Turn, ticket: Ticket, actor: str) -> str:
+    """The sender's name: a directory person's, else the ticket's customer's (their key as a last resort)."""
+    person = turn.ctx.directory.person(actor)
+    if person is not None:
+        return person.name
+    requester = f"{ticket.requester.platform}:{ticket.requester.user_id}"
+    return ticket.customer_name if actor == requester and ticket.customer_name else actor
+
+
+async def _files_for(turn: Turn, uow: UnitOfWork, ticket: Ticket) -> list[Attachment]:
+    """The ticket's attachments the person may see (a customer: public ones only), numbered in this order."""
+    records = uow.attachments  # type: ignore[attr-defined]
+    return await records.attachments_of(ticket.id, public_only=turn.person.is_customer)
+
+
+async def list_files(turn: Turn, uow: UnitOfWork, ticket: Ticket, *, public_only: bool) -> bool:
+    """Answer with the ticket's files (number, name, size, who, when); False when it has none to show."""
+    records = uow.attachments  # type: ignore[attr-defined]
+    found = await records.attachments_of(ticket.id, public_only=public_only)
+    if not found:
+        return False
+    zone = ZoneInfo(turn.ctx.config.business_hours.timezone)
+    lines = [f"{n}. {a.name} · {human_size(a.size)} · {_who(turn, ticket, a.actor)} · "
+             f"{a.at.astimezone(zone).strftime('%m-%d %H:%M')}" + ("" if a.public else f" · {turn.t._('internal')}")
+             for n, a in enumerate(found, 1)]
+    await turn.reply(uow, turn.t._("Files of {number} (send one again with “/ticket file {number} N”):",
+                                   number=ticket.number) + "\n" + "\n".join(lines))
+    return True
+
+
+async def send_again(turn: Turn, ticket_id: int, number: int | None) -> None:
+    """`/ticket file T-… [N]`: list the ticket's files, or send file N here again (a customer: their own ticket's
+    public files only)."""
+    t = turn.t
+    async with turn.ctx.store.unit() as uow:
+        ticket = await uow.get_ticket(ticket_id)
+        reason = denial(turn.person, VIEW, ticket) if ticket else None
+        if ticket is None or reason:
+            await turn.reply(uow, t._("There is no ticket {number}.", number=format_number(ticket_id))
+                             if ticket is None or turn.person.is_customer else t._(reason), private=True)
+        elif number is None:
+            if not await list_files(turn, uow, ticket, public_only=turn.person.is_customer):
+                await turn.reply(uow, t._("{number} has no files.", number=ticket.number), private=True)
+        else:
+            found = await _files_for(turn, uow, ticket)
+            if not 1 <= number <= len(found):
+                await turn.reply(uow, t._("{number} has no file {n}; it has {count}.", number=ticket.number, n=number,
+                                          count=len(found)), private=True)
+            else:
+                viewer = Viewer.CUSTOMER if turn.person.is_customer else Viewer.STAFF
+                await uow.enqueue(file_message(found[number - 1], turn.conversation, viewer=viewer,
+                                               language=t.language))
         await turn.finish(uow)

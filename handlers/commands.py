@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "close": (("关闭",), _("/ticket close T-000123 [reason]"), _("close a ticket")),
     "reopen": (("重开", "重新打开"), _("/ticket reopen T-000123 [reason]"), _("reopen a resolved or closed ticket")),
     "sla": (("时效",), _("/ticket sla T-000123"), _("show the ticket's clocks")),
+    "file": (("附件", "文件"), _("/ticket file T-000123 [N]"), _("list a ticket's files, or send file N again")),
     "stats": (("统计",), _("/ticket stats"), _("ticket figures")),
     "help": (("帮助",), _("/ticket help [command]"), _("this help")),
 }
@@ -40,6 +41,7 @@ CUSTOMER_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("list", _("/ticket list"), _("your open tickets")),
     ("show", _("/ticket show T-000123"), _("a ticket's card and recent activity")),
     ("sla", _("/ticket sla T-000123"), _("when we promised to answer")),
+    ("file", _("/ticket file T-000123 [N]"), _("the files of your ticket, or file N again")),
     ("reopen", _("/ticket reopen T-000123 [reason]"), _("reopen a resolved or closed ticket")),
     ("help", _("/ticket help"), _("this help")),
 )
@@ -143,6 +145,12 @@ class Sla:
 
 
 @dataclass(frozen=True)
+class SendFile:
+    ticket_id: int
+    number: int | None = None  # the attachment's number in `show`; None lists them
+
+
+@dataclass(frozen=True)
 class Stats:
     pass
 
@@ -153,7 +161,7 @@ class Help:
 
 
 Command = (NewTicket | ListTickets | Show | Assign | Claim | SetPriority | SetCategory | Note | Reply | Wait | Resume
-           | Resolve | Close | Reopen | Sla | Stats | Help)
+           | Resolve | Close | Reopen | Sla | SendFile | Stats | Help)
 
 
 # Each request that changes a ticket: its lifecycle action and the field holding the action's argument.
@@ -293,6 +301,11 @@ def parse_command(text: str) -> Command:
             ticket = _ticket(sub, args)
             cls = {"resolve": Resolve, "close": Close, "reopen": Reopen}[sub]
             return cls(ticket, _rest(args, 1) or None)
+        case "file":
+            ticket = _ticket(sub, args)
+            if len(args) > 2 or (len(args) == 2 and not (args[1].isascii() and args[1].isdigit() and 0 < int(args[1]) < 10_000)):
+                raise UsageError(sub, _("Give the file's number as `show` lists it, e.g. 1."))
+            return SendFile(ticket, int(args[1]) if len(args) == 2 else None)
         case "stats":
             return Stats()
         case _:

@@ -262,6 +262,8 @@ class Router:
                 await queries.list_tickets(turn, scope, priority=priority, page=page)
             case cmd.Show(ticket_id=ticket_id):
                 await queries.show(turn, ticket_id)
+            case cmd.SendFile(ticket_id=ticket_id, number=number):
+                await attachments.send_again(turn, ticket_id, number)
             case cmd.Stats():
                 await queries.stats(turn)
             case cmd.Sla(ticket_id=ticket_id):

@@ -127,3 +127,34 @@ async def test_an_agents_file_with_reply_reaches_the_customer_and_a_notes_file_s
     assert len(uploads_to(slack, "D0CUST")) == 1, "the note's log never reaches the customer"
     internal, public = await attachments(slack)
     assert (internal.mime, internal.public, public.mime, public.public) == ("text/plain", False, "image/png", True)
+
+
+async def test_show_lists_the_files_and_file_sends_one_again_never_an_internal_one_to_a_customer(slack):
+    url = slack.fake.host_file("T0OURS-F0SHOT01/download/screenshot.png", PNG)
+    await slack.event(file_share(slack, url, text="The payment page fails"))
+    card = (await slack.eventually(slack.triage_cards))[0]
+    log = slack.fake.host_file("T0OURS-F0NOTE/server.log", b"stack trace", "text/plain")
+    await slack.event(file_share(slack, log, event_id="Ev0013LOG", ts="1700001300.000100", text="the log",
+                                 channel="C0TRIAGE", user=ALICE, thread_ts=card["ts"]))
+    await slack.eventually(lambda: len(slack.fake.downloads) == 2)
+    await asyncio.sleep(0.2)
+    await slack.command(ALICE, "show T-000001", channel="D0ALICE")
+    [listed] = await slack.eventually(lambda: [t for t in slack.texts_to("D0ALICE") if t.startswith("Files of")])
+    lines = listed.splitlines()[1:]
+    assert lines[0].startswith("1. screenshot.png · 70 B · U0CUST · ")
+    assert lines[1].startswith("2. screenshot.png · 11 B · Alice Wang · ") and lines[1].endswith("· internal")
+    await slack.command(ALICE, "file T-000001 1", channel="D0ALICE")
+    [again] = await slack.eventually(lambda: uploads_to(slack, "D0ALICE"))
+    assert slack.fake.uploads[json.loads(again["files"])[0]["id"]] == PNG
+    await slack.command(ALICE, "file T-000001 3", channel="D0ALICE")
+    await slack.eventually(lambda: [a for a in slack.fake.of("chat.postEphemeral") if "has no file 3; it has 2" in a["text"]])
+    # The customer sees their own ticket's files, never the internal log.
+    await slack.command(CUSTOMER, "file T-000001", channel="D0CUST")
+    [theirs] = await slack.eventually(lambda: [t for t in slack.texts_to("D0CUST") if t.startswith("Files of")])
+    assert len(theirs.splitlines()) == 2 and "internal" not in theirs
+    await slack.command(CUSTOMER, "file T-000001 2", channel="D0CUST")
+    await slack.eventually(lambda: [a for a in slack.fake.of("chat.postEphemeral") if "has no file 2; it has 1" in a["text"]])
+    await slack.command(CUSTOMER, "file T-000001 1", channel="D0CUST")
+    await slack.eventually(lambda: uploads_to(slack, "D0CUST"))
+    await asyncio.sleep(0.3)
+    assert [slack.fake.uploads[json.loads(u["files"])[0]["id"]] for u in uploads_to(slack, "D0CUST")] == [PNG]
