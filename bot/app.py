@@ -27,6 +27,7 @@ from bot.platforms import Wiring
 from bot.platforms.console_gate import Access, console_access, install_lock
 from bot.ports import Clock, Context, Messenger, SystemClock
 from bot.sla import SlaPolicy
+from handlers.attachments import Desk
 from handlers.router import Router
 from schedules.card_kinds import card_kinds
 from schedules.outbox import OutboxDispatcher
@@ -171,7 +172,7 @@ async def build_app(
                              policy, sweep, scheduler)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
-    wiring = Wiring(config=config, directory=directory, state=store, clock=clock, console_log=store)
+    wiring = Wiring(config=config, directory=directory, state=store, clock=clock, console_log=store, files=Desk(ctx))
     for platform, enabled, module in PLATFORMS:
         if enabled(settings):
             messenger = importlib.import_module(module).mount(app, router, settings, wiring)

@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.events import Conversation, FileRef, Platform
+from bot.events import Actor, Conversation, FileRef, Platform
 
 MB = 1024 * 1024
 # What a helpdesk is sent: screenshots, recordings, voice notes, documents, logs, archives of them. Not HTML or
@@ -85,8 +85,28 @@ class FileFetcher(Protocol):
 class FileSender(Protocol):
     """A platform's side of sending a file (an image shows as one where the platform can)."""
 
-    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes) -> str | None:
-        """Post the file to `target`; returns the platform's reference to the message, if any."""
+    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes,
+                        attachment_id: int | None = None) -> str | None:
+        """Post the file to `target` (`attachment_id`: the record, for a platform that links to it rather than
+        carrying the bytes); returns the platform's reference to the message, if any."""
+        ...
+
+
+class AttachmentDesk(Protocol):
+    """What an adapter may ask of the core about files beyond its platform's API (the console, whose uploads
+    arrive in its own requests and whose page fetches attachments from the bot)."""
+
+    async def keep(self, data: bytes) -> str:
+        """Keep an upload the adapter received itself; returns the reference its FileRef carries."""
+        ...
+
+    async def kept(self, ref: str) -> bytes | None:
+        """The bytes of an upload kept under `ref`, or None."""
+        ...
+
+    async def readable(self, attachment_id: int, actor: Actor) -> tuple[Attachment, bytes] | None:
+        """The attachment and its bytes when `actor` may see it (staff who may see its ticket, the customer their
+        own ticket's public ones), else None."""
         ...
 
 

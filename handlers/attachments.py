@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot.attachments import Attachment, AttachmentLimits, Refusal, Taken, human_size
-from bot.events import ConversationKind, FileRef, MessagePosted
+from bot.attachments import Attachment, AttachmentLimits, Refusal, Taken, digest, human_size
+from bot.events import Actor, ConversationKind, FileRef, MessagePosted
 from bot.i18n import Translator
 from bot.permissions import VIEW, denial
 from bot.ports import Outgoing, OutgoingKind, UnitOfWork
@@ -189,3 +189,37 @@ async def send_again(turn: Turn, ticket_id: int, number: int | None) -> None:
                 await uow.enqueue(file_message(found[number - 1], turn.conversation, viewer=viewer,
                                                language=t.language))
         await turn.finish(uow)
+
+
+UPLOAD_PREFIX = "sha256:"
+
+
+class Desk:
+    """bot.attachments.AttachmentDesk on the core's context: uploads into the content store, and attachments read
+    for a person only when the permissions let them see the ticket (a customer: its public files)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    async def keep(self, data: bytes) -> str:
+        """Keep an upload's bytes (once per digest); its reference is the digest."""
+        sha = digest(data)
+        await self.ctx.files.content.put(sha, data)
+        return UPLOAD_PREFIX + sha
+
+    async def kept(self, ref: str) -> bytes | None:
+        """An upload's bytes by its reference."""
+        if not ref.startswith(UPLOAD_PREFIX):
+            return None
+        return await self.ctx.files.content.get(ref[len(UPLOAD_PREFIX):])
+
+    async def readable(self, attachment_id: int, actor: Actor) -> tuple[Attachment, bytes] | None:
+        """The attachment and its bytes if `actor` may see them."""
+        person = self.ctx.directory.resolve_actor(actor)
+        async with self.ctx.store.snapshot() as uow:
+            attachment = (await uow.attachments.get_attachments([attachment_id])).get(attachment_id)
+            ticket = await uow.get_ticket(attachment.ticket_id) if attachment else None
+        if ticket is None or denial(person, VIEW, ticket) or (person.is_customer and not attachment.public):
+            return None
+        data = await self.ctx.files.content.get(attachment.sha256)
+        return (attachment, data) if data is not None else None

@@ -45,7 +45,8 @@ async def send_file(messenger, message: Outgoing, loaded: dict, store: Units) ->
     if not isinstance(messenger, FileSender):
         raise SendError(f"{message.target.platform} cannot send files", permanent=True)
     target = await _under_card(store, message.target, attachment.ticket_id)
-    return await messenger.send_file(target, name=attachment.name, mime=attachment.mime, data=outgoing.data)
+    return await messenger.send_file(target, name=attachment.name, mime=attachment.mime, data=outgoing.data,
+                                     attachment_id=attachment.id)
 
 
 async def _under_card(store: Units, target: Conversation, ticket_id: int) -> Conversation:

@@ -60,7 +60,8 @@ class SlackMessenger:
         """A shared file's bytes from its url_private, with the bot token (the app needs files:read)."""
         return await download(file.ref, token=self.client.token or "", allowed=self.file_origins, max_bytes=max_bytes)
 
-    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes) -> str | None:
+    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes,
+                        attachment_id: int | None = None) -> str | None:
         """files upload v2 into the conversation (its thread when given); returns the file's id."""
         channel = await self._channel(target)
         extra = {"thread_ts": target.thread_id} if target.thread_id else {}

@@ -92,7 +92,8 @@ class WeComMessenger:
         """A media message's bytes by its MediaId (media/get, app chat and 微信客服 alike)."""
         return await fetch_media(self.api, file.ref, max_bytes=max_bytes)
 
-    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes) -> str | None:
+    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes,
+                        attachment_id: int | None = None) -> str | None:
         """media/upload, then an image (JPG, PNG) or file message to the member, group chat or routed surface."""
         sender = self._routed(target)
         if sender is not None and not hasattr(sender, "send_media"):  # e.g. the 智能机器人's group replies
