@@ -238,6 +238,9 @@ class Tickets(Protocol):
     async def find_closed_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
         """The requester's most recently closed ticket, if it was closed since `since`."""
         ...
+    async def find_subject_by_thread(self, conversation: Conversation) -> Subject | None:
+        """Whose thread this is: the subject of the card it is under, else the ticket it belongs to."""
+        ...
     async def find_ticket_by_thread(self, conversation: Conversation) -> Ticket | None:
         """The ticket whose agent thread or customer conversation is `conversation` (thread-exact)."""
         ...
