@@ -31,8 +31,8 @@ from handlers.attachments import Desk
 from handlers.router import Router
 from schedules.card_kinds import card_kinds
 from schedules.outbox import OutboxDispatcher
+from schedules.providers import deadline_sweep
 from schedules.scheduler import JobSpec, Scheduler
-from schedules.sla import sla_sweep
 from schedules.sweep import DeadlineSweep
 from storage.attachments import DatabaseContent
 from storage.db import create_engine
@@ -162,7 +162,7 @@ async def build_app(
     ctx = Context(store=store, clock=clock, directory=directory, config=config, wake_outbox=dispatcher.wake, sla=policy,
                   files=files)
     router = Router(ctx)
-    sweep = sla_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
+    sweep = deadline_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                       wake_outbox=dispatcher.wake)
     # The table of recurring jobs: stable ids, so a restart replaces rather than duplicates them.
     scheduler = Scheduler(job_table(store, sweep, config))

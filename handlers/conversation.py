@@ -100,9 +100,12 @@ def reply_from_thread(text: str) -> str | None:
     return None
 
 
-async def thread_message(turn: Turn, ticket: Ticket, text: str, taken: Taken = attachments.NOTHING) -> None:
-    """Staff in a ticket's thread: an internal note, unless clearly marked as a reply to the customer (whose files
-    then reach the customer too; a note's stay internal)."""
+async def thread_message(turn: Turn, ticket: Ticket, text: str) -> None:
+    """Staff in a ticket's thread: an internal note, unless clearly marked as a reply to the customer (the files
+    that came with it then reach the customer too; a note's stay internal)."""
+    taken = await attachments.take(turn)
+    if not text.strip():
+        text = attachments.files_line(taken)  # only files: their names are the note
     answer = reply_from_thread(text)
     if answer is None and taken.stored and reply_from_thread(text + " x"):  # 'reply:' with only files
         answer = attachments.files_line(taken)

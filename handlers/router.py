@@ -17,7 +17,7 @@ from handlers import attachments, changes, conversation, lifecycle, queries
 from handlers import commands as cmd
 from handlers.background import BackgroundWork, WorkerPool
 from handlers.intake import Intake, new_from_command
-from handlers.presses import handle_press
+from handlers.presses import handle_press, handle_reply_under_card
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -215,18 +215,16 @@ class Router:
         if event.unusable and (direct or turn.conversation.thread_id):
             await attachments.unusable(turn)
             return
-        ticket = None
         if turn.conversation.thread_id:
             async with self.ctx.store.unit() as uow:
-                ticket = await uow.find_ticket_by_thread(turn.conversation)
-        staff_thread = ticket is not None and not turn.person.is_customer
-        taken = await attachments.take(turn) if staff_thread or (turn.person.is_customer and direct) else None
-        if taken is not None and not text.strip():
-            text = attachments.files_line(taken)  # only files: their names are the message
-        if staff_thread:
-            await conversation.thread_message(turn, ticket, text, taken)
-            return
+                subject = await uow.find_subject_by_thread(turn.conversation)
+            # Under a card, the card's subject takes the message (a ticket's: a note or a reply to the customer,
+            # with the files that came with it).
+            if subject is not None and await handle_reply_under_card(turn, subject, text):
+                return
         if turn.person.is_customer and direct:
+            taken = await attachments.take(turn)
+            text = text if text.strip() else attachments.files_line(taken)  # only files: their names are the message
             if not text.strip():  # nothing usable came (every file refused): say why, open nothing
                 await attachments.refused_only(turn, taken)
                 return
