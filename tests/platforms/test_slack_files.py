@@ -158,3 +158,27 @@ async def test_show_lists_the_files_and_file_sends_one_again_never_an_internal_o
     await slack.eventually(lambda: uploads_to(slack, "D0CUST"))
     await asyncio.sleep(0.3)
     assert [slack.fake.uploads[json.loads(u["files"])[0]["id"]] for u in uploads_to(slack, "D0CUST")] == [PNG]
+
+
+async def test_with_an_s3_bucket_configured_the_screenshot_is_kept_there(database_url, aiohttp_client, aiohttp_server,
+                                                                         monkeypatch, s3_endpoint):
+    from aiobotocore.session import get_session
+
+    async with get_session().create_client("s3", endpoint_url=s3_endpoint, region_name="us-east-1") as client:
+        await client.create_bucket(Bucket="slack-test")
+    monkeypatch.setenv("ATTACHMENTS_URL", f"s3://slack-test/files?endpoint={s3_endpoint}")
+    slack = await start_slack(database_url=database_url, aiohttp_client=aiohttp_client, aiohttp_server=aiohttp_server,
+                              monkeypatch=monkeypatch)
+    url = slack.fake.host_file("T0OURS-F0SHOT01/download/screenshot.png", PNG)
+    await slack.event(file_share(slack, url))
+    await slack.eventually(lambda: uploads_to(slack, "C0TRIAGE"))
+    assert list(slack.fake.uploads.values()) == [PNG], "read back from the bucket to reach the agent"
+    async with get_session().create_client("s3", endpoint_url=s3_endpoint, region_name="us-east-1") as client:
+        listed = await client.list_objects_v2(Bucket="slack-test")
+    assert [o["Key"] for o in listed["Contents"]] == [f"files/{hashlib.sha256(PNG).hexdigest()[:2]}/"
+                                                     f"{hashlib.sha256(PNG).hexdigest()}"]
+    from sqlalchemy import func, select
+
+    from storage.attachment_tables import AttachmentContentRow
+    async with slack.client.app[SERVICES].store.snapshot() as uow:
+        assert (await uow.session.execute(select(func.count()).select_from(AttachmentContentRow))).scalar() == 0
