@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 
 import aiohttp
-
 import pytest
 
 from bot.app import SERVICES
