@@ -215,6 +215,7 @@ class WeComDriver(Driver):
     async def customer_sends_picture(self, text, data):
         # WeCom sends the text and the picture as two messages; the picture is fetched by its MediaId.
         await self.customer_says(text)
+        await eventually(lambda: _having(self.customer_texts(), "T-000001"))  # a person sends the picture after
         self.fake.host("MEDIA-SHOT", data, "image/png")
         self.n += 1
         await self._post(f"<xml><ToUserName><![CDATA[{SAMPLE['corp_id']}]]></ToUserName><FromUserName><![CDATA["
