@@ -13,7 +13,8 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from bot.config_sla import BusinessHoursConfig, SlaConfig
-from bot.config_types import Language, Role, Strict
+from bot.config_requests import RequestsConfig
+from bot.config_types import Duration, Language, Role, Strict
 from bot.events import Platform
 from bot.routing import RoutingRule
 
@@ -37,6 +38,9 @@ class DepartmentConfig(Strict):
     aliases: list[str] = []
     assignment: Literal["round_robin", "least_loaded"] = "round_robin"
     head: str | None = None
+    # Who answers requests to the department (falling back to its head), and how long they usually take.
+    contacts: list[str] = []
+    response_time: Duration | None = None
 
 
 class PersonConfig(Strict):
@@ -89,6 +93,7 @@ class AppConfig(Strict):
     lifecycle: LifecycleConfig = LifecycleConfig()
     business_hours: BusinessHoursConfig = BusinessHoursConfig()
     sla: SlaConfig = SlaConfig()
+    requests: RequestsConfig = RequestsConfig()
     # Per platform, the conversation id where triage cards are posted.
     triage_channels: dict[Platform, str] = {}
 
@@ -103,6 +108,9 @@ class AppConfig(Strict):
         for i, dept in enumerate(self.departments):
             if dept.head and dept.head not in people:
                 problems.append(f"departments.{i}.head: unknown person '{dept.head}'")
+            for contact in dept.contacts:
+                if contact not in people:
+                    problems.append(f"departments.{i}.contacts: unknown person '{contact}'")
         for i, cust in enumerate(self.customers):
             if cust.account_manager and cust.account_manager not in people:
                 problems.append(f"customers.{i}.account_manager: unknown person '{cust.account_manager}'")

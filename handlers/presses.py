@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from bot.events import ButtonPressed
 from bot.subjects import Subject, SubjectKind
 from cards import actions
-from handlers import conversation
+from handlers import conversation, requests
+from handlers.request_presses import press_request, reply_under_request
 from handlers.ticket_presses import press_ticket
 from handlers.turn import Turn
 
@@ -39,12 +40,17 @@ async def _ticket_reply(turn: Turn, subject: Subject, text: str) -> bool:
         ticket = await uow.get_ticket(subject.id)
     if ticket is None:
         return False
+    mention = requests.thread_ask(turn, text)
+    if mention is not None:  # "@赵会计 请核对发票金额 截止 明天18:00": a request, not a note
+        await requests.ask(turn, ticket.id, *mention)
+        return True
     await conversation.thread_message(turn, ticket, text)
     return True
 
 
 HANDLERS: dict[SubjectKind, SubjectHandlers] = {
     SubjectKind.TICKET: SubjectHandlers(press=press_ticket, reply=_ticket_reply),
+    SubjectKind.REQUEST: SubjectHandlers(press=press_request, reply=reply_under_request),
 }
 
 

@@ -103,6 +103,8 @@ def _timeline_line(turn: Turn, entry: TimelineEntry) -> str:
             said = (t._("continues the closed ticket {number}", number=entry.after or "?")
                     if detail.get("link") == LinkDirection.FOLLOWS
                     else t._("continued in {number}", number=entry.after or "?"))
+        case TimelineKind.REQUEST:
+            said = _request_line(turn, entry, who) + quoted
         case _:
             said = f"{who} {entry.kind}{quoted}"
     return f"· {entry.at.astimezone(zone).strftime('%m-%d %H:%M')} {said}".rstrip()
@@ -126,6 +128,28 @@ def _label(enum, label, value: str | None, t) -> str:
         return label(enum(value), t)
     except ValueError:
         return value or "—"
+
+
+def _request_line(turn: Turn, entry: TimelineEntry, who: str) -> str:
+    """A request's step on the ticket's history, in the reader's words."""
+    t, detail, number = turn.t, entry.detail or {}, entry.after or "?"
+    match detail.get("event"):
+        case "asked":
+            return t._("{who} asked {name} ({number}):", who=who, name=_someone(turn, detail.get("to")),
+                       number=number)
+        case "accepted":
+            return t._("{who} is on {number}", who=who, number=number)
+        case "answered":
+            return t._("{who} answered {number}:", who=who, number=number)
+        case "declined":
+            return t._("{who} declined {number}", who=who, number=number)
+        case "handed_over":
+            return t._("{who} handed {number} to {name}", who=who, number=number, name=_someone(turn, detail.get("to")))
+        case "cancelled":
+            return t._("{who} cancelled {number}", who=who, number=number)
+        case "moved":
+            return t._("{who} moved the deadline of {number}", who=who, number=number)
+    return f"{who} {number}"
 
 
 def _rule(turn: Turn, key: str) -> str:

@@ -9,6 +9,7 @@ from bot.directory import Directory
 from bot.ports import Clock, UnitOfWork
 from bot.sla import SlaPolicy
 from bot.subjects import SubjectKind
+from cards.request import RequestCards, RequestView
 from cards.ticket import TicketCards
 from schedules.sending import CardKind
 
@@ -17,8 +18,18 @@ async def _load_tickets(uow: UnitOfWork, ids: Sequence[int]):
     return await uow.get_tickets(ids)
 
 
+async def _load_requests(uow, ids: Sequence[int]):
+    """Requests with their tickets (the card shows both)."""
+    requests = [request for request_id in ids if (request := await uow.get_request(request_id)) is not None]
+    tickets = await uow.get_tickets(sorted({request.ticket_id for request in requests}))
+    return {request.id: RequestView(request, tickets[request.ticket_id]) for request in requests
+            if request.ticket_id in tickets}
+
+
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
                clock: Clock) -> dict[SubjectKind, CardKind]:
     """One entry per kind of subject with a card; a new kind adds its loader and card builder here."""
     tickets = TicketCards(directory=directory, categories=config.categories, policy=policy, clock=clock)
-    return {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build)}
+    requests = RequestCards(directory=directory, clock=clock, timezone=config.business_hours.timezone)
+    return {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build),
+            SubjectKind.REQUEST: CardKind(load=_load_requests, build=requests.build)}

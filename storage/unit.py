@@ -31,6 +31,7 @@ from storage.queries import (
     not_closed_counts,
     ticket_filter,
 )
+from storage.requests import SqlRequests
 from storage.sla_index import time_left
 from storage.tables import (
     CardPlacementRow,
@@ -68,7 +69,7 @@ def _tickets_due() -> Select:
             .order_by(tickets.c.next_due_at, tickets.c.id, cards.c.id))
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(SqlRequests):
     """One transaction (see bot.ports.UnitOfWork); SqlStore.unit() commits or rolls it back."""
 
     def __init__(self, session: AsyncSession, clock: Clock):
