@@ -69,15 +69,16 @@ def request_card(view: RequestView, *, directory: Directory, t, zone: ZoneInfo, 
     request, ticket = view.request, view.ticket
     asker = directory.person(request.asker)
     asked = directory.person(request.asked_person)
+    # Most telling first: some surfaces show only the first few rows (WeCom's template card six).
     fields = [
-        Field(t._("Ticket"), f"{ticket.number} · {ticket.title}"),
-        Field(t._("Customer"), ticket.customer_name or ticket.requester.user_id),
-        Field(t._("Priority"), priority_label(ticket.priority, t)),
+        Field(t._("Status"), status_text(request, t)),
         Field(t._("Question"), request.question),
+        Field(t._("Deadline"), deadline_text(request.deadline, zone, t)),
+        Field(t._("Ticket"), f"{ticket.number} · {ticket.title}"),
+        Field(t._("Priority"), priority_label(ticket.priority, t)),
+        Field(t._("Customer"), ticket.customer_name or ticket.requester.user_id),
         Field(t._("Asked by"), asker.name if asker else request.asker),
         Field(t._("Asked of"), asked.name if asked else (request.asked_person or "—")),
-        Field(t._("Deadline"), deadline_text(request.deadline, zone, t)),
-        Field(t._("Status"), status_text(request, t)),
     ]
     if request.answer:
         fields.append(Field(t._("Answer"), request.answer))

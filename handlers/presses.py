@@ -18,6 +18,8 @@ from handlers.request_presses import press_request, reply_under_request
 from handlers.ticket_presses import press_ticket
 from handlers.turn import Turn
 
+MAX_SUBJECT_ID = 2**31 - 1  # the id columns' range: only a forged press names a larger one
+
 # (turn, the press, its decoded controls — all of the handler's kind) → the press applied and the delivery finished.
 PressHandler = Callable[[Turn, ButtonPressed, list[actions.ActionRef]], Awaitable[None]]
 # (turn, the subject whose card the message is under, the text) → True when handled (False: not this kind's).
@@ -66,6 +68,11 @@ async def handle_press(turn: Turn, event: ButtonPressed) -> None:
     kinds = {ref.kind for ref in refs}
     handlers = HANDLERS.get(next(iter(kinds))) if len(kinds) == 1 else None
     if handlers is not None:
+        subject = refs[0].subject
+        if event.card_id and event.message_ref and subject.id <= MAX_SUBJECT_ID:
+            # First, so the updates this press causes can use the card's new reference (WeCom's fresh code).
+            await turn.ctx.store.renew_placement_ref(subject=subject, target=event.conversation,
+                                                     card_id=event.card_id, message_ref=event.message_ref)
         await handlers.press(turn, event, refs)
         return
     async with turn.ctx.store.unit() as uow:
