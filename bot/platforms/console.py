@@ -6,7 +6,7 @@ import base64
 import logging
 import uuid
 from pathlib import Path
-from typing import Protocol
+from typing import Annotated, Protocol
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -150,24 +150,31 @@ def chrome(languages: set[str]) -> dict[str, dict[str, str]]:
     return {language: {key: translator(language)._(msgid) for key, msgid in CHROME.items()} for language in languages}
 
 
+# What a page may send, within what the database stores: no NUL (PostgreSQL refuses it in text), and ids no
+# longer than their columns (conversations and threads 255 characters, people 200).
+_NO_NUL = r"^[^\x00]*$"
+_Id = Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_NUL)]
+_Place = Annotated[str, Field(min_length=1, max_length=255, pattern=_NO_NUL)]
+
+
 class _SendBody(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    as_user: str = Field(alias="as", min_length=1)
-    conversation: str = Field(min_length=1)
-    text: str = Field(min_length=1, max_length=TEXT_LIMIT)
-    thread: str | None = None
-    id: str | None = Field(default=None, max_length=200)  # the delivery id, stored in 200 characters
+    as_user: _Id = Field(alias="as")
+    conversation: _Place
+    text: str = Field(min_length=1, max_length=TEXT_LIMIT, pattern=_NO_NUL)
+    thread: _Place | None = None
+    id: _Id | None = None  # the delivery id, stored in 200 characters
 
 
 class _PressBody(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    as_user: str = Field(alias="as", min_length=1)
-    conversation: str = Field(min_length=1)
-    ref: str | None = None
-    action: str = Field(min_length=1)
-    value: str | None = None
-    thread: str | None = None
-    id: str | None = Field(default=None, max_length=200)  # the delivery id, stored in 200 characters
+    as_user: _Id = Field(alias="as")
+    conversation: _Place
+    ref: _Place | None = None
+    action: _Id
+    value: _Id | None = None
+    thread: _Place | None = None
+    id: _Id | None = None  # the delivery id, stored in 200 characters
 
 
 def personas(directory: Directory) -> list[dict]:
@@ -235,6 +242,8 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
 
     async def get_messages(request: web.Request) -> web.Response:
         viewer = request.query.get("as", "")
+        if "\x00" in viewer or len(viewer) > 255:  # no persona is named so: nothing the database could look up
+            raise web.HTTPBadRequest(text="as must name a persona")
         try:
             since = int(request.query.get("since", "0"))
         except ValueError:
