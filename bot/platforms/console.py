@@ -28,6 +28,7 @@ HISTORY_LIMIT = 5000
 # The console shows what a chat app would: a long text as several messages of at most as much as a person may
 # type into the page (the send box's limit), cut at line boundaries.
 TEXT_LIMIT = 4000
+BOT_MENTION = "@ticketbot"  # how a person names the bot on the page
 PAGE_LIMIT = 500  # messages per poll: a page with a long history catches up over a few polls
 
 
@@ -193,8 +194,10 @@ def personas(directory: Directory) -> list[dict]:
 
 def message_event(body: _SendBody, actor: Actor, conversation: Conversation) -> MessagePosted:
     """A typed message → MessagePosted (addressed in the DM with the bot); the page's id makes a resend a repeat."""
+    mentioned = body.text.lstrip().lower().startswith(BOT_MENTION)
     return MessagePosted(delivery_id=body.id or uuid.uuid4().hex, actor=actor, conversation=conversation,
-                         text=body.text, addressed=conversation.kind is ConversationKind.DM)
+                         text=body.text, addressed=conversation.kind is ConversationKind.DM or mentioned,
+                         mentioned=mentioned)
 
 
 def press_event(body: _PressBody, actor: Actor, conversation: Conversation) -> ButtonPressed:

@@ -90,6 +90,7 @@ def message_event(body: dict, bot_user_id: str | None) -> MessagePosted | None:
         conversation=conversation,
         text=text,
         addressed=bool(mentioned or conversation.kind is ConversationKind.DM or (external and not event.get("thread_ts"))),
+        mentioned=bool(mentioned),
     )
 
 
