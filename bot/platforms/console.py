@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.config import Settings
 from bot.directory import Directory, Role
 from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
-from bot.i18n import translator
+from bot.i18n import SUPPORTED, translator
 from bot.platforms import Wiring
 from bot.platforms.console_gate import install_gate
 from bot.ports import Pacing
@@ -143,6 +143,9 @@ CHROME = {
     "in-thread": _("replied in a thread:"),
     "no-personas": _("No personas: give people or customers a console identity in the config "
                      "(identities: {console: alice}) and restart."),
+    # Who a persona is, beside their name in the picker: their role and language in the reader's words.
+    "role-customer": _("customer"), "role-agent": _("agent"), "role-lead": _("lead"), "role-manager": _("manager"),
+    "role-colleague": _("colleague"), "lang-zh-CN": _("Chinese"), "lang-en": _("English"),
 }
 
 
@@ -187,9 +190,17 @@ def personas(directory: Directory) -> list[dict]:
         if not user_id:
             continue
         role = next(r for r in order if r in person.roles)
+        department = directory.find_department(person.department) if person.department else None
         found.append({"user_id": user_id, "name": person.name, "role": role.value,
-                      "department": person.department, "language": directory.language_of(person)})
+                      "department": person.department, "language": directory.language_of(person),
+                      "department_names": {lang: department.name(lang) for lang in SUPPORTED} if department else {}})
     return found
+
+
+def first_persona(found: list[dict]) -> str | None:
+    """Who the page opens as: the first customer (README's quick start begins as one), else the first persona."""
+    customers = [p["user_id"] for p in found if p["role"] == Role.CUSTOMER.value]
+    return (customers or [p["user_id"] for p in found] or [None])[0]
 
 
 def message_event(body: _SendBody, actor: Actor, conversation: Conversation) -> MessagePosted:
@@ -240,6 +251,7 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     async def get_personas(_request: web.Request) -> web.Response:
         languages = {p["language"] for p in people.values()} | {directory.default_language}
         return web.json_response({"personas": list(people.values()), "language": directory.default_language,
+                                  "start": first_persona(list(people.values())),
                                   "channels": [{"id": c, "name": f"#{c}"} for c in hub.channels],
                                   "chrome": chrome(languages)})
 
