@@ -267,7 +267,7 @@ class SqlUnitOfWork:
         """Add one line to a ticket's history (nothing ever updates or deletes one)."""
         self.session.add(TimelineRow(ticket_id=entry.ticket_id, at=entry.at, kind=entry.kind, actor=entry.actor,
                                      platform=entry.platform.value, before=entry.before, after=entry.after,
-                                     text=entry.text, visibility=entry.visibility.value))
+                                     text=entry.text, visibility=entry.visibility.value, detail=entry.detail))
         await self.session.flush()
 
     async def recent_timeline(self, ticket_id: int, limit: int, *, public_only: bool = False) -> list[TimelineEntry]:
