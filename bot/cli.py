@@ -31,8 +31,10 @@ def serve(args: argparse.Namespace) -> int:
     # The console decides whether it may open from where the server really listens.
     settings = settings.model_copy(update={"host": host, "port": port})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # APScheduler logs every run of every job at INFO: twice a second here, burying what matters.
-    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    # APScheduler logs every run of every job at INFO (twice a second here), and the scheduler and Alembic a line
+    # per job and per migration at every start: they would bury what matters, and the banner.
+    for noisy in ("apscheduler.executors.default", "apscheduler.scheduler", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     def banner(bound: int) -> None:
         access = console_access(settings)

@@ -254,6 +254,17 @@ def split_command_word(text: str) -> str | None:
     return None
 
 
+def command_after_mention(text: str) -> str | None:
+    """Words to the bot that start with a subcommand ('claim', '认领 T-000001', '@ticketbot list'), else None."""
+    stripped = _LEADING_MENTION.sub("", normalize(text or ""), count=1).strip()
+    first = stripped.split(" ", 1)[0].lower()
+    if first in ALIASES:
+        return stripped
+    # Chinese is often written without spaces: 认领T-000001
+    alias = max((a for a in ALIASES if not a.isascii() and stripped.startswith(a)), key=len, default=None)
+    return f"{alias} {stripped[len(alias):].strip()}".strip() if alias else None
+
+
 WHICH_TICKET = _("Which ticket? Give its number, e.g. T-000123.")
 
 

@@ -234,8 +234,9 @@ def _listing(turn: Turn, scope: str, priority: Priority | None, page: int, ticke
             pages = -(-total // PAGE_SIZE)
             return t._("There is no page {page}; the list has {pages}.", page=page, pages=_amount(pages, capped))
         return t._("No tickets here.")
-    header = (t._("{count} tickets:", count=_amount(total, capped)) if page == 1
-              else t._("{count} tickets, page {page}:", count=_amount(total, capped), page=page))
+    header = (t.ngettext("{count} ticket:", "{count} tickets:", total, count=_amount(total, capped)) if page == 1
+              else t.ngettext("{count} ticket, page {page}:", "{count} tickets, page {page}:", total,
+                              count=_amount(total, capped), page=page))
     lines = [header, *(ticket_line(x, turn) for x in tickets)]
     more = total - (page - 1) * PAGE_SIZE - len(tickets)
     if more > 0:

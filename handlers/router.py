@@ -208,6 +208,10 @@ class Router:
     async def _message(self, turn: Turn, text: str) -> None:
         event: MessagePosted = turn.event
         remainder = cmd.split_command_word(text)
+        if remainder is None and event.mentioned and not turn.person.is_customer:
+            # "@ticketbot claim" in a card's thread (or anywhere): words to the bot, not a note. A customer's
+            # "@ticketbot help, my page…" stays a question (their commands need the command word).
+            remainder = cmd.command_after_mention(text)
         if remainder is not None:
             await self.run_command(turn, remainder)
             return
