@@ -265,3 +265,6 @@ class ConsoleMessageRow(Base):
     author: Mapped[str] = mapped_column(String(200))
     bot: Mapped[bool] = mapped_column()
     posted_at: Mapped[datetime] = mapped_column()
+
+
+from storage import kb_tables  # noqa: E402,F401  (the knowledge base's tables join this metadata)
