@@ -30,6 +30,7 @@ from bot.business_hours import (
     parse_weekdays,
 )
 from bot.events import Platform
+from bot.kb_config import KbConfig
 from bot.routing import RoutingRule
 from bot.tickets import Priority, Status, Tier
 
@@ -193,6 +194,7 @@ class AppConfig(_Strict):
     sla: SlaConfig = SlaConfig()
     # Per platform, the conversation id where triage cards are posted.
     triage_channels: dict[Platform, str] = {}
+    kb: KbConfig = KbConfig()  # the knowledge base: synonyms, suggestions, self-service (bot/kb_config.py)
 
     @model_validator(mode="after")
     def _references_exist(self) -> AppConfig:

@@ -119,6 +119,7 @@ class SearchRequest:
     limit: int = 5
     published_only: bool = False  # suggestions: never a draft
     exclude: Sequence[int] = field(default_factory=tuple)
+    synonyms: tuple[tuple[str, ...], ...] | None = None  # the config's groups (None: the defaults)
 
 
 class ArticleStore(Protocol):

@@ -72,6 +72,6 @@ class KbConfig(BaseModel):
                 raise ValueError(f"group {index} needs at least two words")
         return groups
 
-    def synonym_groups(self) -> list[list[str]]:
-        """The synonym groups in force."""
-        return self.synonyms + self.extra_synonyms
+    def synonym_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The synonym groups in force (hashable: the analysed list is cached by it)."""
+        return tuple(tuple(group) for group in self.synonyms + self.extra_synonyms)

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import guess_language
 from bot.kb import (
     Article,
     ArticleDraft,
@@ -241,10 +242,11 @@ class KbStore:
             .limit(TYPO_CANDIDATES))
         return kb_text.closest(term, list(rows.scalars()))
 
-    async def search_articles(self, request: SearchRequest,
-                              synonym_groups: tuple[tuple[str, ...], ...] = DEFAULT_GROUPS) -> list[SearchHit]:
+    async def search_articles(self, request: SearchRequest) -> list[SearchHit]:
         """Articles ranked by relevance to the request's words, best first (a full-text query, never a scan)."""
-        synonyms = kb_text.synonyms_for(synonym_groups)
+        synonyms = kb_text.synonyms_for(request.synonyms or DEFAULT_GROUPS)
+        # Without a reader's language, the question's own: an English question prefers English articles.
+        language = request.language or guess_language(request.text) or ""
         groups = kb_text.query_groups(request.text, synonyms)
         if not groups:
             return []
@@ -267,8 +269,8 @@ class KbStore:
             weighted = rare or weighted
         if not weighted:
             return []
-        found = await (self._rank_postgres(weighted, request) if self._postgres
-                       else self._rank_sqlite(weighted, request))
+        found = await (self._rank_postgres(weighted, request, language) if self._postgres
+                       else self._rank_sqlite(weighted, request, language))
         if not found:
             return []
         rows = (await self.session.execute(select(ArticleRow).where(ArticleRow.id.in_([i for i, _ in found])))).scalars()
@@ -290,7 +292,7 @@ class KbStore:
             params.update(zip(names, request.exclude, strict=True))
         return "".join(f" AND {clause}" for clause in clauses), params
 
-    async def _rank_sqlite(self, weighted, request: SearchRequest) -> list[tuple[int, float]]:
+    async def _rank_sqlite(self, weighted, request: SearchRequest, language: str) -> list[tuple[int, float]]:
         def quoted(alt: tuple[str, ...]) -> str:
             return " AND ".join(f'"{term}"' for term in alt) if len(alt) == 1 else \
                 "(" + " AND ".join(f'"{term}"' for term in alt) + ")"
@@ -301,11 +303,11 @@ class KbStore:
             f"SELECT a.id, bm25(kb_fts, {weights}) * (CASE WHEN a.language = :language THEN {LANGUAGE_BONUS}"
             f" ELSE 1.0 END) AS score FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid"
             f" WHERE kb_fts MATCH :match{where} ORDER BY score LIMIT :limit")
-        rows = await self.session.execute(sql, {"match": match, "language": request.language or "",
+        rows = await self.session.execute(sql, {"match": match, "language": language,
                                                 "limit": request.limit, **params})
         return [(article_id, -score) for article_id, score in rows]
 
-    async def _rank_postgres(self, weighted, request: SearchRequest) -> list[tuple[int, float]]:
+    async def _rank_postgres(self, weighted, request: SearchRequest, language: str) -> list[tuple[int, float]]:
         def tsquery(alternatives) -> str:
             return " | ".join("(" + " & ".join(f"'{t}'" for t in alt) + ")" if len(alt) > 1 else f"'{alt[0]}'"
                               for alt in alternatives)
@@ -321,6 +323,6 @@ class KbStore:
             f" ELSE 1.0 END) AS score FROM kb_articles a"
             f" WHERE a.search_vector @@ CAST(:everything AS tsquery){where} ORDER BY score DESC LIMIT :limit")
         rows = await self.session.execute(sql, {**params, **more,
-                                                "language": request.language or "", "limit": request.limit})
+                                                "language": language, "limit": request.limit})
         return [(article_id, float(score)) for article_id, score in rows]
 

@@ -36,7 +36,7 @@ STOPWORDS = frozenset("""
 怎么 怎么办 怎样 如何 什么 为什么 为何 哪里 哪儿 请问 一下 一个 有 没 没有 不 已经 现在 时候 问题 请 麻烦 谢谢 您 好 吗 么 个 该
 a an the to of in on at for from by with and or but is are was were be been am do doe did does i my me we our you your it its
 this that these those how what why when where which who can could would should will shall not no yes so if then than there
-get got have has had just please thank thanks hi hello help want need tri
+get got have has had just please thank thanks hi hello help want need tri after befor again also veri too still some ani all
 """.split())
 
 
