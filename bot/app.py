@@ -29,8 +29,8 @@ from bot.sla import SlaPolicy
 from handlers.router import Router
 from schedules.card_kinds import card_kinds
 from schedules.outbox import OutboxDispatcher
+from schedules.providers import deadline_sweep
 from schedules.scheduler import JobSpec, Scheduler
-from schedules.sla import sla_sweep
 from schedules.sweep import DeadlineSweep
 from storage.db import create_engine
 from storage.migrate import upgrade
@@ -144,7 +144,7 @@ async def build_app(
                                   card_kinds=card_kinds(directory=directory, config=config, policy=policy, clock=clock))
     ctx = Context(store=store, clock=clock, directory=directory, config=config, wake_outbox=dispatcher.wake, sla=policy)
     router = Router(ctx)
-    sweep = sla_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
+    sweep = deadline_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                       wake_outbox=dispatcher.wake)
     # The table of recurring jobs: stable ids, so a restart replaces rather than duplicates them.
     scheduler = Scheduler(job_table(store, sweep, config))

@@ -146,6 +146,7 @@ class TimelineRow(Base):
     after: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str | None] = mapped_column(Text)
     visibility: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any] | None] = mapped_column()  # why, as data (bot/reasons.py)
 
 
 class DeliveryRow(Base):
