@@ -10,6 +10,7 @@ import sys
 
 from pydantic import ValidationError
 
+from bot import kb_cli
 from bot.config import ConfigError, Settings, StartupError, load_config
 
 
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_outbox.add_argument("outbox_command", choices=("status", "retry"))
     p_outbox.add_argument("--config", default=None)
     p_outbox.set_defaults(func=outbox)
+    kb_cli.add_parser(sub)
     return parser
 
 

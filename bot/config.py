@@ -16,6 +16,7 @@ from bot.config_sla import BusinessHoursConfig, SlaConfig
 from bot.config_requests import RequestsConfig
 from bot.config_types import Duration, Language, Role, Strict
 from bot.events import Platform
+from bot.kb_config import KbConfig
 from bot.routing import RoutingRule
 
 # The environment's settings, re-exported while the platform adapters still import them from here.
@@ -96,6 +97,7 @@ class AppConfig(Strict):
     requests: RequestsConfig = RequestsConfig()
     # Per platform, the conversation id where triage cards are posted.
     triage_channels: dict[Platform, str] = {}
+    kb: KbConfig = KbConfig()  # the knowledge base: synonyms, suggestions, self-service (bot/kb_config.py)
 
     @model_validator(mode="after")
     def _references_exist(self) -> AppConfig:

@@ -305,3 +305,6 @@ class RequestRow(Base):
         Index("ix_requests_open_asker", "asker", "deadline", "id",
               sqlite_where=OPEN_REQUEST_PREDICATE, postgresql_where=OPEN_REQUEST_PREDICATE),
     )
+
+
+from storage import kb_tables  # noqa: E402,F401  (the knowledge base's tables join this metadata)

@@ -14,6 +14,7 @@ from bot.ports import AlreadyProcessed, CardPlacement, Clock, Outgoing, StaleTic
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, Visibility
 from storage.db import insert_ignoring_conflicts
+from storage.kb_store import KbStore
 from storage.mapping import (
     outbox_values,
     placement_from_row,
@@ -75,6 +76,7 @@ class SqlUnitOfWork(SqlRequests):
     def __init__(self, session: AsyncSession, clock: Clock):
         self.session = session
         self.clock = clock
+        self.kb = KbStore(session, clock)  # the knowledge base's port (bot.kb.ArticleStore) in this transaction
 
     # --- tickets -------------------------------------------------------------------------------------
 
