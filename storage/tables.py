@@ -54,6 +54,9 @@ class Base(DeclarativeBase):
 OPEN_STATUS_VALUES = ("in_progress", "new", "triaged", "waiting_colleague", "waiting_customer")
 NOT_CLOSED_PREDICATE = text("status <> 'closed'")
 OPEN_PREDICATE = text("status IN ({})".format(", ".join(f"'{value}'" for value in OPEN_STATUS_VALUES)))
+# A status line that takes a resolved or closed ticket back to work (a reopen, or the customer writing again).
+REOPEN_PREDICATE = text("kind = 'status' AND \"before\" IN ('resolved', 'closed') "
+                        "AND \"after\" NOT IN ('resolved', 'closed')")
 
 
 class TicketRow(Base):
@@ -105,6 +108,10 @@ class TicketRow(Base):
     sla_due_at: Mapped[datetime | None] = mapped_column()
     sla_risk_at: Mapped[datetime | None] = mapped_column()
     sla_paused_risk_at: Mapped[datetime | None] = mapped_column()  # sla_risk_at of paused clocks only
+    # Outcome facts for the managers' figures (bot.kpis): the response promise kept, FRT and TTR in seconds.
+    response_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    frt_seconds: Mapped[int | None] = mapped_column(Integer)
+    ttr_seconds: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         # Stats count per status and priority inside this index (closed = the rest of a whole-table count).
@@ -128,6 +135,11 @@ class TicketRow(Base):
         Index("ix_tickets_assignee_status", "assignee", "status"),
         Index("ix_tickets_customer_conv", "customer_conv_platform", "customer_conv_id", "customer_conv_thread"),
         Index("ix_tickets_agent_conv", "agent_conv_platform", "agent_conv_id", "agent_conv_thread"),
+        # The managers' figures: each is a range of one of these over the period (storage.kpis).
+        Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_resolved_at", "resolved_at"),
+        Index("ix_tickets_closed_at", "closed_at"),
+        Index("ix_tickets_resolve_by", "resolve_by"),
     )
 
 
@@ -146,6 +158,10 @@ class TimelineRow(Base):
     after: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str | None] = mapped_column(Text)
     visibility: Mapped[str] = mapped_column(String(16))
+
+    # Reopens (a resolved or closed ticket back to work) by time, for the managers' figures: a handful of rows.
+    __table_args__ = (Index("ix_timeline_reopens", "at", sqlite_where=REOPEN_PREDICATE,
+                            postgresql_where=REOPEN_PREDICATE),)
 
 
 class DeliveryRow(Base):
@@ -265,3 +281,7 @@ class ConsoleMessageRow(Base):
     author: Mapped[str] = mapped_column(String(200))
     bot: Mapped[bool] = mapped_column()
     posted_at: Mapped[datetime] = mapped_column()
+
+
+# The digests' run claims live in a module of their own; imported here so that the metadata has them.
+import storage.digest_tables  # noqa: E402,F401

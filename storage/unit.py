@@ -14,6 +14,7 @@ from bot.ports import AlreadyProcessed, CardPlacement, Clock, Outgoing, StaleTic
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, Visibility
 from storage.db import insert_ignoring_conflicts
+from storage.kpis import SqlKpis
 from storage.mapping import (
     outbox_values,
     placement_from_row,
@@ -76,6 +77,10 @@ class SqlUnitOfWork:
         self.clock = clock
 
     # --- tickets -------------------------------------------------------------------------------------
+
+    def kpis(self) -> SqlKpis:
+        """The managers' figures (bot.kpis.KpiReads) inside this transaction."""
+        return SqlKpis(self.session)
 
     async def add_ticket(self, ticket: Ticket) -> Ticket:
         """Insert a new ticket; assigns its id, version 1 and (when unset) its timestamps."""

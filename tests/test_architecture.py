@@ -14,6 +14,7 @@ CORE = {
     "bot.events", "bot.tickets", "bot.sla", "bot.business_hours", "bot.routing", "bot.directory",
     "bot.ports", "bot.permissions", "bot.config", "bot.i18n", "bot.subjects", "bot.metrics", "bot.text",
 }
+CORE |= {"bot.kpis", "bot.digest_config"}  # the managers' figures (definitions, periods) and the digests' config
 PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "wechatpy", "dingtalk_stream", "alibabacloud_dingtalk", "aiohttp")
 # Third-party packages the core may lean on: validation, config parsing, holiday data, message catalogs.
 # (and the metrics client: counting is not a platform, and every room may count).
