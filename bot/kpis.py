@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
+
+from pydantic import TypeAdapter
 from zoneinfo import ZoneInfo
 
 from bot.business_hours import ALWAYS_OPEN, Calendar
@@ -91,6 +93,11 @@ _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?$")
 MAX_RANGE_DAYS = 366
 
 
+def _(msgid: str) -> str:
+    """Mark a msgid for extraction; the handler translates it."""
+    return msgid
+
+
 class PeriodError(ValueError):
     """A period word or range that names no period (the message is a msgid with {token})."""
 
@@ -137,6 +144,11 @@ class Period:
         return Period(self.kind, self.first - timedelta(days=self.days), self.first - timedelta(days=1), self.timezone)
 
 
+def is_period(token: str) -> bool:
+    """True when `token` looks like a period (a word, a day or a range); parse_period still checks the dates."""
+    return token.strip().lower() in PERIOD_WORDS or _RANGE.match(token.strip()) is not None
+
+
 def parse_period(token: str | None, now: datetime, timezone: str) -> Period:
     """The period a word (`today`, `本周`, `last-month`) or a range (`2026-11-01..2026-11-30`) names."""
     today = now.astimezone(ZoneInfo(timezone)).date()
@@ -159,15 +171,15 @@ def parse_period(token: str | None, now: datetime, timezone: str) -> Period:
             return Period(kind, last.replace(day=1), last, timezone)
     match = _RANGE.match(word)
     if not match:
-        raise PeriodError("'{token}' is not a period; use today, yesterday, week, last-week, month, last-month "
-                          "or YYYY-MM-DD..YYYY-MM-DD.", token or "")
+        raise PeriodError(_("'{token}' is not a period; use today, yesterday, week, last-week, month, last-month "
+                          "or YYYY-MM-DD..YYYY-MM-DD."), token or "")
     try:
         first = date.fromisoformat(match.group(1))
         last = date.fromisoformat(match.group(2) or match.group(1))
     except ValueError:
-        raise PeriodError("'{token}' is not a date.", word) from None
+        raise PeriodError(_("'{token}' is not a date."), word) from None
     if last < first or (last - first).days >= MAX_RANGE_DAYS:
-        raise PeriodError("'{token}' must run forward and span at most a year.", word)
+        raise PeriodError(_("'{token}' must run forward and span at most a year."), word)
     return Period(PeriodKind.RANGE, first, last, timezone)
 
 
@@ -303,3 +315,27 @@ def as_json(report: Report) -> dict:
 def percentile_offset(count: int, fraction: float) -> int:
     """The 0-based index of the `fraction` percentile among `count` sorted values (nearest rank)."""
     return min(max(math.ceil(count * fraction) - 1, 0), max(count - 1, 0))
+
+
+@dataclass(frozen=True)
+class FiguresRecord:
+    """Figures as they were sent (a digest run or a stats answer): the subject a figures card is drawn from."""
+
+    id: int
+    name: str | None
+    report: Report
+    previous: Report | None
+    chart: bytes | None = None
+
+
+def dump_report(report: Report) -> dict:
+    """The whole report as JSON-ready data (kept with a run, so its card shows the figures as sent)."""
+    return _REPORT.dump_python(report, mode="json")
+
+
+def load_report(data: dict) -> Report:
+    """The report `dump_report` wrote."""
+    return _REPORT.validate_python(data)
+
+
+_REPORT = TypeAdapter(Report)

@@ -9,6 +9,7 @@ from bot.directory import Directory
 from bot.ports import Clock, UnitOfWork
 from bot.sla import SlaPolicy
 from bot.subjects import SubjectKind
+from cards.digest import DigestCards
 from cards.ticket import TicketCards
 from schedules.sending import CardKind
 
@@ -17,8 +18,13 @@ async def _load_tickets(uow: UnitOfWork, ids: Sequence[int]):
     return await uow.get_tickets(ids)
 
 
+async def _load_figures(uow: UnitOfWork, ids: Sequence[int]):
+    return await uow.digests().load(ids)
+
+
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
                clock: Clock) -> dict[SubjectKind, CardKind]:
     """One entry per kind of subject with a card; a new kind adds its loader and card builder here."""
     tickets = TicketCards(directory=directory, categories=config.categories, policy=policy, clock=clock)
-    return {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build)}
+    return {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build),
+            SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build)}

@@ -1,4 +1,7 @@
-"""The digests' runs: one row per (digest, period), claimed by its unique key; its id is the digest card's subject."""
+"""Figures as sent: a digest's run, one per (digest, period) claimed by its unique key, or a stats answer.
+
+The row's id is the subject id of the figures card (kind `digest`), rendered from the figures kept here.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +20,11 @@ class DigestRunRow(Base):
     __tablename__ = "digest_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(100))
+    # NULL for a `/ticket stats` answer: its figures as asked, never claimed (NULLs never collide in the key).
+    name: Mapped[str | None] = mapped_column(String(100))
     period: Mapped[str] = mapped_column(String(32))  # Period.key, e.g. 2026-12-04
     claimed_at: Mapped[datetime] = mapped_column()
-    status: Mapped[str] = mapped_column(String(16))  # sent | skipped (a holiday, or missed past the grace window)
+    status: Mapped[str] = mapped_column(String(16))  # sent | skipped (a holiday, or missed past the grace window) | answer
     figures: Mapped[dict[str, Any]] = mapped_column()
     chart: Mapped[bytes | None] = mapped_column(LargeBinary)
 

@@ -39,7 +39,7 @@ def upgrade() -> None:
     op.create_table(
         'digest_runs',
         sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('name', sa.String(length=100), nullable=True),
         sa.Column('period', sa.String(length=32), nullable=False),
         sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('status', sa.String(length=16), nullable=False),
