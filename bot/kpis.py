@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
-from zoneinfo import ZoneInfo
 
 from bot.business_hours import ALWAYS_OPEN, Calendar
 from bot.tickets import Priority, Status, Ticket, Tier
