@@ -29,6 +29,7 @@ from bot.business_hours import (
     parse_hours,
     parse_weekdays,
 )
+from bot.digest_config import Digests
 from bot.events import Platform
 from bot.routing import RoutingRule
 from bot.tickets import Priority, Status, Tier
@@ -193,6 +194,7 @@ class AppConfig(_Strict):
     sla: SlaConfig = SlaConfig()
     # Per platform, the conversation id where triage cards are posted.
     triage_channels: dict[Platform, str] = {}
+    digests: Digests = []  # scheduled figures for managers (bot.digest_config); last: it checks the people above
 
     @model_validator(mode="after")
     def _references_exist(self) -> AppConfig:
