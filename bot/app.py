@@ -28,8 +28,8 @@ from bot.ports import Clock, Context, Messenger, SystemClock
 from bot.sla import SlaPolicy
 from handlers.router import Router
 from schedules.card_kinds import card_kinds
-from schedules.outbox import OutboxDispatcher
 from schedules.digests import DigestRunner
+from schedules.outbox import OutboxDispatcher
 from schedules.scheduler import JobSpec, Scheduler
 from schedules.sla import sla_sweep
 from schedules.sweep import DeadlineSweep
