@@ -30,8 +30,8 @@ from handlers.router import Router
 from schedules.card_kinds import card_kinds
 from schedules.digests import DigestRunner
 from schedules.outbox import OutboxDispatcher
+from schedules.providers import deadline_sweep
 from schedules.scheduler import JobSpec, Scheduler
-from schedules.sla import sla_sweep
 from schedules.sweep import DeadlineSweep
 from storage.db import create_engine
 from storage.migrate import upgrade
@@ -145,7 +145,7 @@ async def build_app(
                                   card_kinds=card_kinds(directory=directory, config=config, policy=policy, clock=clock))
     ctx = Context(store=store, clock=clock, directory=directory, config=config, wake_outbox=dispatcher.wake, sla=policy)
     router = Router(ctx)
-    sweep = sla_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
+    sweep = deadline_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                       wake_outbox=dispatcher.wake)
     digests = DigestRunner(store=store, config=config, directory=directory, clock=clock, platforms=all_messengers,
                            wake=dispatcher.wake)

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.business_hours import ALWAYS_OPEN, Calendar, build_calendar, parse_duration
-from bot.config import AppConfig, BusinessHoursConfig, TargetConfig
+from bot.config import AppConfig
+from bot.config_sla import BusinessHoursConfig, TargetConfig
 from bot.directory import Directory, Role
 from bot.kpis import record_outcomes
 from bot.tickets import Priority, Status, Ticket

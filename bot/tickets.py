@@ -316,6 +316,8 @@ class TimelineEntry:
     at: datetime
     before: str | None = None
     after: str | None = None
-    text: str | None = None
+    text: str | None = None  # what a person wrote (a note, a reply, a reason given); never words the bot made up
     visibility: Visibility = Visibility.INTERNAL
     id: int | None = None
+    # Why it happened, as data (bot/reasons.py: how an assignment came about, which rule routed, a link's direction).
+    detail: dict[str, str] | None = None

@@ -37,6 +37,7 @@ class Change:
     after: str | None = None
     text: str | None = None
     visibility: Visibility = Visibility.INTERNAL
+    detail: dict[str, str] | None = None  # why, as data (bot/reasons.py)
     confirm: str | None = None  # text for the actor (commands only; a button's answer is the card)
     followups: list = field(default_factory=list)  # async callables (uow, ticket) run after the save
     # Asked for what already is (the same priority, one's own ticket): nothing is saved or recorded, and
@@ -154,7 +155,7 @@ async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int 
                 TimelineEntry(
                     ticket_id=saved.id, kind=change.kind, actor=turn.actor_key, platform=turn.platform,
                     at=turn.ctx.clock.now(), before=change.before, after=change.after, text=change.text,
-                    visibility=change.visibility,
+                    visibility=change.visibility, detail=change.detail,
                 )
             )
             for followup in change.followups:

@@ -17,7 +17,7 @@ from handlers import changes, conversation, lifecycle, queries, stats
 from handlers import commands as cmd
 from handlers.background import BackgroundWork, WorkerPool
 from handlers.intake import Intake, new_from_command
-from handlers.presses import handle_press
+from handlers.presses import handle_press, handle_reply_under_card
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -213,9 +213,9 @@ class Router:
             return
         if turn.conversation.thread_id:
             async with self.ctx.store.unit() as uow:
-                ticket = await uow.find_ticket_by_thread(turn.conversation)
-            if ticket is not None and not turn.person.is_customer:
-                await conversation.thread_message(turn, ticket, text)
+                subject = await uow.find_subject_by_thread(turn.conversation)
+            # Under a card, the card's subject takes the message (a ticket's: a note or a reply to the customer).
+            if subject is not None and await handle_reply_under_card(turn, subject, text):
                 return
         direct = turn.conversation.kind is ConversationKind.DM or event.addressed
         if turn.person.is_customer and direct:

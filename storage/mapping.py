@@ -149,6 +149,7 @@ def timeline_from_row(row: TimelineRow) -> TimelineEntry:
     return TimelineEntry(
         id=row.id, ticket_id=row.ticket_id, kind=TimelineKind(row.kind), actor=row.actor, platform=Platform(row.platform),
         at=row.at, before=row.before, after=row.after, text=row.text, visibility=Visibility(row.visibility),
+        detail=row.detail,
     )
 
 

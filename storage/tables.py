@@ -158,6 +158,7 @@ class TimelineRow(Base):
     after: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str | None] = mapped_column(Text)
     visibility: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any] | None] = mapped_column()  # why, as data (bot/reasons.py)
 
     # Reopens (a resolved or closed ticket back to work) by time, for the managers' figures: a handful of rows.
     __table_args__ = (Index("ix_timeline_reopens", "at", sqlite_where=REOPEN_PREDICATE,

@@ -219,25 +219,30 @@ class SqlUnitOfWork:
         )).scalar_one_or_none()
         return ticket_from_row(row) if row else None
 
-    async def find_ticket_by_thread(self, conversation: Conversation) -> Ticket | None:
-        """The ticket whose thread this is: under one of its cards, or its agent thread / customer conversation."""
+    async def find_subject_by_thread(self, conversation: Conversation) -> Subject | None:
+        """Whose thread this is: the subject of the card it is under (any kind), else the ticket whose agent
+        thread or customer conversation it is."""
         if conversation.thread_id:
             under_card = (await self.session.execute(
-                select(CardPlacementRow.subject_id)
-                .where(CardPlacementRow.subject_kind == TICKET_KIND,
-                       CardPlacementRow.target_platform == conversation.platform.value,
+                select(CardPlacementRow.subject_kind, CardPlacementRow.subject_id)
+                .where(CardPlacementRow.target_platform == conversation.platform.value,
                        CardPlacementRow.target_id == conversation.id,
                        CardPlacementRow.message_ref == conversation.thread_id)
                 .order_by(CardPlacementRow.id.desc()).limit(1)
-            )).scalar_one_or_none()
+            )).first()
             if under_card is not None:
-                return await self.get_ticket(under_card)
-        row = (await self.session.execute(
-            select(TicketRow)
+                return Subject(SubjectKind(under_card.subject_kind), under_card.subject_id)
+        ticket_id = (await self.session.execute(
+            select(TicketRow.id)
             .where(or_(same_conversation("agent_conv", conversation), same_conversation("customer_conv", conversation)))
             .order_by(TicketRow.updated_at.desc(), TicketRow.id.desc()).limit(1)
         )).scalar_one_or_none()
-        return ticket_from_row(row) if row else None
+        return Subject.ticket(ticket_id) if ticket_id is not None else None
+
+    async def find_ticket_by_thread(self, conversation: Conversation) -> Ticket | None:
+        """The ticket whose thread this is (None when the thread is another kind of subject's)."""
+        subject = await self.find_subject_by_thread(conversation)
+        return await self.get_ticket(subject.id) if subject is not None and subject.kind is SubjectKind.TICKET else None
 
     async def open_counts(self, assignees: Sequence[str]) -> dict[str, int]:
         """Open tickets per assignee (0 for those with none)."""
@@ -272,7 +277,7 @@ class SqlUnitOfWork:
         """Add one line to a ticket's history (nothing ever updates or deletes one)."""
         self.session.add(TimelineRow(ticket_id=entry.ticket_id, at=entry.at, kind=entry.kind, actor=entry.actor,
                                      platform=entry.platform.value, before=entry.before, after=entry.after,
-                                     text=entry.text, visibility=entry.visibility.value))
+                                     text=entry.text, visibility=entry.visibility.value, detail=entry.detail))
         await self.session.flush()
 
     async def recent_timeline(self, ticket_id: int, limit: int, *, public_only: bool = False) -> list[TimelineEntry]:
