@@ -286,14 +286,6 @@ class DailyPoint:
     sla_pct: float | None
 
 
-class KpiReads(Protocol):
-    """The aggregates the figures come from (storage.kpis implements it on a read-only snapshot)."""
-
-    async def report(self, period: Period, scope: Scope, now: datetime) -> Report: ...
-
-    async def daily(self, period: Period, scope: Scope, now: datetime) -> list[DailyPoint]: ...
-
-
 def as_json(report: Report) -> dict:
     """The figures under the stable keys of `ticketbot digest --format json` (durations in seconds)."""
     return {

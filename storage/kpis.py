@@ -52,7 +52,7 @@ def _in(column, start: datetime, end: datetime):
 
 
 class SqlKpis:
-    """bot.kpis.KpiReads over one (read-only) session."""
+    """bot.ports.reports.KpiReads over one (read-only) session."""
 
     def __init__(self, session: AsyncSession):
         self.session = session

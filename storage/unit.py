@@ -80,7 +80,7 @@ class SqlUnitOfWork:
     # --- tickets -------------------------------------------------------------------------------------
 
     def kpis(self) -> SqlKpis:
-        """The managers' figures (bot.kpis.KpiReads) inside this transaction."""
+        """The managers' figures (bot.ports.reports.KpiReads) inside this transaction."""
         return SqlKpis(self.session)
 
     def digests(self) -> SqlDigestRuns:
