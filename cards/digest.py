@@ -87,18 +87,19 @@ def rows(figures: Figures, t) -> list[tuple[str, str]]:
     r, p = figures.report, figures.previous
     ages = " · ".join(f"{t._(AGE_LABELS[key])} {count}" for key, count in r.backlog_ages.items())
     csat = DASH if r.csat_avg is None else f"{r.csat_avg:.1f} / 5 ({percent(r.csat_response)})"
+    # The six headline figures first: WeCom's template card shows six rows (the other platforms show them all).
     return [
         (t._("New"), _change(r.new, p.new if p else None)),
         (t._("Resolved"), _change(r.resolved, p.resolved if p else None)),
-        (t._("Closed"), _change(r.closed, p.closed if p else None)),
-        (t._("Reopened"), _change(r.reopened, p.reopened if p else None)),
         (t._("Backlog at the end"), t._("{count} ({unassigned} unassigned)", count=_change(r.backlog, p.backlog if p else None),
                                         unassigned=r.unassigned)),
-        (t._("Backlog by age"), ages or DASH),
         (t._("First response"), _spread(r.frt, t)),
-        (t._("Time to resolution"), _spread(r.ttr, t)),
         (t._("SLA response met"), percent(r.sla_response)),
         (t._("SLA resolution met"), percent(r.sla_resolution)),
+        (t._("Closed"), _change(r.closed, p.closed if p else None)),
+        (t._("Reopened"), _change(r.reopened, p.reopened if p else None)),
+        (t._("Backlog by age"), ages or DASH),
+        (t._("Time to resolution"), _spread(r.ttr, t)),
         (t._("First-contact resolution"), percent(r.fcr)),
         (t._("Reopen rate"), percent(r.reopen_rate)),
         (t._("CSAT"), csat),

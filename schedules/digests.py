@@ -136,11 +136,14 @@ class DigestRunner:
         return run
 
     def recipients(self, digest: DigestConfig) -> list[tuple[Conversation, str]]:
-        """Each person's DM on the first of their platforms that is on, in their language; then the channels."""
+        """Each person's DM on the first of their chat platforms that is on, in their language; then the channels."""
         found = []
         for key in digest.to:
             person = self.directory.person(key)
-            platform = next((p for p in (person.identities if person else ()) if p in self.platforms), None)
+            # The console (a local try-out surface) only when the person is on no chat platform that is on.
+            mine = sorted((p for p in (person.identities if person else ()) if p in self.platforms),
+                          key=lambda p: p is Platform.CONSOLE)
+            platform = mine[0] if mine else None
             if platform is None:
                 log.warning("digest %s: %s has no identity on an enabled platform; not sent to them", digest.name, key)
                 continue
