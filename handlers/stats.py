@@ -84,7 +84,7 @@ async def figures(turn: Turn, request: Stats) -> None:
     async with ctx.store.snapshot() as reads:
         kpis = reads.kpis()
         report = await kpis.report(period, scope, now)
-        previous = await kpis.report(period.previous(), scope, now)
+        previous = await kpis.report(period.previous(), scope, now, headline=True)
     async with ctx.store.unit() as uow:
         kept = await uow.digests().keep_answer(at=now, report=report, previous=previous)
         await uow.enqueue(Outgoing(OutgoingKind.CARD, turn.conversation, subject=Subject(SubjectKind.DIGEST, kept),

@@ -94,7 +94,7 @@ class DigestRunner:
         async with self.store.snapshot() as reads:
             kpis = reads.kpis()
             report = await kpis.report(period, scope, now)
-            previous = await kpis.report(period.previous(), scope, now)
+            previous = await kpis.report(period.previous(), scope, now, headline=True)
             days = None
             if with_chart:
                 first = period.last - timedelta(days=CHART_DAYS - 1)

@@ -8,6 +8,7 @@ rows but the answer leave the database. Definitions: bot/kpis.py and README, *Fi
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
@@ -63,23 +64,31 @@ class SqlKpis:
     async def _count(self, *terms) -> int:
         return await self._scalar(select(func.count()).select_from(T).where(*terms))
 
-    async def report(self, period: Period, scope: Scope, now: datetime) -> Report:
-        """Every figure of `period` for `scope`, as of `now` (deadlines still ahead are not yet due)."""
+    async def report(self, period: Period, scope: Scope, now: datetime, *, headline: bool = False) -> Report:
+        """Every figure of `period` for `scope`, as of `now` (deadlines still ahead are not yet due).
+
+        `headline`: only the counts a change is shown for (new, resolved, closed, reopened, backlog): the previous
+        period's report, read beside every digest and stats answer.
+        """
         start, end = period.start, period.end
-        due_end = min(end, now)
         where = scope_terms(scope)
         backlog, ages, unassigned = await self._backlog(min(end, now), now, where)
-        response = await self._attainment(T.response_due_at, T.first_response_at, start, due_end, where)
-        resolution = await self._attainment(T.resolve_by, func.coalesce(T.resolved_at, T.closed_at), start,
-                                            due_end, where)
-        fcr, reopen_rate = await self._first_contact(start, end, where)
-        return Report(
+        counts = Report(
             period=period, scope=scope,
             new=await self._count(_in(T.created_at, start, end), *where),
             resolved=await self._count(_in(T.resolved_at, start, end), *where),
             closed=await self._count(_in(T.closed_at, start, end), *where),
             reopened=await self._reopened(start, end, where),
-            backlog=backlog, backlog_ages=ages, unassigned=unassigned,
+            backlog=backlog, backlog_ages=ages, unassigned=unassigned)
+        if headline:
+            return counts
+        due_end = min(end, now)
+        response = await self._attainment(T.response_due_at, T.first_response_at, start, due_end, where)
+        resolution = await self._attainment(T.resolve_by, func.coalesce(T.resolved_at, T.closed_at), start,
+                                            due_end, where)
+        fcr, reopen_rate = await self._first_contact(start, end, where)
+        return dataclasses.replace(
+            counts,
             frt=await self._spread(T.frt_seconds, _in(T.created_at, start, end), where),
             ttr=await self._spread(T.ttr_seconds, _in(T.resolved_at, start, end), where),
             sla_response=response, sla_resolution=resolution,
@@ -100,37 +109,55 @@ class SqlKpis:
         return await self._scalar(query)
 
     async def _backlog(self, cut: datetime, now: datetime, where: list) -> tuple[int, dict[str, int], int]:
-        """Tickets open at `cut`: open now and opened before it, plus those finished between it and now."""
-        parts = [select(T.created_at, T.assignee).where(OPEN_PREDICATE, T.created_at < cut, *where)]
-        if cut < now:
-            parts.append(select(T.created_at, T.assignee).where(T.resolved_at >= cut, T.created_at < cut, *where))
-            parts.append(select(T.created_at, T.assignee).where(T.resolved_at.is_(None), T.closed_at >= cut,
-                                                                T.created_at < cut, *where))
-        both = union_all(*parts).subquery()
-        bucket = case(*((both.c.created_at > cut - timedelta(days=days), literal(name))
-                        for name, days in AGE_BUCKETS if days is not None), else_=literal(AGE_BUCKETS[-1][0]))
-        rows = (await self.session.execute(
-            select(bucket, func.count(), func.sum(case((both.c.assignee.is_(None), 1), else_=0)))
-            .group_by(bucket))).all()
+        """Tickets open at `cut`: open now and opened before it, plus those finished between it and now.
+
+        The open ones are counted per age bucket as ranges of the open tickets' partial indexes (a count each, no
+        rows read); those finished since the cut (a range of the resolved/closed instants) are grouped in SQL.
+        """
         ages = {name: 0 for name, _days in AGE_BUCKETS}
-        unassigned = 0
-        for name, count, free in rows:
-            ages[name] = int(count)
-            unassigned += int(free or 0)
+        lower: datetime | None = None
+        upper = cut
+        for name, days in AGE_BUCKETS:
+            lower = cut - timedelta(days=days) if days is not None else None
+            terms = [OPEN_PREDICATE, T.created_at < upper, *where]
+            if lower is not None:
+                terms.append(T.created_at >= lower)
+            ages[name] = await self._count(*terms)
+            upper = lower
+        unassigned = await self._count(OPEN_PREDICATE, T.assignee.is_(None), T.created_at < cut, *where)
+        if cut < now:
+            finished = union_all(
+                select(T.created_at, T.assignee).where(T.resolved_at >= cut, T.created_at < cut, *where),
+                select(T.created_at, T.assignee).where(T.resolved_at.is_(None), T.closed_at >= cut,
+                                                       T.created_at < cut, *where)).subquery()
+            bucket = case(*((finished.c.created_at >= cut - timedelta(days=days), literal(name))
+                            for name, days in AGE_BUCKETS if days is not None), else_=literal(AGE_BUCKETS[-1][0]))
+            rows = (await self.session.execute(
+                select(bucket, func.count(), func.sum(case((finished.c.assignee.is_(None), 1), else_=0)))
+                .group_by(bucket))).all()
+            for name, count, free in rows:
+                ages[name] += int(count)
+                unassigned += int(free or 0)
         return sum(ages.values()), ages, unassigned
 
     async def _spread(self, column, in_period, where: list) -> Spread:
-        """Median and p90 (nearest rank) of `column` over the period's tickets that have a value."""
-        terms = [in_period, column.is_not(None), *where]
-        count = await self._count(*terms)
-        if not count:
+        """Median and p90 (nearest rank) of `column` over the period's tickets that have a value: one sort, in SQL.
+
+        Each value is numbered in order beside the count; the rows at ranks ceil(n/2) and ceil(9n/10) are kept.
+        """
+        ranked = (select(column.label("value"), func.row_number().over(order_by=column).label("rank"),
+                         func.count().over().label("n"))
+                  .where(in_period, column.is_not(None), *where).subquery())
+        median_rank = (ranked.c.n + 1) // 2  # integer division on both databases: ceil(n / 2)
+        p90_rank = (ranked.c.n * 9 + 9) // 10  # ceil(9n / 10)
+        rows = (await self.session.execute(
+            select(ranked.c.value, ranked.c.rank, ranked.c.n)
+            .where(or_(ranked.c.rank == median_rank, ranked.c.rank == p90_rank)).order_by(ranked.c.rank))).all()
+        if not rows:
             return Spread()
-
-        async def at(fraction: float) -> int:
-            offset = percentile_offset(count, fraction)
-            return await self._scalar(select(column).where(*terms).order_by(column).limit(1).offset(offset))
-
-        return Spread(await at(0.5), await at(0.9), count)
+        count = int(rows[0].n)
+        by_rank = {int(row.rank): int(row.value) for row in rows}
+        return Spread(by_rank[percentile_offset(count, 0.5) + 1], by_rank[percentile_offset(count, 0.9) + 1], count)
 
     async def _attainment(self, due, done, start: datetime, end: datetime, where: list) -> Share:
         """Promises due in [start, end): how many were kept (done by the deadline) of how many."""
@@ -217,8 +244,10 @@ class SqlKpis:
                 .group_by(bucket))).all()
             return {int(row[0]): (int(row[1]), int(row[2] or 0) if len(row) > 2 else 0) for row in rows}
 
-        opened = await per_day(T.created_at)
-        resolved = await per_day(T.resolved_at)
+        # Opened and resolved per day: a count over a range of each index per day (index-only, no rows read).
+        opened = {i: (await self._count(_in(T.created_at, bounds[i], bounds[i + 1]), *where), 0) for i in range(len(days))}
+        resolved = {i: (await self._count(_in(T.resolved_at, bounds[i], bounds[i + 1]), *where), 0)
+                    for i in range(len(days))}
         kept = case((and_(T.first_response_at.is_not(None), T.first_response_at <= T.response_due_at), 1), else_=0)
         due = await per_day(T.response_due_at, func.sum(kept))
         points = []
