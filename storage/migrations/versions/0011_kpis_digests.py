@@ -23,19 +23,25 @@ depends_on = None
 
 REOPENS = sa.text("kind = 'status' AND \"before\" IN ('resolved', 'closed') AND \"after\" NOT IN ('resolved', 'closed')")
 
+REPLIES = sa.text("kind = 'reply'")
+
 
 def upgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('response_due_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('frt_seconds', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('ttr_seconds', sa.Integer(), nullable=True))
-        batch_op.create_index('ix_tickets_response_due_at', ['response_due_at'], unique=False)
-        batch_op.create_index('ix_tickets_created_at', ['created_at'], unique=False)
-        batch_op.create_index('ix_tickets_resolved_at', ['resolved_at'], unique=False)
+        batch_op.create_index('ix_tickets_response_due_at', ['response_due_at', 'first_response_at'], unique=False)
+        batch_op.create_index('ix_tickets_created_at', ['created_at', 'frt_seconds'], unique=False)
+        batch_op.create_index('ix_tickets_resolved_at', ['resolved_at', 'ttr_seconds', 'assignee'], unique=False)
         batch_op.create_index('ix_tickets_closed_at', ['closed_at'], unique=False)
-        batch_op.create_index('ix_tickets_resolve_by', ['resolve_by'], unique=False)
+        batch_op.create_index('ix_tickets_resolve_by', ['resolve_by', 'resolved_at', 'closed_at'], unique=False)
     op.create_index('ix_timeline_reopens', 'timeline', ['at'], unique=False, sqlite_where=REOPENS,
                     postgresql_where=REOPENS)
+    op.create_index('ix_timeline_ticket_reopens', 'timeline', ['ticket_id'], unique=False, sqlite_where=REOPENS,
+                    postgresql_where=REOPENS)
+    op.create_index('ix_timeline_ticket_replies', 'timeline', ['ticket_id'], unique=False, sqlite_where=REPLIES,
+                    postgresql_where=REPLIES)
     op.create_table(
         'digest_runs',
         sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -52,7 +58,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('digest_runs')
-    op.drop_index('ix_timeline_reopens', table_name='timeline')
+    for name in ('ix_timeline_ticket_replies', 'ix_timeline_ticket_reopens', 'ix_timeline_reopens'):
+        op.drop_index(name, table_name='timeline')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         for name in ('ix_tickets_resolve_by', 'ix_tickets_closed_at', 'ix_tickets_resolved_at',
                      'ix_tickets_created_at', 'ix_tickets_response_due_at'):
