@@ -28,6 +28,7 @@ from bot.ports import Clock, Context, Messenger, SystemClock
 from bot.sla import SlaPolicy
 from handlers.router import Router
 from schedules.card_kinds import card_kinds
+from schedules.digests import DigestRunner
 from schedules.outbox import OutboxDispatcher
 from schedules.providers import deadline_sweep
 from schedules.scheduler import JobSpec, Scheduler
@@ -146,8 +147,10 @@ async def build_app(
     router = Router(ctx)
     sweep = deadline_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                       wake_outbox=dispatcher.wake)
+    digests = DigestRunner(store=store, config=config, directory=directory, clock=clock, platforms=all_messengers,
+                           wake=dispatcher.wake)
     # The table of recurring jobs: stable ids, so a restart replaces rather than duplicates them.
-    scheduler = Scheduler(job_table(store, sweep, config))
+    scheduler = Scheduler(job_table(store, sweep, config) + digests.jobs())
 
     app = web.Application()
     app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, engine,
@@ -166,6 +169,7 @@ async def build_app(
         if background:
             settle_heap()
             await sweep.tick()  # notifications missed while we were down fire once, now
+            await digests.catch_up()  # and a digest run missed within its grace window
             scheduler.start()
             dispatcher.start()
             # What was acknowledged and not processed before a stop is worked off through the pool beside new

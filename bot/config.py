@@ -12,9 +12,10 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from bot.config_sla import BusinessHoursConfig, SlaConfig
 from bot.config_requests import RequestsConfig
+from bot.config_sla import BusinessHoursConfig, SlaConfig
 from bot.config_types import Duration, Language, Role, Strict
+from bot.digest_config import Digests
 from bot.events import Platform
 from bot.kb_config import KbConfig
 from bot.routing import RoutingRule
@@ -98,6 +99,7 @@ class AppConfig(Strict):
     # Per platform, the conversation id where triage cards are posted.
     triage_channels: dict[Platform, str] = {}
     kb: KbConfig = KbConfig()  # the knowledge base: synonyms, suggestions, self-service (bot/kb_config.py)
+    digests: Digests = []  # scheduled figures for managers (bot.digest_config); last: it checks the people above
 
     @model_validator(mode="after")
     def _references_exist(self) -> AppConfig:

@@ -239,6 +239,11 @@ class Ticket:
     next_due_at: datetime | None = None
     # The breach someone said "I'm on it" to (its notification key), which stops the next levels.
     escalation_acked: str | None = None
+    # Outcome facts for the managers' figures (bot.kpis.record_outcomes): the response promise kept after the
+    # answer, first response and resolution times in seconds on the SLA target's clock.
+    response_due_at: datetime | None = None
+    frt_seconds: int | None = None
+    ttr_seconds: int | None = None
     id: int | None = None
     version: int = 0
 

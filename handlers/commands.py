@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.kpis import is_period
 from bot.requests import RequestAction, parse_request_number
 from bot.tickets import MAX_TICKET_ID, Action, Priority, format_number, parse_number
 
@@ -41,7 +42,8 @@ SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "deadline": (("改期",), _("/ticket deadline R-000123 <deadline>"), _("move a request's deadline")),
     "requests": (("待办", "请求"), _("/ticket requests [mine]"), _("what colleagues are asked (mine: what I asked)")),
     "sla": (("时效",), _("/ticket sla T-000123"), _("show the ticket's clocks")),
-    "stats": (("统计",), _("/ticket stats"), _("ticket figures")),
+    "stats": (("统计",), _("/ticket stats [today|yesterday|week|last-week|month|YYYY-MM-DD..YYYY-MM-DD] "
+                          "[@department|@person] [P0-P3|vip]"), _("ticket figures")),
     "help": (("帮助",), _("/ticket help [command]"), _("this help")),
 }
 # What a customer may do (bot.permissions), in their words: their own tickets only, no staff fields.
@@ -57,6 +59,7 @@ ALIASES = {alias: name for name, (aliases, _u, _d) in SUBCOMMANDS.items() for al
 LIST_SCOPES = {"mine": "mine", "我的": "mine", "open": "open", "未结": "open", "未关闭": "open",
                "unassigned": "unassigned", "未分配": "unassigned", "breaching": "breaching", "超时": "breaching"}
 WAIT_ON = {"customer": "customer", "客户": "customer", "colleague": "colleague", "同事": "colleague"}
+TIERS = {"vip": "vip", "normal": "normal", "普通": "normal"}
 SLASH_WORDS = ("/ticket", "/工单", "/tk")
 BARE_WORDS = ("ticket", "工单", "tk")
 _LEADING_MENTION = re.compile(r"^@\S+\s*")
@@ -154,7 +157,15 @@ class Sla:
 
 @dataclass(frozen=True)
 class Stats:
-    pass
+    period: str | None = None  # a period word or range (bot.kpis.parse_period); None with nothing asked
+    scope: str | None = None  # an @-named department or person
+    priority: Priority | None = None
+    tier: str | None = None
+
+    @property
+    def bare(self) -> bool:
+        """True for `/ticket stats` alone: today's quick counts."""
+        return self == Stats()
 
 
 @dataclass(frozen=True)
@@ -335,7 +346,7 @@ def parse_command(text: str) -> Command:
             cls = {"resolve": Resolve, "close": Close, "reopen": Reopen}[sub]
             return cls(ticket, _rest(args, 1) or None)
         case "stats":
-            return Stats()
+            return _parse_stats(args)
         case "ask":
             return _parse_ask(args)
         case "answer" | "accept" | "decline" | "cancel" | "deadline":
@@ -391,6 +402,23 @@ def _parse_list(args: list[str]) -> ListTickets:
             raise UsageError("list", _("'{token}' is neither a page number nor a priority (e.g. 2 or P1)."),
                              token=token)
     return ListTickets(scope, priority, page or 1)
+
+
+def _parse_stats(args: list[str]) -> Stats:
+    period = scope = priority = tier = None
+    for token in args:
+        if token.startswith("@") and len(token) > 1 and scope is None:
+            scope = token[1:]
+        elif _PRIORITY.match(token) and priority is None:
+            priority = Priority(token.upper())
+        elif token.lower() in TIERS and tier is None:
+            tier = TIERS[token.lower()]
+        elif is_period(token) and period is None:
+            period = token
+        else:
+            raise UsageError("stats", _("'{token}' is neither a period, a @department or @person, nor a priority."),
+                             token=token)
+    return Stats(period, scope, priority, tier)
 
 
 def _parse_new(args: list[str]) -> NewTicket:

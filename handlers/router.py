@@ -13,7 +13,7 @@ from pydantic import TypeAdapter
 from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, FormSubmitted, MessagePosted
 from bot.ports import AlreadyProcessed, Context
 from bot.tickets import Action, Impact, Priority
-from handlers import changes, conversation, lifecycle, queries, requests
+from handlers import changes, conversation, lifecycle, queries, requests, stats
 from handlers import commands as cmd
 from handlers.background import BackgroundWork, WorkerPool
 from handlers.intake import Intake, new_from_command
@@ -258,8 +258,10 @@ class Router:
                 await queries.list_tickets(turn, scope, priority=priority, page=page)
             case cmd.Show(ticket_id=ticket_id):
                 await queries.show(turn, ticket_id)
-            case cmd.Stats():
+            case cmd.Stats() if request.bare:
                 await queries.stats(turn)
+            case cmd.Stats():
+                await stats.figures(turn, request)
             case cmd.Sla(ticket_id=ticket_id):
                 await queries.sla(turn, ticket_id)
             case cmd.Help(topic=topic):

@@ -9,6 +9,7 @@ from bot.directory import Directory
 from bot.ports import Clock, UnitOfWork
 from bot.sla import SlaPolicy
 from bot.subjects import SubjectKind
+from cards.digest import DigestCards
 from cards.request import RequestCards, RequestView
 from cards.ticket import TicketCards
 from schedules.sending import CardKind
@@ -26,10 +27,15 @@ async def _load_requests(uow, ids: Sequence[int]):
             if request.ticket_id in tickets}
 
 
+async def _load_figures(uow: UnitOfWork, ids: Sequence[int]):
+    return await uow.digests().load(ids)
+
+
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
                clock: Clock) -> dict[SubjectKind, CardKind]:
     """One entry per kind of subject with a card; a new kind adds its loader and card builder here."""
     tickets = TicketCards(directory=directory, categories=config.categories, policy=policy, clock=clock)
     requests = RequestCards(directory=directory, clock=clock, timezone=config.business_hours.timezone)
     return {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build),
-            SubjectKind.REQUEST: CardKind(load=_load_requests, build=requests.build)}
+            SubjectKind.REQUEST: CardKind(load=_load_requests, build=requests.build),
+            SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build)}

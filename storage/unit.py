@@ -14,7 +14,9 @@ from bot.ports import AlreadyProcessed, CardPlacement, Clock, Outgoing, StaleTic
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, Visibility
 from storage.db import insert_ignoring_conflicts
+from storage.digests import SqlDigestRuns
 from storage.kb_store import KbStore
+from storage.kpis import SqlKpis
 from storage.mapping import (
     outbox_values,
     placement_from_row,
@@ -79,6 +81,14 @@ class SqlUnitOfWork(SqlRequests):
         self.kb = KbStore(session, clock)  # the knowledge base's port (bot.kb.ArticleStore) in this transaction
 
     # --- tickets -------------------------------------------------------------------------------------
+
+    def kpis(self) -> SqlKpis:
+        """The managers' figures (bot.ports.reports.KpiReads) inside this transaction."""
+        return SqlKpis(self.session)
+
+    def digests(self) -> SqlDigestRuns:
+        """Figures as sent: digest runs claimed once, stats answers kept (their cards' subjects)."""
+        return SqlDigestRuns(self.session)
 
     async def add_ticket(self, ticket: Ticket) -> Ticket:
         """Insert a new ticket; assigns its id, version 1 and (when unset) its timestamps."""

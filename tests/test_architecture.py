@@ -16,6 +16,7 @@ CORE = {
     "bot.settings", "bot.deadlines", "bot.requests", "bot.reasons", "bot.i18n", "bot.subjects", "bot.metrics", "bot.text",
     "bot.kb", "bot.kb_config",
 }
+CORE |= {"bot.kpis", "bot.digest_config"}  # the managers' figures (definitions, periods) and the digests' config
 PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "wechatpy", "dingtalk_stream", "alibabacloud_dingtalk", "aiohttp")
 # Third-party packages the core may lean on: validation, config parsing, holiday data, message catalogs.
 # (and the metrics client: counting is not a platform, and every room may count).
