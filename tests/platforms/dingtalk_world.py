@@ -71,20 +71,25 @@ class FakeDingTalk:
 
     async def api(self, request: web.Request) -> web.Response:
         body = json.loads(await request.text() or "{}")
-        path = request.match_info["path"]
-        self.calls.append((request.method, path, {**body, "_token": request.headers.get("x-acs-dingtalk-access-token")}))
+        path, token = request.match_info["path"], request.headers.get("x-acs-dingtalk-access-token", "")
+        status, answer = self._answer(path, body, token)
+        # Refused calls are recorded too (their "_status" says so); what people see counts only the accepted.
+        self.calls.append((request.method, path, {**body, "_token": token, "_status": status,
+                                                  "_held": answer.get("flowControlledStaffIdList", [])}))
+        return web.json_response(answer, status=status)
+
+    def _answer(self, path: str, body: dict, token: str) -> tuple[int, dict]:
         if self.errors:
-            status, answer = self.errors.pop(0)
-            return web.json_response(answer, status=status)
-        if request.headers.get("x-acs-dingtalk-access-token", "").startswith("TOKEN") is False:
-            return web.json_response({"code": "InvalidAuthentication", "message": "no token"}, status=401)
+            return self.errors.pop(0)
+        if not token.startswith("TOKEN"):
+            return 401, {"code": "InvalidAuthentication", "message": "no token"}
         if path == "robot/oToMessages/batchSend":
             held = [u for u in body["userIds"] if self.flow_controlled.get(u, 0) > 0]
             for user in held:
                 self.flow_controlled[user] -= 1
-            return web.json_response({"processQueryKey": f"pqk{len(self.calls)}", "invalidStaffIdList": [],
-                                      "flowControlledStaffIdList": held})
-        return web.json_response({"processQueryKey": f"pqk{len(self.calls)}", "result": True})
+            return 200, {"processQueryKey": f"pqk{len(self.calls)}", "invalidStaffIdList": [],
+                         "flowControlledStaffIdList": held}
+        return 200, {"processQueryKey": f"pqk{len(self.calls)}", "result": True}
 
     async def hook(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -102,14 +107,19 @@ class FakeDingTalk:
                                                     "access_token": request.query.get("access_token")}))
         return web.json_response({"errcode": 0, "errmsg": "ok", "type": "image", "media_id": media_id})
 
+    def accepted(self) -> list[tuple[str, str, dict]]:
+        """The calls DingTalk accepted (a 2xx)."""
+        return [(m, p, b) for m, p, b in self.calls if b.get("_status", 200) < 300]
+
     # What people see.
     def texts_to_user(self, staff: str) -> list[str]:
         """Texts sent to a member's 1:1 chat through the OpenAPI."""
-        return [json.loads(b["msgParam"])["content"] for m, p, b in self.calls
-                if p == "robot/oToMessages/batchSend" and staff in b["userIds"] and b["msgKey"] == "sampleText"]
+        return [json.loads(b["msgParam"])["content"] for m, p, b in self.accepted()
+                if p == "robot/oToMessages/batchSend" and staff in b["userIds"] and b["msgKey"] == "sampleText"
+                and staff not in b["_held"]]
 
     def texts_to_group(self, group: str) -> list[str]:
-        return [json.loads(b["msgParam"])["content"] for m, p, b in self.calls
+        return [json.loads(b["msgParam"])["content"] for m, p, b in self.accepted()
                 if p == "robot/groupMessages/send" and b["openConversationId"] == group and b["msgKey"] == "sampleText"]
 
     def hook_texts(self, key: str) -> list[str]:
@@ -119,7 +129,7 @@ class FakeDingTalk:
     def cards(self) -> list[dict]:
         """Cards sent, each with its latest data (after PUT updates), in order of sending."""
         sent = {}
-        for method, path, body in self.calls:
+        for method, path, body in self.accepted():
             if path == "im/v1.0/robot/interactiveCards/send":
                 sent[body["cardBizId"]] = {**body, "data": json.loads(body["cardData"]), "updates": 0}
             elif method == "PUT" and path == "im/robots/interactiveCards" and body["cardBizId"] in sent:
