@@ -49,12 +49,23 @@ class FakeDingTalk:
         self.hook_errors: list[dict] = []
         self.media: dict[str, bytes] = {}
         self.server = None
+        # The Stream gateway: connection requests, open sockets, acks received (by messageId), socket count.
+        self.opened: list[dict] = []
+        self.sockets: list[web.WebSocketResponse] = []
+        self.acks: dict[str, dict] = {}
 
     def routes(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1.0/oauth2/accessToken", self.token)
         app.router.add_post("/media/upload", self.upload)
         app.router.add_post("/robot/sendBySession/{key}", self.hook)
+        app.router.add_post("/v1.0/gateway/connections/open", self.gateway_open)
+        app.router.add_get("/gateway", self.gateway)
+
+        async def close_sockets(_app):  # a server going away closes its sockets (else it waits on them)
+            for socket in self.sockets:
+                await socket.close()
+        app.on_shutdown.append(close_sockets)
         app.router.add_route("*", "/v1.0/{path:.+}", self.api)
         return app
 
@@ -106,6 +117,35 @@ class FakeDingTalk:
         self.calls.append(("POST", "media/upload", {"type": request.query.get("type"), "length": len(data),
                                                     "access_token": request.query.get("access_token")}))
         return web.json_response({"errcode": 0, "errmsg": "ok", "type": "image", "media_id": media_id})
+
+    async def gateway_open(self, request: web.Request) -> web.Response:
+        """The Stream gateway's connection request: credentials and topics in, a socket endpoint and ticket out."""
+        body = await request.json()
+        self.opened.append(body)
+        if body.get("clientSecret") != SECRET:
+            return web.json_response({"code": "invalidClientSecret", "message": "wrong secret"}, status=400)
+        return web.json_response({"endpoint": str(self.server.make_url("/gateway")).replace("http", "ws", 1),
+                                  "ticket": f"tick+et/{len(self.opened)}="})
+
+    async def gateway(self, request: web.Request) -> web.WebSocketResponse:
+        """The socket: frames are pushed by the test (push), acks come back and are kept by messageId."""
+        if request.query.get("ticket") != f"tick+et/{len(self.opened)}=":
+            raise web.HTTPForbidden()
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        async for message in socket:
+            ack = json.loads(message.data)
+            self.acks[ack["headers"]["messageId"]] = ack
+        return socket
+
+    async def push(self, kind: str, topic: str, data: dict, message_id: str) -> None:
+        """Send one frame over the newest socket, as DingTalk's gateway does (`data` is a JSON string)."""
+        frame = {"specVersion": "1.0", "type": kind, "data": json.dumps(data, ensure_ascii=False),
+                 "headers": {"appId": "app1", "connectionId": f"conn{len(self.sockets)}", "messageId": message_id,
+                             "contentType": "application/json", "time": str(int(time.time() * 1000)),
+                             "topic": topic}}
+        await self.sockets[-1].send_str(json.dumps(frame, ensure_ascii=False))
 
     def accepted(self) -> list[tuple[str, str, dict]]:
         """The calls DingTalk accepted (a 2xx)."""
