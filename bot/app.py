@@ -68,6 +68,7 @@ PLATFORMS: list[tuple[Platform, Callable[[Settings], bool], str]] = [
      "bot.platforms.console"),
     (Platform.SLACK, lambda settings: settings.slack is not None, "bot.platforms.slack"),
     (Platform.WECOM, lambda settings: settings.wecom is not None, "bot.platforms.wecom_setup"),
+    (Platform.DINGTALK, lambda settings: settings.dingtalk is not None, "bot.platforms.dingtalk_setup"),
 ]
 
 

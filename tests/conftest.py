@@ -148,3 +148,12 @@ async def wecom(start_wecom):
     fake = FakeWeCom()
     client, _server = await start_wecom(fake)
     return client, fake
+
+
+@pytest.fixture
+async def dingtalk(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    """The real app with DingTalk on (tests.platforms.dingtalk_world.DingTalkWorld), against a fake OpenAPI."""
+    from tests.platforms.dingtalk_world import start_dingtalk
+
+    return await start_dingtalk(database_url=database_url, aiohttp_client=aiohttp_client,
+                                aiohttp_server=aiohttp_server, monkeypatch=monkeypatch)

@@ -13,6 +13,8 @@ import pytest
 
 from bot.app import SERVICES
 from tests.platforms.console_world import messages
+from tests.platforms.dingtalk_world import TRIAGE, control_id
+from tests.platforms.dingtalk_world import card_text as dingtalk_card_text
 from tests.platforms.slack_world import action_id, card_text
 from tests.platforms.wecom_world import card_event_xml, encrypted, text_xml
 
@@ -180,12 +182,55 @@ class WeComDriver(Driver):
                 if p == "message/send" and b.get("touser") == self.AGENT and b["msgtype"] == "text"]
 
 
-@pytest.fixture(params=["console", "slack", "wecom"])
+class DingTalkDriver(Driver):
+    """The story through signed DingTalk callbacks: an outsider writes to the robot 1:1, the lead works the
+    interactive card in the triage group (@-mentioning the robot for commands; private answers reach her 1:1)."""
+
+    CUSTOMER = "$:LWCP_v1:$wangStore"
+    AGENT = "staff-linfang"
+    agent_name = "林芳"
+
+    def __init__(self, world):
+        self.world = world
+        self.app = world.client.app
+
+    async def customer_says(self, text):
+        response = await self.world.say(None, text, sender_id=self.CUSTOMER, nick="王记小店", external=True)
+        assert response.status == 200
+
+    async def customer_texts(self):
+        return self.world.fake.hook_texts(self.CUSTOMER)
+
+    def _card(self):
+        cards = self.world.fake.cards_in(TRIAGE)
+        return cards[0] if cards else None
+
+    async def card_text(self):
+        card = self._card()
+        return dingtalk_card_text(card) if card else ""
+
+    async def _press(self, verb, value=None):
+        card = self._card()
+        response = await self.world.post(self.world.card_callback(self.AGENT, card, control_id(card, verb, value)))
+        assert response.status == 200
+
+    async def command(self, text):
+        response = await self.world.say(self.AGENT, f"工单 {text}", group=TRIAGE, nick="林芳")
+        assert response.status == 200
+
+    async def agent_texts(self):
+        fake = self.world.fake
+        return fake.texts_to_user(self.AGENT) + fake.hook_texts(TRIAGE) + fake.texts_to_group(TRIAGE)
+
+
+@pytest.fixture(params=["console", "slack", "wecom", "dingtalk"])
 def driver(request):
     if request.param == "console":
         return ConsoleDriver(request.getfixturevalue("console"))
     if request.param == "slack":
         return SlackDriver(request.getfixturevalue("slack"))
+    if request.param == "dingtalk":
+        return DingTalkDriver(request.getfixturevalue("dingtalk"))
     return WeComDriver(*request.getfixturevalue("wecom"))
 
 
