@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.attachments import ContentStore
 from bot.config import AppConfig
 from bot.directory import Directory
 from bot.ports import Clock, UnitOfWork
@@ -12,6 +13,7 @@ from bot.subjects import SubjectKind
 from cards.digest import DigestCards
 from cards.request import RequestCards, RequestView
 from cards.ticket import TicketCards
+from schedules.files import file_kind
 from schedules.sending import CardKind
 
 
@@ -32,10 +34,14 @@ async def _load_figures(uow: UnitOfWork, ids: Sequence[int]):
 
 
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
-               clock: Clock) -> dict[SubjectKind, CardKind]:
-    """One entry per kind of subject with a card; a new kind adds its loader and card builder here."""
+               clock: Clock, content: ContentStore | None = None) -> dict[SubjectKind, CardKind]:
+    """One entry per kind of subject with a card; a new kind adds its loader and card builder here (and the files
+    the outbox sends are loaded here too, from the content store)."""
     tickets = TicketCards(directory=directory, categories=config.categories, policy=policy, clock=clock)
     requests = RequestCards(directory=directory, clock=clock, timezone=config.business_hours.timezone)
-    return {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build),
-            SubjectKind.REQUEST: CardKind(load=_load_requests, build=requests.build),
-            SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build)}
+    kinds = {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build),
+             SubjectKind.REQUEST: CardKind(load=_load_requests, build=requests.build),
+             SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build)}
+    if content is not None:
+        kinds[SubjectKind.ATTACHMENT] = file_kind(content)
+    return kinds

@@ -15,6 +15,7 @@ CORE = {
     "bot.ports", "bot.permissions", "bot.config", "bot.config_types", "bot.config_sla", "bot.config_requests",
     "bot.settings", "bot.deadlines", "bot.requests", "bot.reasons", "bot.i18n", "bot.subjects", "bot.metrics", "bot.text",
     "bot.kb", "bot.kb_config",
+    "bot.attachments",
 }
 CORE |= {"bot.kpis", "bot.digest_config"}  # the managers' figures (definitions, periods) and the digests' config
 PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "wechatpy", "dingtalk_stream", "alibabacloud_dingtalk", "aiohttp")
