@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 from bot.business_hours import Calendar
 
-# The words that introduce a deadline at the end of a question: "… by Fri 17:00", "… 截止 明天18:00". After the
-# strong ones the words must be a deadline; after "by" / "before" they may be plain words ("asked by the customer").
-STRONG_MARKERS = frozenset({"截止到", "截止", "deadline", "due"})
-_MARKER = re.compile(r"(?:^|\s)(截止到|截止|deadline|due|before|by)[:：]?\s*(.+)$", re.IGNORECASE)
-_MARKER_CJK = re.compile(r"(截止到|截止)[:：]?\s*(.+)$")
+# The words that introduce a deadline at the end of a question: "… by Fri 17:00", "… 截止 明天18:00". After 截止 (or
+# "deadline:" / "due:" with a colon) the words must be a deadline; after the others they may be plain words
+# ("is the refund by card or by transfer"), and then the whole text is the question.
+_MARKER = re.compile(r"(?<![A-Za-z])(deadline|due|before|by)(?![A-Za-z])\s*([:：])?\s*|(截止到|截止)[:：]?\s*",
+                     re.IGNORECASE)
 
 _WEEKDAYS = {
     "mon": 0, "monday": 0, "tue": 1, "tues": 1, "tuesday": 1, "wed": 2, "wednesday": 2, "thu": 3, "thur": 3,
@@ -66,14 +66,12 @@ class Split:
 def split_deadline(text: str) -> Split:
     """The question and its deadline's words: the last marker ("by", "截止" …) starts the deadline."""
     text = text.strip()
-    found = None
-    for pattern in (_MARKER, _MARKER_CJK):
-        for match in pattern.finditer(text):
-            if found is None or match.start(1) > found.start(1):
-                found = match
-    if found is None:
+    found = [m for m in _MARKER.finditer(text) if text[m.end():].strip()]
+    if not found:
         return Split(text)
-    return Split(text[:found.start(1)].strip(), found.group(2).strip(), found.group(1).lower() in STRONG_MARKERS)
+    last = found[-1]
+    strong = bool(last.group(3) or last.group(2))
+    return Split(text[:last.start()].strip(), text[last.end():].strip(), strong)
 
 
 def parse_deadline(words: str, *, now: datetime, zone: ZoneInfo, calendar: Calendar,

@@ -194,3 +194,13 @@ async def test_after_the_deadline_the_colleagues_department_head_is_told_once(st
     await bot.tick()
     escalations = [text for text in bot.texts("zhao") if "R-000001" in text and "仍未答复" in text]
     assert len(escalations) == 1, bot.texts("zhao")
+
+
+async def test_a_question_with_plain_words_after_by_takes_the_departments_default_deadline(store, clock):
+    bot = Harness(store, clock)
+    await _ticket_for_alice(bot)
+    await bot.say("alice", "/ticket ask T-000001 @finance is the refund by card or by transfer", bot.channel())
+    request = await _request(bot)
+    assert request.question == "is the refund by card or by transfer"
+    # No response_time for Finance in the sample: requests.default_response_time, 4 business hours from Fri 10:00.
+    assert request.deadline == clock.now() + timedelta(hours=4)
