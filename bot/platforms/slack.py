@@ -41,11 +41,15 @@ from handlers.router import Inbox
 log = logging.getLogger(__name__)
 REPLAY_WINDOW = 300  # seconds: Slack's own rule (a signed request older than 5 minutes is refused)
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+# A user group: `<!subteam^S1|@finance>` → its handle (name the handle as a department alias), else its id.
+_GROUP = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|@?([^>]*))?>")
 ACTIONS = "tb:"  # the prefix of every control the bot puts on a card (cards.actions)
 
 
 def neutral_text(text: str) -> str:
-    """Slack's mention markup `<@U1|name>` → the neutral `@U1` the command grammar understands."""
+    """Slack's mention markup `<@U1|name>` → the neutral `@U1` the command grammar understands; a user group
+    `<!subteam^S1|@finance>` → `@finance`."""
+    text = _GROUP.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
     return _MENTION.sub(lambda m: "@" + m.group(1), text)
 
 
