@@ -12,13 +12,16 @@ from bot.sla import SlaPolicy
 from bot.subjects import SubjectKind
 from cards.digest import DigestCards
 from cards.request import RequestCards, RequestView
-from cards.ticket import TicketCards
+from cards.ticket import TicketCards, TicketView
 from schedules.files import file_kind
 from schedules.sending import CardKind
 
 
 async def _load_tickets(uow: UnitOfWork, ids: Sequence[int]):
-    return await uow.get_tickets(ids)
+    """Tickets with their open requests (the card says who is asked what, by when)."""
+    tickets = await uow.get_tickets(ids)
+    asked = await uow.open_requests_of(list(tickets))
+    return {ticket_id: TicketView(ticket, tuple(asked.get(ticket_id, ()))) for ticket_id, ticket in tickets.items()}
 
 
 async def _load_requests(uow, ids: Sequence[int]):

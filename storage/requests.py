@@ -78,6 +78,18 @@ class SqlRequests:
         rows = (await self.session.execute(query.order_by(RequestRow.id))).scalars()
         return [request_from_row(row) for row in rows]
 
+    async def open_requests_of(self, ticket_ids: Sequence[int]) -> dict[int, list[Request]]:
+        """The open requests of several tickets at once (their cards list them), oldest first."""
+        if not ticket_ids:
+            return {}
+        rows = (await self.session.execute(
+            select(RequestRow).where(RequestRow.ticket_id.in_(ticket_ids), RequestRow.status.in_(_OPEN))
+            .order_by(RequestRow.id))).scalars()
+        found: dict[int, list[Request]] = {}
+        for row in rows:
+            found.setdefault(row.ticket_id, []).append(request_from_row(row))
+        return found
+
     async def requests_page(self, *, asked_person: str | None = None, asked_department: str | None = None,
                             asker: str | None = None, limit: int = 20) -> tuple[list[Request], int]:
         """Open requests of a person and/or a department, or an asker's: earliest deadline first, and the count."""

@@ -35,6 +35,10 @@ class Requests(Protocol):
         """A ticket's requests, oldest first."""
         ...
 
+    async def open_requests_of(self, ticket_ids: Sequence[int]) -> dict[int, list[Request]]:
+        """The open requests of several tickets at once, oldest first."""
+        ...
+
     async def requests_page(self, *, asked_person: str | None = None, asked_department: str | None = None,
                             asker: str | None = None, limit: int = 20) -> tuple[list[Request], int]:
         """Open requests of one person (and/or a department's), or an asker's outgoing ones: the most urgent

@@ -204,3 +204,22 @@ async def test_a_question_with_plain_words_after_by_takes_the_departments_defaul
     assert request.question == "is the refund by card or by transfer"
     # No response_time for Finance in the sample: requests.default_response_time, 4 business hours from Fri 10:00.
     assert request.deadline == clock.now() + timedelta(hours=4)
+
+
+async def test_the_ticket_card_lists_its_open_requests_and_offers_ask_finance(store, clock):
+    from cards.model import Select
+
+    bot = Harness(store, clock)
+    await _ticket_for_alice(bot)
+    triage = bot.cards("triage")[0]
+    assign = next(c for c in triage.card.actions if isinstance(c, Select) and ":assign:" in c.action)
+    labels = {o.value: o.label for o in assign.options}
+    assert labels["ask:finance"] == "询问 财务…" and "d:support" in labels, "Finance is asked, not a queue"
+    await bot.press("linfang", triage, assign.action, "ask:finance")
+    hint = bot.last_text("triage", visible_to="linfang")
+    assert "工单 协助 T-000001 @finance" in hint and (await bot.ticket()).version == 1, "choosing it changes nothing"
+    await bot.say("alice", "/ticket ask T-000001 @finance invoice? 截止 2h", bot.channel())
+    asked = next(f.value for f in triage.card.fields if f.label == "询问")
+    assert asked.startswith("R-000001 赵会计 · ") and "(Asia/Shanghai)" in asked
+    await bot.say("zhao", "/ticket answer R-000001 fine", bot.dm("zhao"))
+    assert not [f for f in triage.card.fields if f.label == "询问"], "an answered request leaves the card"
