@@ -16,8 +16,9 @@ from bot.requests import (
     parse_request_number,
 )
 
-O, A, ANS, D, C = (RequestStatus.OPEN, RequestStatus.ACCEPTED, RequestStatus.ANSWERED, RequestStatus.DECLINED,
-                   RequestStatus.CANCELLED)
+# One letter per status: the matrix below reads best that way.
+O, A, ANS, D, C = (RequestStatus.OPEN, RequestStatus.ACCEPTED, RequestStatus.ANSWERED,  # noqa: E741
+                   RequestStatus.DECLINED, RequestStatus.CANCELLED)
 X = None
 ACTIONS = [RequestAction.ACCEPT, RequestAction.ANSWER, RequestAction.DECLINE, RequestAction.HAND_OVER,
            RequestAction.CANCEL, RequestAction.MOVE]
