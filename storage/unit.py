@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Conversation, Platform
@@ -196,6 +196,14 @@ class SqlUnitOfWork(SqlRequests):
                               priority: Priority | None = None) -> int:
         """How many open tickets are breached or at risk (counting stops at `cap` when given)."""
         return (await self.session.execute(at_risk_count(now, cap, priority))).scalar_one()
+
+    async def lock_requester(self, platform: Platform, user_id: str) -> None:
+        """Hold a customer's intake until this transaction ends, so two messages of theirs arriving together join
+        one ticket instead of opening two (PostgreSQL: a transaction-scoped advisory lock, which every replica
+        sees; SQLite: its writers already take turns, whole transaction by whole transaction)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                                       {"key": f"intake|{platform.value}|{user_id}"})
 
     async def find_open_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
         """The requester's latest open or resolved ticket with activity since `since` (or waiting on them).
