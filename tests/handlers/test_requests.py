@@ -223,3 +223,35 @@ async def test_the_ticket_card_lists_its_open_requests_and_offers_ask_finance(st
     assert asked.startswith("R-000001 赵会计 · ") and "(Asia/Shanghai)" in asked
     await bot.say("zhao", "/ticket answer R-000001 fine", bot.dm("zhao"))
     assert not [f for f in triage.card.fields if f.label == "询问"], "an answered request leaves the card"
+
+
+async def test_two_replicas_and_a_restart_fire_each_request_notice_once(database_url, clock):
+    import asyncio
+
+    from schedules.providers import deadline_sweep
+    from storage.db import create_engine
+    from storage.store import SqlStore
+
+    first = Harness(SqlStore(create_engine(database_url), clock), clock)
+    second_store = SqlStore(create_engine(database_url), clock)
+    second = deadline_sweep(store=second_store, policy=first.sla, directory=first.directory, config=first.config,
+                            clock=clock)
+    try:
+        await _ticket_for_alice(first)
+        await first.say("alice", "/ticket ask T-000001 @finance invoice? 截止 2h", first.channel())
+        for minutes in (60, 61, 120, 121):  # the two reminders at 11:00, overdue at 12:00
+            clock.set(first.clock.now().replace(hour=2, minute=0) + timedelta(minutes=minutes))
+            await asyncio.gather(first.sweep.tick(), second.tick())
+        # A restart: a fresh sweep over the same database fires nothing already fired.
+        restarted = deadline_sweep(store=first.store, policy=first.sla, directory=first.directory,
+                                   config=first.config, clock=clock)
+        await restarted.tick()
+        async with first.store.unit() as uow:
+            fired = await uow.fired_notifications((await uow.get_request(1)).subject)
+        assert sorted(key.split(":")[0] for key in fired) == ["overdue", "remind", "remind"]
+        lines = [line for r in await first.store.outbox_rows() for line in (r.text or "").split("\n")]
+        assert len([line for line in lines if "R-000001" in line and "⏰" in line]) == 1, "two reminders, one line"
+        assert len([line for line in lines if "R-000001" in line and "overdue" in line]) == 1
+    finally:
+        await first.store.close()
+        await second_store.close()
