@@ -372,6 +372,9 @@ class Colleague:
             cards = [c for c in d.world.fake.calls if c.status == 200 and c.args.get("channel") == "D0ZHAO"
                      and c.method in ("chat.postMessage", "chat.update") and c.args.get("blocks")]
             return card_text(cards[-1].args) if cards else ""
+        if isinstance(d, DingTalkDriver):
+            cards = d.world.fake.cards_to("staff-zhao")
+            return dingtalk_card_text(cards[-1]) if cards else ""
         cards = d.fake.cards("zhao")
         if not cards:
             return ""
@@ -393,6 +396,10 @@ class Colleague:
                     and c.args.get("channel") == "D0ZHAO" and c.args.get("blocks")][-1]
             card = {"ts": d.world.fake.answer_ts(call), "channel": "D0ZHAO", "blocks": call.args["blocks"]}
             await d.world.press("U0ZHAO", card, action_id(card, verb))
+        elif isinstance(d, DingTalkDriver):
+            card = d.world.fake.cards_to("staff-zhao")[-1]
+            response = await d.world.post(d.world.card_callback("staff-zhao", card, control_id(card, verb)))
+            assert response.status == 200
         else:
             card = d.fake.cards("zhao")[-1][1]["template_card"]
             key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[2] == verb)
@@ -406,6 +413,9 @@ class Colleague:
             await d.client.post("/console/api/send", json={"as": "zhao", "conversation": "zhao", "text": text})
         elif isinstance(d, SlackDriver):
             await d.world.say("U0ZHAO", text, "D0ZHAO")
+        elif isinstance(d, DingTalkDriver):
+            response = await d.world.say("staff-zhao", text, nick="赵会计")
+            assert response.status == 200
         else:
             await d._text("zhao", text)
 
@@ -413,8 +423,6 @@ class Colleague:
 async def test_asking_finance_story(driver):
     """Agent asks Finance on a ticket → the colleague's card → accept → answer in their DM → the ticket's timeline
     → the ticket back in progress → the agent answers the customer."""
-    if not isinstance(driver, ConsoleDriver | SlackDriver | WeComDriver):
-        pytest.skip("this platform's colleague side joins when its driver has one")
     finance = Colleague(driver)
     await driver.customer_says("发票金额不对")
     await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
