@@ -22,9 +22,21 @@ async def _load_figures(uow: UnitOfWork, ids: Sequence[int]):
     return await uow.digests().load(ids)
 
 
+def _kept_chart(record, platform: str) -> str | None:
+    return record.chart_refs.get(platform)
+
+
+async def _keep_chart(store, record, platform: str, ref: str) -> None:
+    # In memory too: the other copies of this batch were loaded before the upload.
+    record.chart_refs[platform] = ref
+    async with store.unit() as uow:
+        await uow.digests().keep_chart_ref(record.id, platform, ref)
+
+
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
                clock: Clock) -> dict[SubjectKind, CardKind]:
     """One entry per kind of subject with a card; a new kind adds its loader and card builder here."""
     tickets = TicketCards(directory=directory, categories=config.categories, policy=policy, clock=clock)
     return {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build),
-            SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build)}
+            SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build,
+                                         image_ref=_kept_chart, keep_image_ref=_keep_chart)}

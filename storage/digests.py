@@ -42,6 +42,13 @@ class SqlDigestRuns:
         await self.session.flush()
         return row.id
 
+    async def keep_chart_ref(self, run_id: int, platform: str, ref: str) -> None:
+        """Remember the platform's reference of the run's uploaded chart (later copies there reuse it)."""
+        row = await self.session.get(DigestRunRow, run_id)
+        if row is not None:
+            row.chart_refs = {**(row.chart_refs or {}), platform: ref}
+            await self.session.flush()
+
     async def load(self, ids: Sequence[int]) -> dict[int, FiguresRecord]:
         """The kept figures of several runs by id (one read)."""
         if not ids:
@@ -58,4 +65,4 @@ def _figures(report: Report | None, previous: Report | None) -> dict:
 def _record(row: DigestRunRow) -> FiguresRecord:
     previous = row.figures.get("previous")
     return FiguresRecord(row.id, row.name, load_report(row.figures["report"]),
-                         load_report(previous) if previous else None, row.chart)
+                         load_report(previous) if previous else None, row.chart, dict(row.chart_refs or {}))
