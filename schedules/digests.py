@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.business_hours import build_calendar, parse_duration
-from bot.config import AppConfig
+from bot.config import AppConfig, ConfigError
 from bot.digest_config import DigestConfig
 from bot.directory import Directory
 from bot.events import Conversation, ConversationKind, Platform
@@ -64,7 +64,9 @@ class DigestRunner:
         return digest.timezone or self.config.business_hours.timezone
 
     def jobs(self) -> list[JobSpec]:
-        """One cron job per digest, with a stable id."""
+        """One cron job per digest, with a stable id (a cron APScheduler cannot read stops start-up: ConfigError)."""
+        for digest in self.config.digests:
+            self.trigger(digest)
         return [JobSpec(f"digest:{d.name}", self._job(d), cron=crontab(d), timezone=self.timezone(d))
                 for d in self.config.digests]
 
@@ -75,7 +77,10 @@ class DigestRunner:
 
     def trigger(self, digest: DigestConfig) -> CronTrigger:
         """The APScheduler trigger of the digest (also what catch_up walks)."""
-        return CronTrigger.from_crontab(crontab(digest), timezone=self.timezone(digest))
+        try:
+            return CronTrigger.from_crontab(crontab(digest), timezone=self.timezone(digest))
+        except ValueError as exc:
+            raise ConfigError(f"digests: {digest.name}: schedule {digest.schedule!r}: {exc}") from None
 
     # ---- one run --------------------------------------------------------------------------------------------
     def period_of(self, digest: DigestConfig, fired: datetime) -> Period:
