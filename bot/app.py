@@ -258,6 +258,14 @@ def serve(settings: Settings, *, ready: Callable[[int], None] = lambda port: Non
     except BaseException:
         sock.close()
         raise
-    ready(sock.getsockname()[1])
-    web.run_app(build_app(settings, config=config), sock=sock, print=None,
+
+    async def started() -> web.Application:
+        app = await build_app(settings, config=config)
+
+        async def announce(_app: web.Application) -> None:  # the last start-up step: nothing logged scrolls it away
+            ready(sock.getsockname()[1])
+        app.on_startup.append(announce)
+        return app
+
+    web.run_app(started(), sock=sock, print=None,
                 access_log=logging.getLogger("aiohttp.access") if settings.access_log else None)

@@ -84,6 +84,8 @@ class MessagePosted(_Frozen):
     text: str
     # False for ambient channel chatter the bot merely observes (only ticket-thread replies matter then).
     addressed: bool = True
+    # The bot was named in it (an @-mention): words to the bot, so a leading command word is a command.
+    mentioned: bool = False
 
 
 class CommandIssued(_Frozen):

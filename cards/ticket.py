@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.directory import Directory
+from bot.events import Actor
 from bot.i18n import translator
 from bot.i18n.labels import (
     action_label,
@@ -81,7 +82,9 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
         Field(t._("Assignee"), assignee.name if assignee else unassigned),
     ]
     if viewer != CUSTOMER_VIEW:
-        customer = ticket.customer_name or ticket.requester.user_id
+        # Tickets staff opened before names were stored: the requester's name from the directory, not their id.
+        customer = ticket.customer_name or directory.resolve_actor(
+            Actor(platform=ticket.requester.platform, user_id=ticket.requester.user_id)).name
         if ticket.customer_tier.value == "vip":
             customer = f"{customer} · {tier_label(ticket.customer_tier, t)}"
         fields.insert(0, Field(t._("Customer"), customer))

@@ -4,7 +4,6 @@ commands (the press table in handlers/presses.py routes a ticket's presses here)
 from __future__ import annotations
 
 from bot.events import ButtonPressed
-from bot.subjects import Subject
 from bot.tickets import MAX_TICKET_ID, Action, Priority, Ticket
 from cards import actions
 from handlers import changes, lifecycle
@@ -66,10 +65,6 @@ async def press_ticket(turn: Turn, event: ButtonPressed, refs: list[actions.Acti
             await turn.finish(uow)
         return
     ticket_id = refs[0].subject_id if refs else None
-    if ticket_id is not None and event.card_id and event.message_ref:
-        # First, so the updates this press causes can use the card's new reference (WeCom's fresh code).
-        await ctx.store.renew_placement_ref(subject=Subject.ticket(ticket_id), target=event.conversation,
-                                            card_id=event.card_id, message_ref=event.message_ref)
     changed, stopped = await _apply_choices(turn, event)
     if stopped:
         return

@@ -10,6 +10,7 @@ from bot.ports import Clock, UnitOfWork
 from bot.sla import SlaPolicy
 from bot.subjects import SubjectKind
 from cards.digest import DigestCards
+from cards.request import RequestCards, RequestView
 from cards.ticket import TicketCards
 from schedules.sending import CardKind
 
@@ -33,10 +34,20 @@ async def _keep_chart(store, record, platform: str, ref: str) -> None:
         await uow.digests().keep_chart_ref(record.id, platform, ref)
 
 
+async def _load_requests(uow, ids: Sequence[int]):
+    """Requests with their tickets (the card shows both)."""
+    requests = [request for request_id in ids if (request := await uow.get_request(request_id)) is not None]
+    tickets = await uow.get_tickets(sorted({request.ticket_id for request in requests}))
+    return {request.id: RequestView(request, tickets[request.ticket_id]) for request in requests
+            if request.ticket_id in tickets}
+
+
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
                clock: Clock) -> dict[SubjectKind, CardKind]:
     """One entry per kind of subject with a card; a new kind adds its loader and card builder here."""
     tickets = TicketCards(directory=directory, categories=config.categories, policy=policy, clock=clock)
+    requests = RequestCards(directory=directory, clock=clock, timezone=config.business_hours.timezone)
     return {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build),
+            SubjectKind.REQUEST: CardKind(load=_load_requests, build=requests.build),
             SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build,
                                          image_ref=_kept_chart, keep_image_ref=_keep_chart)}

@@ -294,5 +294,45 @@ class ConsoleMessageRow(Base):
     posted_at: Mapped[datetime] = mapped_column()
 
 
+OPEN_REQUEST_PREDICATE = text("status IN ('open', 'accepted')")
+
+
+class RequestRow(Base):
+    """A cross-department request on a ticket (bot.requests.Request)."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    asker: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text)
+    asked_person: Mapped[str | None] = mapped_column(String(200))
+    asked_department: Mapped[str | None] = mapped_column(String(64))
+    deadline: Mapped[datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    asked_from: Mapped[dict[str, Any] | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    settled_at: Mapped[datetime | None] = mapped_column()
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)  # the deadline sweep's bookmark
+
+    __table_args__ = (
+        # A ticket's requests (its card lists the open ones; the status follows when the last is settled).
+        Index("ix_requests_ticket", "ticket_id", "status"),
+        # `requests`: a colleague's own open ones, and their department's, most urgent (earliest deadline) first;
+        # `requests mine`: the asker's outgoing ones. Partial: settled requests are most of the table.
+        Index("ix_requests_open_person", "asked_person", "deadline", "id",
+              sqlite_where=OPEN_REQUEST_PREDICATE, postgresql_where=OPEN_REQUEST_PREDICATE),
+        Index("ix_requests_open_department", "asked_department", "deadline", "id",
+              sqlite_where=OPEN_REQUEST_PREDICATE, postgresql_where=OPEN_REQUEST_PREDICATE),
+        Index("ix_requests_open_asker", "asker", "deadline", "id",
+              sqlite_where=OPEN_REQUEST_PREDICATE, postgresql_where=OPEN_REQUEST_PREDICATE),
+    )
+
+
 # The digests' run claims live in a module of their own; imported here so that the metadata has them.
 import storage.digest_tables  # noqa: E402,F401
+from storage import kb_tables  # noqa: E402,F401  (the knowledge base's tables join this metadata)

@@ -15,6 +15,7 @@ from bot.subjects import Subject, SubjectKind
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, Visibility
 from storage.db import insert_ignoring_conflicts
 from storage.digests import SqlDigestRuns
+from storage.kb_store import KbStore
 from storage.kpis import SqlKpis
 from storage.mapping import (
     outbox_values,
@@ -33,6 +34,7 @@ from storage.queries import (
     not_closed_counts,
     ticket_filter,
 )
+from storage.requests import SqlRequests
 from storage.sla_index import time_left
 from storage.tables import (
     CardPlacementRow,
@@ -70,12 +72,13 @@ def _tickets_due() -> Select:
             .order_by(tickets.c.next_due_at, tickets.c.id, cards.c.id))
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(SqlRequests):
     """One transaction (see bot.ports.UnitOfWork); SqlStore.unit() commits or rolls it back."""
 
     def __init__(self, session: AsyncSession, clock: Clock):
         self.session = session
         self.clock = clock
+        self.kb = KbStore(session, clock)  # the knowledge base's port (bot.kb.ArticleStore) in this transaction
 
     # --- tickets -------------------------------------------------------------------------------------
 

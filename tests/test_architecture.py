@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "storage", "schedules", "cards")
 CORE = {
     "bot.events", "bot.tickets", "bot.sla", "bot.business_hours", "bot.routing", "bot.directory",
-    "bot.ports", "bot.permissions", "bot.config", "bot.config_types", "bot.config_sla", "bot.settings", "bot.reasons", "bot.i18n", "bot.subjects", "bot.metrics", "bot.text",
+    "bot.ports", "bot.permissions", "bot.config", "bot.config_types", "bot.config_sla", "bot.config_requests",
+    "bot.settings", "bot.deadlines", "bot.requests", "bot.reasons", "bot.i18n", "bot.subjects", "bot.metrics", "bot.text",
+    "bot.kb", "bot.kb_config",
 }
 CORE |= {"bot.kpis", "bot.digest_config"}  # the managers' figures (definitions, periods) and the digests' config
 PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "wechatpy", "dingtalk_stream", "alibabacloud_dingtalk", "aiohttp")

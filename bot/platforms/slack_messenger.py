@@ -51,6 +51,11 @@ class SlackMessenger:
     def __init__(self, client: AsyncWebClient):
         self.client = client
         self._dm_channels: dict[str, str] = {}
+        self.stopped: str | None = None  # why nothing is sent any more (the app uninstalled, its token revoked)
+
+    def stop(self, reason: str) -> None:
+        """Send nothing more: every later message fails at once, permanently, with `reason`."""
+        self.stopped = reason
 
     async def _channel(self, target: Conversation) -> str:
         """A DM addressed by user id is opened first (conversations.open), then cached."""
@@ -62,6 +67,8 @@ class SlackMessenger:
         return self._dm_channels[target.id]
 
     async def _call(self, method, permanent: set[str] = PERMANENT, **kwargs):
+        if self.stopped is not None:  # Slack would answer token_revoked / account_inactive: no call, no retry
+            raise SendError(f"slack: not sent, {self.stopped}", permanent=True)
         try:
             return await method(**kwargs)
         except SlackApiError as exc:

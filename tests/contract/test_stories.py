@@ -246,3 +246,87 @@ async def _having(texts, fragment):
 async def _contains(text, fragment):
     value = await text
     return value if fragment in value else None
+
+
+class Colleague:
+    """赵会计 of Finance, on the same platform as the story's agent: their card, their presses, their words."""
+
+    def __init__(self, driver):
+        self.driver = driver
+
+    async def card_text(self) -> str:
+        d = self.driver
+        if isinstance(d, ConsoleDriver):
+            cards = [m for m in await messages(d.client, "zhao") if m["conversation"] == "zhao" and m["card"]]
+            return html.unescape(cards[-1]["html"]) if cards else ""
+        if isinstance(d, SlackDriver):
+            cards = [c for c in d.world.fake.calls if c.status == 200 and c.args.get("channel") == "D0ZHAO"
+                     and c.method in ("chat.postMessage", "chat.update") and c.args.get("blocks")]
+            return card_text(cards[-1].args) if cards else ""
+        cards = d.fake.cards("zhao")
+        if not cards:
+            return ""
+        card = cards[-1][1]["template_card"]
+        rows = [f"{r['keyname']}: {r['value']}" for r in card.get("horizontal_content_list", [])]
+        return "\n".join([card["main_title"]["title"], card.get("sub_title_text", ""), *rows,
+                          *[b["key"] for b in card.get("button_list", [])]])
+
+    async def press(self, verb: str) -> None:
+        d = self.driver
+        await eventually(lambda: settled(d.app))
+        if isinstance(d, ConsoleDriver):
+            card = [m for m in await messages(d.client, "zhao") if m["conversation"] == "zhao" and m["card"]][-1]
+            control = re.search(rf'data-action="(tb:request:{verb}:\d+:\d+)"', card["html"]).group(1)
+            await d.client.post("/console/api/press", json={"as": "zhao", "conversation": "zhao", "ref": card["ref"],
+                                                            "action": control})
+        elif isinstance(d, SlackDriver):
+            call = [c for c in d.world.fake.calls if c.status == 200 and c.method == "chat.postMessage"
+                    and c.args.get("channel") == "D0ZHAO" and c.args.get("blocks")][-1]
+            card = {"ts": d.world.fake.answer_ts(call), "channel": "D0ZHAO", "blocks": call.args["blocks"]}
+            await d.world.press("U0ZHAO", card, action_id(card, verb))
+        else:
+            card = d.fake.cards("zhao")[-1][1]["template_card"]
+            key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[2] == verb)
+            await asyncio.sleep(0.002)
+            await d._post(card_event_xml("zhao", key, "RC", card["task_id"]))
+
+    async def says(self, text: str) -> None:
+        """Writes to the bot in their DM (the answer to the request open for them)."""
+        d = self.driver
+        if isinstance(d, ConsoleDriver):
+            await d.client.post("/console/api/send", json={"as": "zhao", "conversation": "zhao", "text": text})
+        elif isinstance(d, SlackDriver):
+            await d.world.say("U0ZHAO", text, "D0ZHAO")
+        else:
+            await d._text("zhao", text)
+
+
+async def test_asking_finance_story(driver):
+    """Agent asks Finance on a ticket → the colleague's card → accept → answer in their DM → the ticket's timeline
+    → the ticket back in progress → the agent answers the customer."""
+    if not isinstance(driver, ConsoleDriver | SlackDriver | WeComDriver):
+        pytest.skip("this platform's colleague side joins when its driver has one")
+    finance = Colleague(driver)
+    await driver.customer_says("发票金额不对")
+    await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
+    await eventually(lambda: _contains(driver.card_text(), "T-000001"))
+    await driver.press("claim")
+    await eventually(lambda: _contains(driver.card_text(), "处理中"))
+
+    await driver.command("ask T-000001 @finance 请核对发票金额 截止 2h")
+    card = await eventually(lambda: _contains(finance.card_text(), "R-000001"))
+    assert "请核对发票金额" in card and "T-000001" in card
+    await eventually(lambda: _contains(driver.card_text(), "等待同事"))
+
+    await finance.press("accept")
+    await eventually(lambda: _contains(finance.card_text(), "处理中"))
+    await finance.says("金额无误，可以退款")
+    await eventually(lambda: _contains(finance.card_text(), "已答复"))
+    await eventually(lambda: _contains(driver.card_text(), "处理中"))
+
+    await driver.command("reply T-000001 已核实金额，退款处理中")
+    assert await eventually(lambda: _having(driver.customer_texts(), "退款处理中"))
+    assert not [t for t in await driver.customer_texts() if "金额无误" in t], "the colleague's answer stays internal"
+    async with driver.app[SERVICES].store.unit() as uow:
+        steps = [e.detail["event"] for e in await uow.timeline(1) if e.kind == "request"]
+    assert steps == ["asked", "accepted", "answered"]

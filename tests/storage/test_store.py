@@ -22,6 +22,7 @@ from bot.events import Conversation, ConversationKind, Platform
 from bot.ports import StaleTicket, TicketQuery
 from bot.tickets import OPEN_STATUSES, Identity, Impact, Priority, Status, Ticket, Tier, TimelineEntry
 from storage.db import create_engine, split_schema
+from storage.kb_tables import in_orm_models
 from storage.migrate import alembic_config, downgrade, upgrade
 from storage.store import SqlStore
 from storage.tables import Base
@@ -304,7 +305,8 @@ async def test_migrations_match_the_models(database_url):
     try:
         async with engine.connect() as connection:
             diff = await connection.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"include_name": in_orm_models}),
+                                             Base.metadata))
             revision = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
     finally:
         await engine.dispose()

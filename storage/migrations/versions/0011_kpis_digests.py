@@ -7,7 +7,7 @@ its response deadline after it was answered, and its first response and resoluti
 what they know). Digest runs are claimed once per (digest, period) by a unique key.
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-05 17:30:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0011'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
