@@ -33,6 +33,7 @@ from schedules.scheduler import JobSpec
 log = logging.getLogger(__name__)
 CHART_DAYS = 14
 SENT, SKIPPED = "sent", "skipped"
+ANSWERS_KEPT = timedelta(days=7)  # a stats answer's card is sent within seconds; a week covers any outbox retry
 
 
 def crontab(digest: DigestConfig) -> str:
@@ -67,8 +68,14 @@ class DigestRunner:
         """One cron job per digest, with a stable id (a cron APScheduler cannot read stops start-up: ConfigError)."""
         for digest in self.config.digests:
             self.trigger(digest)
-        return [JobSpec(f"digest:{d.name}", self._job(d), cron=crontab(d), timezone=self.timezone(d))
-                for d in self.config.digests]
+        return [*(JobSpec(f"digest:{d.name}", self._job(d), cron=crontab(d), timezone=self.timezone(d))
+                  for d in self.config.digests),
+                JobSpec("stats-answers-purge", self.purge_answers, every_seconds=3600.0)]
+
+    async def purge_answers(self) -> int:
+        """Forget `/ticket stats` answers older than ANSWERS_KEPT (their cards went out long ago)."""
+        async with self.store.unit() as uow:
+            return await uow.digests().purge_answers(self.clock.now() - ANSWERS_KEPT)
 
     def _job(self, digest: DigestConfig):
         async def run() -> None:

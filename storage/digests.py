@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.kpis import FiguresRecord, Report, dump_report, load_report
@@ -48,6 +48,13 @@ class SqlDigestRuns:
         if row is not None:
             row.chart_refs = {**(row.chart_refs or {}), platform: ref}
             await self.session.flush()
+
+    async def purge_answers(self, before: datetime) -> int:
+        """Forget stats answers kept before `before` (their cards were sent long ago); digest runs stay, as claims."""
+        result = await self.session.execute(
+            delete(DigestRunRow).where(DigestRunRow.status == "answer", DigestRunRow.claimed_at < before)
+            .execution_options(synchronize_session=False))
+        return result.rowcount
 
     async def load(self, ids: Sequence[int]) -> dict[int, FiguresRecord]:
         """The kept figures of several runs by id (one read)."""
