@@ -22,12 +22,10 @@ from bot.config import AppConfig, ConfigError
 from bot.digest_config import DigestConfig
 from bot.directory import Directory
 from bot.events import Conversation, ConversationKind, Platform
-from bot.i18n import translator
 from bot.kpis import Period, PeriodKind, Report, parse_period
 from bot.ports import Clock, Outgoing, OutgoingKind
 from bot.subjects import Subject, SubjectKind
 from cards import chart
-from cards.digest import Figures, title
 from schedules.scheduler import JobSpec
 
 log = logging.getLogger(__name__)
@@ -113,9 +111,10 @@ class DigestRunner:
                 days = await kpis.daily(Period(PeriodKind.RANGE, first, period.last, period.timezone), scope, now)
         png = None
         if days is not None:
-            t = translator(language or self.config.language)
-            heading = title(Figures(report, name=digest.name), t)
-            png = await asyncio.to_thread(chart.draw, days, language=t.language, title=heading)
+            # One chart for every reader of the run: labelled in each of their languages.
+            languages = [language or self.config.language] + [lang for _target, lang in self.recipients(digest)]
+            png = await asyncio.to_thread(chart.draw, days, languages=languages,
+                                          title=f"{digest.name} · {period.key}")
         return report, previous, png
 
     async def fire(self, digest: DigestConfig, fired: datetime) -> int | None:
