@@ -129,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_outbox.add_argument("outbox_command", choices=("status", "retry"))
     p_outbox.add_argument("--config", default=None)
     p_outbox.set_defaults(func=outbox)
-    cli_digest.add_parsers(sub)  # `digest` and `stats`
     kb_cli.add_parser(sub)
+    cli_digest.add_parsers(sub)  # `digest` and `stats`
     return parser
 
 

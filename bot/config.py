@@ -12,6 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from bot.attachments import AttachmentLimits
 from bot.config_requests import RequestsConfig
 from bot.config_sla import BusinessHoursConfig, SlaConfig
 from bot.config_types import Duration, Language, Role, Strict
@@ -99,6 +100,7 @@ class AppConfig(Strict):
     # Per platform, the conversation id where triage cards are posted.
     triage_channels: dict[Platform, str] = {}
     kb: KbConfig = KbConfig()  # the knowledge base: synonyms, suggestions, self-service (bot/kb_config.py)
+    attachments: AttachmentLimits = AttachmentLimits()  # size, count per message and types of files taken in
     digests: Digests = []  # scheduled figures for managers (bot.digest_config); last: it checks the people above
 
     @model_validator(mode="after")

@@ -42,6 +42,7 @@ SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "deadline": (("改期",), _("/ticket deadline R-000123 <deadline>"), _("move a request's deadline")),
     "requests": (("待办", "请求"), _("/ticket requests [mine]"), _("what colleagues are asked (mine: what I asked)")),
     "sla": (("时效",), _("/ticket sla T-000123"), _("show the ticket's clocks")),
+    "file": (("附件", "文件"), _("/ticket file T-000123 [N]"), _("list a ticket's files, or send file N again")),
     "stats": (("统计",), _("/ticket stats [today|yesterday|week|last-week|month|YYYY-MM-DD..YYYY-MM-DD] "
                           "[@department|@person] [P0-P3|vip]"), _("ticket figures")),
     "help": (("帮助",), _("/ticket help [command]"), _("this help")),
@@ -52,6 +53,7 @@ CUSTOMER_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("list", _("/ticket list"), _("your open tickets")),
     ("show", _("/ticket show T-000123"), _("a ticket's card and recent activity")),
     ("sla", _("/ticket sla T-000123"), _("when we promised to answer")),
+    ("file", _("/ticket file T-000123 [N]"), _("the files of your ticket, or file N again")),
     ("reopen", _("/ticket reopen T-000123 [reason]"), _("reopen a resolved or closed ticket")),
     ("help", _("/ticket help"), _("this help")),
 )
@@ -156,6 +158,12 @@ class Sla:
 
 
 @dataclass(frozen=True)
+class SendFile:
+    ticket_id: int
+    number: int | None = None  # the attachment's number in `show`; None lists them
+
+
+@dataclass(frozen=True)
 class Stats:
     period: str | None = None  # a period word or range (bot.kpis.parse_period); None with nothing asked
     scope: str | None = None  # an @-named department or person
@@ -194,7 +202,7 @@ class ListRequests:
 
 
 Command = (NewTicket | ListTickets | Show | Assign | Claim | SetPriority | SetCategory | Note | Reply | Wait | Resume
-           | Resolve | Close | Reopen | Sla | Stats | Help | Ask | ChangeRequest | ListRequests)
+           | Resolve | Close | Reopen | Sla | SendFile | Stats | Help | Ask | ChangeRequest | ListRequests)
 
 
 # Each request that changes a ticket: its lifecycle action and the field holding the action's argument.
@@ -345,6 +353,11 @@ def parse_command(text: str) -> Command:
             ticket = _ticket(sub, args)
             cls = {"resolve": Resolve, "close": Close, "reopen": Reopen}[sub]
             return cls(ticket, _rest(args, 1) or None)
+        case "file":
+            ticket = _ticket(sub, args)
+            if len(args) > 2 or (len(args) == 2 and not (args[1].isascii() and args[1].isdigit() and 0 < int(args[1]) < 10_000)):
+                raise UsageError(sub, _("Give the file's number as `show` lists it, e.g. 1."))
+            return SendFile(ticket, int(args[1]) if len(args) == 2 else None)
         case "stats":
             return _parse_stats(args)
         case "ask":

@@ -12,6 +12,7 @@ from bot.routing import rule_title
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, TimelineKind, format_number
 from cards.sla_text import sla_lines
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
+from handlers import attachments
 from handlers.notify import post_card
 from handlers.turn import Turn
 
@@ -48,6 +49,7 @@ async def show(turn: Turn, ticket_id: int) -> None:
             lines = [_timeline_line(turn, e) for e in entries]
             if lines:
                 await turn.reply(uow, t._("Recent activity on {number}:", number=ticket.number) + "\n" + "\n".join(lines))
+            await attachments.list_files(turn, uow, ticket, public_only=viewer == CUSTOMER_VIEW)
         await turn.finish(uow)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.attachments import ContentStore
 from bot.config import AppConfig
 from bot.directory import Directory
 from bot.ports import Clock, UnitOfWork
@@ -12,6 +13,7 @@ from bot.subjects import SubjectKind
 from cards.digest import DigestCards
 from cards.request import RequestCards, RequestView
 from cards.ticket import TicketCards
+from schedules.files import file_kind
 from schedules.sending import CardKind
 
 
@@ -43,11 +45,15 @@ async def _load_requests(uow, ids: Sequence[int]):
 
 
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
-               clock: Clock) -> dict[SubjectKind, CardKind]:
-    """One entry per kind of subject with a card; a new kind adds its loader and card builder here."""
+               clock: Clock, content: ContentStore | None = None) -> dict[SubjectKind, CardKind]:
+    """One entry per kind of subject with a card; a new kind adds its loader and card builder here (and the files
+    the outbox sends are loaded here too, from the content store)."""
     tickets = TicketCards(directory=directory, categories=config.categories, policy=policy, clock=clock)
     requests = RequestCards(directory=directory, clock=clock, timezone=config.business_hours.timezone)
-    return {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build),
-            SubjectKind.REQUEST: CardKind(load=_load_requests, build=requests.build),
-            SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build,
-                                         image_ref=_kept_chart, keep_image_ref=_keep_chart)}
+    kinds = {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build),
+             SubjectKind.REQUEST: CardKind(load=_load_requests, build=requests.build),
+             SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build,
+                                          image_ref=_kept_chart, keep_image_ref=_keep_chart)}
+    if content is not None:
+        kinds[SubjectKind.ATTACHMENT] = file_kind(content)
+    return kinds

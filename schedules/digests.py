@@ -188,9 +188,12 @@ class DigestRunner:
                     sent.append(run)
                 continue
             async with self.store.unit() as uow:
+                # A digest that never ran before (a fresh install) missed nothing anyone waited for: say so quietly.
+                first = not await uow.digests().ever_ran(digest.name)
                 if await uow.digests().claim(name=digest.name, period=period.key, at=now, status=SKIPPED):
-                    log.warning("digest %s: the run of %s was missed by more than %s; skipped", digest.name,
-                                last.isoformat(), digest.catch_up_within)
+                    log.log(logging.DEBUG if first else logging.WARNING,
+                            "digest %s: the run of %s was missed by more than %s; skipped", digest.name,
+                            last.isoformat(), digest.catch_up_within)
         return sent
 
     def last_fire(self, digest: DigestConfig, now: datetime) -> datetime | None:

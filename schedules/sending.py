@@ -144,6 +144,9 @@ class Sender:
             resume = {"found": found} if found is not None else {}
             return await messenger.post(message.target, text=message.text, ephemeral_user=message.ephemeral_user,
                                         **tagged, **resume)
+        if message.kind is OutgoingKind.FILE:
+            from schedules.files import send_file  # (a module of its own: files are not cards)
+            return await send_file(messenger, message, loaded.subjects, self.store)
         card = await self._card(messenger, item, loaded)
         if message.kind is OutgoingKind.CARD:
             return await messenger.post(message.target, card=card, **tagged)
@@ -199,6 +202,6 @@ def _lookup(messenger: Messenger | None, item: OutboxItem) -> SentLookup | None:
     """The messenger as a SentLookup when it can tell whether this row's message went out, else None."""
     message = item.message
     # A card update is idempotent (sent twice, it shows the same), and an ephemeral message leaves no history.
-    if message.kind is OutgoingKind.CARD_UPDATE or message.ephemeral_user:
+    if message.kind in (OutgoingKind.CARD_UPDATE, OutgoingKind.FILE) or message.ephemeral_user:
         return None
     return messenger if callable(getattr(messenger, "find_sent", None)) else None

@@ -34,6 +34,11 @@ class SqlDigestRuns:
             select(DigestRunRow.id).where(DigestRunRow.name == name, DigestRunRow.period == period))
         return found.first() is not None
 
+    async def ever_ran(self, name: str) -> bool:
+        """True when any run of `name` was ever claimed (a fresh install has none)."""
+        found = await self.session.execute(select(DigestRunRow.id).where(DigestRunRow.name == name).limit(1))
+        return found.first() is not None
+
     async def keep_answer(self, *, at: datetime, report: Report, previous: Report | None) -> int:
         """Keep a stats answer's figures (no name: never claimed, never in the way of a digest); its id."""
         row = DigestRunRow(name=None, period=report.period.key, claimed_at=at, status="answer",

@@ -333,6 +333,6 @@ class RequestRow(Base):
     )
 
 
-# The digests' run claims live in a module of their own; imported here so that the metadata has them.
-import storage.digest_tables  # noqa: E402,F401
-from storage import kb_tables  # noqa: E402,F401  (the knowledge base's tables join this metadata)
+# Tables that live in modules of their own (digest runs, the knowledge base, attachments), imported here so that
+# this metadata has them.
+from storage import attachment_tables, digest_tables, kb_tables  # noqa: E402,F401

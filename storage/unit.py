@@ -13,6 +13,7 @@ from bot.events import Conversation, Platform
 from bot.ports import AlreadyProcessed, CardPlacement, Clock, Outgoing, StaleTicket, TicketQuery
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, Visibility
+from storage.attachments import SqlAttachmentRecords
 from storage.db import insert_ignoring_conflicts
 from storage.digests import SqlDigestRuns
 from storage.kb_store import KbStore
@@ -345,6 +346,11 @@ class SqlUnitOfWork(SqlRequests):
             placement = placement_from_row(row)
             found.setdefault(placement.subject, []).append(placement)
         return found
+
+    @property
+    def attachments(self) -> SqlAttachmentRecords:
+        """The attachment records of this transaction (bot.attachments.AttachmentRecords)."""
+        return SqlAttachmentRecords(self.session)
 
     async def mark_delivery_done(self, platform: Platform, delivery_id: str) -> None:
         """Mark a delivery processed; it commits together with its effects. AlreadyProcessed when another

@@ -110,6 +110,8 @@ async def test_a_missed_run_is_sent_once_at_start_up_within_the_grace_window(sto
 
 async def test_a_run_missed_past_the_grace_window_is_skipped_with_a_log_line(store, clock, caplog):
     bot = Harness(store, clock, _config())
+    async with store.unit() as uow:  # it ran before (on Friday), so a missed run is news
+        await uow.digests().claim(name="daily-sla", period="2026-11-19", at=clock.now(), status="sent")
     clock.set(sh(2026, 11, 23, 16))  # seven hours late
     with caplog.at_level(logging.WARNING, logger="schedules.digests"):
         assert await _runner(bot).catch_up() == []
@@ -118,6 +120,14 @@ async def test_a_run_missed_past_the_grace_window_is_skipped_with_a_log_line(sto
         "digest daily-sla: the run of 2026-11-23T09:00:00+08:00 was missed by more than 6h; skipped"]
     await bot.dispatcher.drain()
     assert _digest_cards(bot) == []
+
+
+async def test_a_fresh_install_skips_the_run_it_never_had_quietly(store, clock, caplog):
+    bot = Harness(store, clock, _config())
+    clock.set(sh(2026, 11, 23, 16))
+    with caplog.at_level(logging.WARNING, logger="schedules.digests"):
+        assert await _runner(bot).catch_up() == []
+    assert caplog.records == [], "nobody waited for a digest the bot never sent"
 
 
 @pytest.mark.parametrize(("digest", "problem"), [

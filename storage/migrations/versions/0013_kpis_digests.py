@@ -6,7 +6,7 @@ its response deadline after it was answered, and its first response and resoluti
 (written by the domain on every change; tickets answered before this revision have none: the figures count
 what they know). Digest runs are claimed once per (digest, period) by a unique key.
 
-Revision ID: 0011
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-05 17:30:00
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
+revision = '0013'
 down_revision = '0012'
 branch_labels = None
 depends_on = None
