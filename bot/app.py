@@ -30,6 +30,7 @@ from bot.sla import SlaPolicy
 from handlers.attachments import Desk
 from handlers.router import Router
 from schedules.card_kinds import card_kinds
+from schedules.digests import DigestRunner
 from schedules.outbox import OutboxDispatcher
 from schedules.providers import deadline_sweep
 from schedules.scheduler import JobSpec, Scheduler
@@ -70,6 +71,7 @@ PLATFORMS: list[tuple[Platform, Callable[[Settings], bool], str]] = [
      "bot.platforms.console"),
     (Platform.SLACK, lambda settings: settings.slack is not None, "bot.platforms.slack"),
     (Platform.WECOM, lambda settings: settings.wecom is not None, "bot.platforms.wecom_setup"),
+    (Platform.DINGTALK, lambda settings: settings.dingtalk is not None, "bot.platforms.dingtalk_setup"),
 ]
 
 
@@ -164,8 +166,10 @@ async def build_app(
     router = Router(ctx)
     sweep = deadline_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                       wake_outbox=dispatcher.wake)
+    digests = DigestRunner(store=store, config=config, directory=directory, clock=clock, platforms=all_messengers,
+                           wake=dispatcher.wake)
     # The table of recurring jobs: stable ids, so a restart replaces rather than duplicates them.
-    scheduler = Scheduler(job_table(store, sweep, config))
+    scheduler = Scheduler(job_table(store, sweep, config) + digests.jobs())
 
     app = web.Application()
     app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, engine,
@@ -184,6 +188,7 @@ async def build_app(
         if background:
             settle_heap()
             await sweep.tick()  # notifications missed while we were down fire once, now
+            await digests.catch_up()  # and a digest run missed within its grace window
             scheduler.start()
             dispatcher.start()
             # What was acknowledged and not processed before a stop is worked off through the pool beside new
@@ -272,6 +277,14 @@ def serve(settings: Settings, *, ready: Callable[[int], None] = lambda port: Non
     except BaseException:
         sock.close()
         raise
-    ready(sock.getsockname()[1])
-    web.run_app(build_app(settings, config=config), sock=sock, print=None,
+
+    async def started() -> web.Application:
+        app = await build_app(settings, config=config)
+
+        async def announce(_app: web.Application) -> None:  # the last start-up step: nothing logged scrolls it away
+            ready(sock.getsockname()[1])
+        app.on_startup.append(announce)
+        return app
+
+    web.run_app(started(), sock=sock, print=None,
                 access_log=logging.getLogger("aiohttp.access") if settings.access_log else None)

@@ -94,6 +94,8 @@ class MessagePosted(_Frozen):
     text: str
     # False for ambient channel chatter the bot merely observes (only ticket-thread replies matter then).
     addressed: bool = True
+    # The bot was named in it (an @-mention): words to the bot, so a leading command word is a command.
+    mentioned: bool = False
     files: tuple[FileRef, ...] = ()  # pictures and files that came with the text (which may be empty)
     # What the message was when the bot cannot use it (a location, a sticker, a link card, a voice note without
     # recognized text): the sender is told what the bot takes, and the delivery is recorded like any other.

@@ -25,6 +25,9 @@ async def customer_message(turn: Turn, text: str, taken: Taken = attachments.NOT
     now = ctx.clock.now()
     since = now - timedelta(minutes=ctx.config.intake.join_window_minutes)
     async with ctx.store.unit() as uow:
+        # A text and a picture sent together arrive as two deliveries processed side by side: one at a time per
+        # customer, or each would find no open ticket and open its own.
+        await uow.lock_requester(turn.platform, user_id)
         ticket = await uow.find_open_ticket(platform=turn.platform, user_id=user_id, since=since)
         if ticket is None:
             # Within the reopen window a closed ticket is still what the customer has in mind: name it.

@@ -13,7 +13,7 @@ from pydantic import TypeAdapter
 from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, FormSubmitted, MessagePosted
 from bot.ports import AlreadyProcessed, Context
 from bot.tickets import Action, Impact, Priority
-from handlers import attachments, changes, conversation, lifecycle, queries
+from handlers import attachments, changes, conversation, lifecycle, queries, requests, stats
 from handlers import commands as cmd
 from handlers.background import BackgroundWork, WorkerPool
 from handlers.intake import Intake, new_from_command
@@ -208,6 +208,10 @@ class Router:
     async def _message(self, turn: Turn, text: str) -> None:
         event: MessagePosted = turn.event
         remainder = cmd.split_command_word(text)
+        if remainder is None and event.mentioned and not turn.person.is_customer:
+            # "@ticketbot claim" in a card's thread (or anywhere): words to the bot, not a note. A customer's
+            # "@ticketbot help, my page…" stays a question (their commands need the command word).
+            remainder = cmd.command_after_mention(text)
         if remainder is not None:
             await self.run_command(turn, remainder)
             return
@@ -229,6 +233,9 @@ class Router:
                 await attachments.refused_only(turn, taken)
                 return
             await conversation.customer_message(turn, text, taken)
+            return
+        # A colleague writing to the bot plainly answers the request open for them.
+        if turn.conversation.kind is ConversationKind.DM and await requests.answer_in_dm(turn, text):
             return
         async with self.ctx.store.unit() as uow:
             if direct:
@@ -262,14 +269,26 @@ class Router:
                 await queries.show(turn, ticket_id)
             case cmd.SendFile(ticket_id=ticket_id, number=number):
                 await attachments.send_again(turn, ticket_id, number)
-            case cmd.Stats():
+            case cmd.Stats() if request.bare:
                 await queries.stats(turn)
+            case cmd.Stats():
+                await stats.figures(turn, request)
             case cmd.Sla(ticket_id=ticket_id):
                 await queries.sla(turn, ticket_id)
             case cmd.Help(topic=topic):
                 async with self.ctx.store.unit() as uow:
                     await turn.reply(uow, cmd.usage_text(topic, turn.t, customer=turn.person.is_customer), private=True)
                     await turn.finish(uow)
+            case cmd.Ask(ticket_id=ticket_id, target=target, text=text):
+                ticket_id = ticket_id or await self._ticket_of_thread(turn)
+                if ticket_id is None:  # outside a ticket's thread the number is needed
+                    await self._usage(turn, cmd.UsageError("ask", cmd.WHICH_TICKET))
+                    return
+                await requests.ask(turn, ticket_id, target, text)
+            case cmd.ChangeRequest(request_id=request_id, action=action, text=text, target=target):
+                await requests.act(turn, request_id, action, text=text, target=target)
+            case cmd.ListRequests(mine=mine):
+                await requests.list_requests(turn, mine=mine)
             case cmd.Claim(ticket_id=ticket_id):
                 ticket_id = ticket_id or await self._ticket_of_thread(turn)
                 if ticket_id is None:  # outside a ticket's thread the number is needed

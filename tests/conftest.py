@@ -151,6 +151,15 @@ async def wecom(start_wecom):
 
 
 @pytest.fixture
+async def dingtalk(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    """The real app with DingTalk on (tests.platforms.dingtalk_world.DingTalkWorld), against a fake OpenAPI."""
+    from tests.platforms.dingtalk_world import start_dingtalk
+
+    return await start_dingtalk(database_url=database_url, aiohttp_client=aiohttp_client,
+                                aiohttp_server=aiohttp_server, monkeypatch=monkeypatch)
+
+
+@pytest.fixture
 def s3_endpoint(monkeypatch):
     """moto's S3-compatible server on a free local port (each test makes buckets of its own names:
     moto keeps one state per process); skipped without moto."""

@@ -53,8 +53,13 @@ class SlackMessenger:
     def __init__(self, client: AsyncWebClient, *, files_base_url: str = "https://files.slack.com/"):
         self.client = client
         self._dm_channels: dict[str, str] = {}
+        self.stopped: str | None = None  # why nothing is sent any more (the app uninstalled, its token revoked)
         # Files are fetched only from Slack's own hosts: the API's and the files host (both configurable).
         self.file_origins = {origin(client.base_url), origin(files_base_url)}
+
+    def stop(self, reason: str) -> None:
+        """Send nothing more: every later message fails at once, permanently, with `reason`."""
+        self.stopped = reason
 
     async def fetch_file(self, file: FileRef, *, max_bytes: int) -> Fetched:
         """A shared file's bytes from its url_private, with the bot token (the app needs files:read)."""
@@ -79,6 +84,8 @@ class SlackMessenger:
         return self._dm_channels[target.id]
 
     async def _call(self, method, permanent: set[str] = PERMANENT, **kwargs):
+        if self.stopped is not None:  # Slack would answer token_revoked / account_inactive: no call, no retry
+            raise SendError(f"slack: not sent, {self.stopped}", permanent=True)
         try:
             return await method(**kwargs)
         except SlackApiError as exc:

@@ -8,7 +8,7 @@ import re
 
 from bot.attachments import Fetched, FileRefused, Refusal
 from bot.events import FileRef
-from bot.platforms.wecom_api import TOKEN_ERRORS, WeComApi
+from bot.platforms.wecom_api import ERRORS, WeComApi
 
 CHUNK = 64 * 1024
 # What a media message is called when WeCom gives no file name (app chat image/voice/video messages have none).
@@ -42,7 +42,7 @@ async def fetch_media(api: WeComApi, media_id: str, *, max_bytes: int) -> Fetche
             mime = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if mime in ("application/json", "text/plain") or response.status != 200:
                 answer = await response.json(content_type=None) if response.status == 200 else {}
-                if answer.get("errcode") in TOKEN_ERRORS and attempt == 0:
+                if ERRORS.is_token_error(answer.get("errcode")) and attempt == 0:
                     continue
                 raise FileRefused(Refusal.UNAVAILABLE, f"media/get {response.status} {answer.get('errcode')}")
             if response.content_length is not None and response.content_length > max_bytes:

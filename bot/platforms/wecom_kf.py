@@ -12,7 +12,8 @@ import asyncio
 import logging
 
 from bot.events import Actor, Conversation, ConversationKind, MessagePosted, Platform
-from bot.platforms.wecom_api import WeComApi, WeComApiError, text_parts
+from bot.platforms.common import send_parts
+from bot.platforms.wecom_api import WeComApi, text_parts
 from bot.platforms.wecom_files import UNUSABLE, media_ref
 from cards.wecom import render_text
 from handlers.router import Inbox
@@ -162,17 +163,13 @@ class KfSender:
     async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str | None:
         """Text (or the card as text) to the WeChat customer; a kf chat is one-to-one, so private is plain."""
         open_kfid, user = parse_conversation_id(target.id)
-        first = None
-        for number, part in enumerate(text_parts((text if card is None else render_text(card)) or "", most=MAX_PARTS)):
+
+        async def send(part: str) -> str | None:
             # A session that no longer lets the app send (95016-95018) fails as permanent in WeComApi: not retried.
-            try:
-                data = await self.api.call("kf/send_msg", {"touser": user, "open_kfid": open_kfid, "msgtype": "text",
-                                                           "text": {"content": part}})
-            except WeComApiError as exc:
-                exc.sent_some = number > 0
-                raise
-            first = first or data.get("msgid")
-        return first
+            data = await self.api.call("kf/send_msg", {"touser": user, "open_kfid": open_kfid, "msgtype": "text",
+                                                       "text": {"content": part}})
+            return data.get("msgid")
+        return await send_parts(text_parts((text if card is None else render_text(card)) or "", most=MAX_PARTS), send)
 
     async def send_media(self, target: Conversation, message: dict) -> str | None:
         """An uploaded picture or file (`message`: its msgtype and media_id) to the WeChat customer."""

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
 from bot.attachments import Fetched
 from bot.events import Conversation, ConversationKind, FileRef, Platform
+from bot.platforms.common import WindowPacer, send_parts
 from bot.platforms.wecom_api import RATE_LIMITED, WeComApi, WeComApiError, text_parts
 from bot.platforms.wecom_files import fetch_media, upload_message
-from bot.ports import Pacing, PacingDelay, SendError
+from bot.ports import Pacing, SendError
 from cards.model import Card, Image
 from cards.wecom import EXPANDED, can_expand, render_template_card, render_text
 
@@ -46,26 +46,12 @@ def parse_card_ref(ref: str) -> tuple[str, str, str, bool]:
     return task_id, code, member, layout == [EXPANDED]
 
 
-class MemberPacer:
-    """A sliding window per member: at most MEMBER_LIMIT sends in MEMBER_WINDOW seconds."""
+class MemberPacer(WindowPacer):
+    """WeCom's window per member: at most MEMBER_LIMIT sends in MEMBER_WINDOW seconds."""
 
     def __init__(self, *, limit: int = MEMBER_LIMIT, window: float = MEMBER_WINDOW,
                  monotonic: Callable[[], float] = time.monotonic):
-        self.limit, self.window, self.monotonic = limit, window, monotonic
-        self._sent: dict[str, deque[float]] = {}
-
-    def take(self, member: str, count: int = 1) -> None:
-        """Count `count` sends to `member`, or raise PacingDelay saying when the window has room for them."""
-        now = self.monotonic()
-        sent = self._sent.setdefault(member, deque())
-        while sent and sent[0] <= now - self.window:
-            sent.popleft()
-        count = min(count, self.limit)
-        if len(sent) + count > self.limit:
-            # Room for `count` once that many of the oldest have left the window.
-            free_at = sent[len(sent) + count - self.limit - 1]
-            raise PacingDelay(f"wecom: {self.limit} messages a minute to {member}", retry_after=free_at + self.window - now)
-        sent.extend([now] * count)
+        super().__init__(limit=limit, window=window, label="wecom", monotonic=monotonic)
 
 
 class WeComMessenger:
@@ -135,16 +121,13 @@ class WeComMessenger:
         # At most a minute's worth of parts (more would be dropped by WeCom), all in the window or none yet.
         parts = text_parts(text or "", most=MEMBER_LIMIT)
         self.pacer.take(member, len(parts))
-        first = None
-        for number, part in enumerate(parts):
-            try:
-                data = await self.api.call("message/send", {"touser": member, "msgtype": "text",
-                                                            "agentid": self.agent_id, "text": {"content": part}})
-            except WeComApiError as exc:
-                exc.sent_some = number > 0  # WeCom cannot be asked what went: a retry sends them again
-                raise
-            first = first or data.get("msgid")
-        return first
+
+        async def send(part: str) -> str | None:
+            data = await self.api.call("message/send", {"touser": member, "msgtype": "text",
+                                                        "agentid": self.agent_id, "text": {"content": part}})
+            return data.get("msgid")
+        # WeCom cannot be asked what went: after a failure past the first part, a retry sends them again.
+        return await send_parts(parts, send)
 
     async def _send_card(self, member: str, card: Card, *, expanded: bool = False, with_image: bool = False) -> str:
         # Unique per card sent: WeCom refuses a task id it has seen before, and clicks name it.

@@ -27,6 +27,7 @@ from handlers.commands import (
     Stats,
     UsageError,
     Wait,
+    command_after_mention,
     format_usage_error,
     parse_command,
     split_command_word,
@@ -126,3 +127,16 @@ def test_help_lists_every_subcommand_in_both_languages():
     zh, en = usage_text(None, ZH), usage_text(None, EN)
     for aliases, usage, _description in SUBCOMMANDS.values():
         assert usage in en and ZH._(usage) in zh and aliases[0] in zh
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("claim", "claim"),
+    ("@U0BOT claim T-000001", "claim T-000001"),
+    ("认领T-000001", "认领 T-000001"),
+    ("  List mine ", "List mine"),
+    ("claims from the CDN look wrong", None),
+    ("the export is broken", None),
+    ("", None),
+])
+def test_words_to_the_bot_that_start_with_a_subcommand_are_a_command(text, expected):
+    assert command_after_mention(text) == expected

@@ -100,6 +100,15 @@ async def start_wecom_app(fake, *, database_url, aiohttp_client, aiohttp_server,
     `fake` answers gettoken and every cgi-bin call; `routes` are (path, handler) POST routes served beside them.
     Returns (test client of the app, the fake's server).
     """
+    server = await serve_fake_wecom(fake, aiohttp_server, monkeypatch, routes=routes)
+    for name, value in {"DATABASE_URL": database_url, **(env or {})}.items():
+        monkeypatch.setenv(name, value)
+    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG), clock=clock))
+    return client, server
+
+
+async def serve_fake_wecom(fake, aiohttp_server, monkeypatch, *, routes=()):
+    """Serve `fake` on port 0 and point WeCom's settings (Tencent's sample keys) at it; returns the server."""
     api = web.Application()
     api.router.add_get("/cgi-bin/gettoken", fake.gettoken)
     if isinstance(fake, HostedMedia):
@@ -108,14 +117,12 @@ async def start_wecom_app(fake, *, database_url, aiohttp_client, aiohttp_server,
         api.router.add_post(path, handler)
     api.router.add_post("/cgi-bin/{path:.+}", fake.api)
     server = await aiohttp_server(api)
-    settings = {"DATABASE_URL": database_url, "WECOM_CORP_ID": SAMPLE["corp_id"], "WECOM_AGENT_ID": "218",
-                "WECOM_SECRET": "secret", "WECOM_TOKEN": SAMPLE["token"],
-                "WECOM_ENCODING_AES_KEY": SAMPLE["encoding_aes_key"],
-                "WECOM_API_BASE_URL": str(server.make_url("/cgi-bin/")), **(env or {})}
+    settings = {"WECOM_CORP_ID": SAMPLE["corp_id"], "WECOM_AGENT_ID": "218", "WECOM_SECRET": "secret",
+                "WECOM_TOKEN": SAMPLE["token"], "WECOM_ENCODING_AES_KEY": SAMPLE["encoding_aes_key"],
+                "WECOM_API_BASE_URL": str(server.make_url("/cgi-bin/"))}
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG), clock=clock))
-    return client, server
+    return server
 
 
 def encrypted(xml: str, *, age: float = 0) -> tuple[dict, str]:

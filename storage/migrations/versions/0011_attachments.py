@@ -1,7 +1,7 @@
 """attachments: a record per file on a ticket, and the bytes by digest (the database content store)
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-05 17:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0011'
-down_revision = '0010'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
