@@ -76,6 +76,10 @@ class DatabaseContent:
 
     async def put(self, sha256: str, data: bytes) -> None:
         """Keep `data` under `sha256` (a second put of the same bytes changes nothing)."""
+        async with self.store.snapshot() as uow:  # a redelivery, or the console's upload taken in: already there
+            if (await uow.session.execute(select(AttachmentContentRow.size)
+                                          .where(AttachmentContentRow.sha256 == sha256))).first() is not None:
+                return
         async with self.store.unit() as uow:
             await uow.session.execute(insert_ignoring_conflicts(uow.session, AttachmentContentRow.__table__)
                                       .values(sha256=sha256, size=len(data), data=data))
