@@ -4,9 +4,10 @@ language and the rest of the message still lands."""
 
 from __future__ import annotations
 
+import asyncio
 from zoneinfo import ZoneInfo
 
-from bot.attachments import Attachment, AttachmentLimits, Refusal, Taken, digest, human_size
+from bot.attachments import MB, Attachment, AttachmentLimits, Refusal, Taken, digest, human_size
 from bot.events import Actor, ConversationKind, FileRef, MessagePosted
 from bot.i18n import Translator
 from bot.permissions import VIEW, denial
@@ -203,7 +204,7 @@ class Desk:
 
     async def keep(self, data: bytes) -> str:
         """Keep an upload's bytes (once per digest); its reference is the digest."""
-        sha = digest(data)
+        sha = await asyncio.to_thread(digest, data) if len(data) > MB else digest(data)  # beside the loop
         await self.ctx.files.content.put(sha, data)
         return UPLOAD_PREFIX + sha
 
