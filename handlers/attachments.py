@@ -224,3 +224,12 @@ class Desk:
             return None
         data = await self.ctx.files.content.get(attachment.sha256)
         return (attachment, data) if data is not None else None
+
+
+def landing(turn: Turn, taken: Taken, entry_kind: TimelineKind, *, public: bool = False):
+    """A change's followup: the message's files join the change's timeline entry and go where agents work the
+    ticket (e.g. a colleague's files with the answer to a request: internal)."""
+    async def land_files(uow: UnitOfWork, saved: Ticket) -> None:
+        added = await land(turn, uow, saved, entry_kind, taken, public=public)
+        await to_agents(turn, uow, saved, added)
+    return land_files

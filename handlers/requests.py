@@ -30,6 +30,7 @@ from bot.sla import SlaPolicy
 from bot.subjects import Viewer
 from bot.tickets import Action, IllegalTransition, Status, Ticket, TimelineKind, format_number, next_status
 from cards.request import deadline_text, status_text
+from handlers import attachments
 from handlers.lifecycle import Change, Refusal, change_ticket, check_permission, illegal_message, needs_unit
 from handlers.notify import dm_target, post_card, refresh_cards, tell_person
 from handlers.turn import Turn
@@ -196,6 +197,10 @@ async def act(turn: Turn, request_id: int, action: RequestAction, *, text: str |
                 await turn.finish(uow)
             return
 
+    # A colleague's files with the answer land on the ticket (internal), beside the answer's words.
+    taken = await attachments.take(turn) if action is RequestAction.ANSWER else attachments.NOTHING
+    text = text if (text or "").strip() or not taken.stored else attachments.files_line(taken)
+
     @needs_unit
     async def changing(ticket: Ticket, uow: Requests) -> Change:
         current = await uow.get_request(request_id)
@@ -224,7 +229,8 @@ async def act(turn: Turn, request_id: int, action: RequestAction, *, text: str |
                               number=stale.current.number)) from None
         return Change(Action.NOTE, TimelineKind.REQUEST, after=saved.number, text=text,
                       detail=_detail(action, saved, before_person),
-                      followups=[_telling(turn, saved, action, before_person)],
+                      followups=[_telling(turn, saved, action, before_person),
+                                 attachments.landing(turn, taken, TimelineKind.REQUEST)],
                       confirm=_confirmation(turn, saved, action))
 
     @needs_unit

@@ -111,3 +111,28 @@ async def test_an_oversize_upload_is_refused_in_the_senders_language_and_the_tex
 
 async def _with(fetch, fragment):
     return [html for html in await fetch() if fragment in html]
+
+
+async def test_a_colleagues_file_with_a_request_answer_lands_on_the_ticket_internal(console):
+    await send(console, CUSTOMER, CUSTOMER, "请帮我退款")
+    await eventually(lambda: _cards(console))
+    await send(console, AGENT, "triage", "/ticket ask T-000001 @finance 请核对发票金额")
+
+    async def request_card():
+        return [m for m in await messages(console, "zhao") if m["conversation"] == "zhao" and m["card"] and "R-000001" in m["html"]]
+    [card] = await eventually(request_card)
+    response = await upload(console, "zhao", "zhao", ("invoice.png", PNG, "image/png"), text="金额无误",
+                            thread=card["ref"])
+    assert response.status == 200, await response.text()
+
+    async def shown():
+        return [m for m in await messages(console, AGENT) if m["conversation"] == "triage" and "<img" in m["html"]]
+    [picture] = await eventually(shown)
+    from bot.app import SERVICES
+    async with console.server.app[SERVICES].store.unit() as uow:
+        [record] = await uow.attachments.attachments_of(1)
+        answered = [e for e in await uow.timeline(1) if e.kind == "request"][-1]
+    assert (record.entry_id, record.public, record.actor) == (answered.id, False, "zhao")
+    assert answered.text == "金额无误"
+    assert (await console.get(f"/console/api/attachments/{record.id}", params={"as": CUSTOMER})).status == 404
+    assert (await console.get(f"/console/api/attachments/{record.id}", params={"as": AGENT})).status == 200
