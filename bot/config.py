@@ -13,7 +13,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from bot.config_sla import BusinessHoursConfig, SlaConfig
-from bot.config_types import Language, Role, Strict
+from bot.config_types import Language, Role, Strict, TimeZone
 from bot.events import Platform
 from bot.routing import RoutingRule
 
@@ -48,6 +48,7 @@ class PersonConfig(Strict):
     department: str
     language: Language | None = None
     identities: dict[Platform, str] = {}
+    timezone: TimeZone | None = None  # where this person reads times; the workspace's (business_hours) if unset
 
 
 class CustomerConfig(Strict):
