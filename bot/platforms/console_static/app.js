@@ -206,7 +206,8 @@ function clockTime(iso) {
 // The full stamp with its zone named (hovering a time), where a bare 17:08 could be read in another zone.
 function fullTime(iso) {
   return new Date(iso).toLocaleString(document.documentElement.lang || undefined,
-    { dateStyle: "medium", timeStyle: "short", timeZone: zone(), timeZoneName: "short" }) + (zone() ? ` (${zone()})` : "");
+    { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: zone(),
+      timeZoneName: "short" }) + (zone() ? ` (${zone()})` : ""); // dateStyle cannot go with timeZoneName
 }
 
 function messageElement(m, echo) {
