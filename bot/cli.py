@@ -10,6 +10,7 @@ import sys
 
 from pydantic import ValidationError
 
+from bot import cli_digest, kb_cli
 from bot.config import ConfigError, Settings, StartupError, load_config
 
 
@@ -72,6 +73,8 @@ def check_config(args: argparse.Namespace) -> int:
     print(f"  people: {len(config.people)}, customers: {len(config.customers)}, departments: {len(config.departments)}, "
           f"routing rules: {len(config.routing)}")
     print(f"  platforms: {', '.join(enabled) or 'none'}")
+    if config.digests:
+        print(f"  digests: {cli_digest.describe(config)}")
     return 0
 
 
@@ -126,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_outbox.add_argument("outbox_command", choices=("status", "retry"))
     p_outbox.add_argument("--config", default=None)
     p_outbox.set_defaults(func=outbox)
+    kb_cli.add_parser(sub)
+    cli_digest.add_parsers(sub)  # `digest` and `stats`
     return parser
 
 

@@ -11,11 +11,13 @@ from typing import Annotated, Protocol
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.attachments import AttachmentLimits, Fetched, FileRefused, Refusal
 from bot.config import Settings
 from bot.directory import Directory, Role
-from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
+from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, FileRef, MessagePosted, Platform
 from bot.i18n import SUPPORTED, translator
 from bot.platforms import Wiring
+from bot.platforms.console_files import ConsoleFiles
 from bot.platforms.console_gate import install_gate
 from bot.ports import Pacing
 from bot.text import split_text
@@ -104,8 +106,21 @@ class ConsoleMessenger:
     platform = Platform.CONSOLE
     pacing = Pacing()  # an in-process page: no limits to keep
 
-    def __init__(self, hub: ConsoleHub):
+    def __init__(self, hub: ConsoleHub, files: ConsoleFiles | None = None):
         self.hub = hub
+        self.files = files
+
+    async def fetch_file(self, file: FileRef, *, max_bytes: int) -> Fetched:
+        """An upload's bytes (kept when the page sent it)."""
+        if self.files is None:
+            raise FileRefused(Refusal.UNAVAILABLE, "the console takes no files here")
+        return await self.files.fetch_file(file, max_bytes=max_bytes)
+
+    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes,
+                        attachment_id: int | None = None) -> str:
+        """The file shown inline in the conversation (a picture) or as a download link."""
+        return await (self.files or ConsoleFiles(desk=None, hub=self.hub, limits=AttachmentLimits())).send_file(
+            target, name=name, mime=mime, data=data, attachment_id=attachment_id)
 
     async def upload_image(self, target: Conversation, image: Image) -> str:
         """The picture as a data: URL (base64 PNG) that the card's <img> shows; nothing leaves the process."""
@@ -140,7 +155,7 @@ CHROME = {
     "send": _("Send"), "replying": _("Replying in thread"), "reply-in-thread": _("💬 reply in thread"),
     "only-you": _("only you can see this"), "offline": _("Reconnecting to ticketbot…"),
     "hint-staff": _("Try /ticket help or /ticket list."), "hint-customer": _("Just write what is wrong."),
-    "in-thread": _("replied in a thread:"),
+    "in-thread": _("replied in a thread:"), "attach": _("Attach files (or drop them here)"),
     "no-personas": _("No personas: give people or customers a console identity in the config "
                      "(identities: {console: alice}) and restart."),
     # Who a persona is, beside their name in the picker: their role and language in the reader's words.
@@ -289,4 +304,7 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     app.router.add_get("/console/api/messages", get_messages)
     app.router.add_post("/console/api/send", send)
     app.router.add_post("/console/api/press", press)
-    return ConsoleMessenger(hub)
+    files = ConsoleFiles(desk=wiring.files, hub=hub, limits=config.attachments) if wiring.files else None
+    if files is not None:
+        files.add_routes(app, router=router, who=actor_and_conversation)
+    return ConsoleMessenger(hub, files)

@@ -30,6 +30,7 @@ from bot.events import (
     Platform,
 )
 from bot.platforms import Malformed, Wiring, slack_shapes
+from bot.platforms.slack_files import file_refs
 from bot.platforms.slack_identity import SlackIdentity
 from bot.platforms.slack_messenger import SlackMessenger
 from bot.platforms.slack_modal import INTAKE_CALLBACK, intake_modal, read_intake
@@ -40,11 +41,15 @@ from handlers.router import Inbox
 log = logging.getLogger(__name__)
 REPLAY_WINDOW = 300  # seconds: Slack's own rule (a signed request older than 5 minutes is refused)
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+# A user group: `<!subteam^S1|@finance>` → its handle (name the handle as a department alias), else its id.
+_GROUP = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|@?([^>]*))?>")
 ACTIONS = "tb:"  # the prefix of every control the bot puts on a card (cards.actions)
 
 
 def neutral_text(text: str) -> str:
-    """Slack's mention markup `<@U1|name>` → the neutral `@U1` the command grammar understands."""
+    """Slack's mention markup `<@U1|name>` → the neutral `@U1` the command grammar understands; a user group
+    `<!subteam^S1|@finance>` → `@finance`."""
+    text = _GROUP.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
     return _MENTION.sub(lambda m: "@" + m.group(1), text)
 
 
@@ -67,10 +72,20 @@ def command_event(body: dict) -> CommandIssued:
     )
 
 
+# Message subtypes, decided one by one. A person's message like any other: a plain one, one sharing files (a
+# screenshot with its line of text), and a thread reply also sent to the channel ("also send to channel").
+PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+# Everything else is ignored on purpose: an edit or a deletion (message_changed, message_deleted) cannot change
+# what the append-only timeline already holds, and bots' and the system's messages (bot_message, channel_join,
+# channel_topic, pinned_item …) are nobody asking for help.
+
+
 def message_event(body: dict, bot_user_id: str | None) -> MessagePosted | None:
-    """A message or app_mention → MessagePosted; None for bot, edited or system messages."""
+    """A person's message or app_mention → MessagePosted; None for edits, deletions, bot and system messages."""
     event = body.get("event", {})
-    if event.get("subtype") or event.get("bot_id") or not event.get("user") or event.get("user") == bot_user_id:
+    if event.get("subtype") not in PERSON_SUBTYPES:
+        return None
+    if event.get("bot_id") or not event.get("user") or event.get("user") == bot_user_id:
         return None
     channel = event.get("channel", "")
     text = event.get("text", "")
@@ -91,6 +106,7 @@ def message_event(body: dict, bot_user_id: str | None) -> MessagePosted | None:
         text=text,
         addressed=bool(mentioned or conversation.kind is ConversationKind.DM or (external and not event.get("thread_ts"))),
         mentioned=bool(mentioned),
+        files=file_refs(event),
     )
 
 
@@ -193,7 +209,7 @@ class SlackAdapter:
         self.client = AsyncWebClient(token=settings.bot_token.get_secret_value(), base_url=settings.api_base_url)
         self.secret = secret.encode()
         self.identity = SlackIdentity(client=self.client, state=state, clock=clock)
-        self.messenger = SlackMessenger(self.client)
+        self.messenger = SlackMessenger(self.client, files_base_url=settings.files_base_url)
 
         async def authorize(enterprise_id, team_id, user_id):  # Bolt passes arguments by these names
             return await self.identity.authorize(enterprise_id, team_id, user_id)
