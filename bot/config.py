@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, model_validator
 from bot.attachments import AttachmentLimits
 from bot.config_requests import RequestsConfig
 from bot.config_sla import BusinessHoursConfig, SlaConfig
-from bot.config_types import Duration, Language, Role, Strict
+from bot.config_types import Duration, Language, Role, Strict, TimeZone
 from bot.digest_config import Digests
 from bot.events import Platform
 from bot.kb_config import KbConfig
@@ -55,6 +55,7 @@ class PersonConfig(Strict):
     department: str
     language: Language | None = None
     identities: dict[Platform, str] = {}
+    timezone: TimeZone | None = None  # where this person reads times; the workspace's (business_hours) if unset
 
 
 class CustomerConfig(Strict):

@@ -35,6 +35,7 @@ class Person:
     identities: dict[Platform, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
     tier: Tier = Tier.NORMAL
     account_manager: str | None = None
+    timezone: str | None = None
 
     @property
     def is_customer(self) -> bool:
@@ -77,6 +78,7 @@ class Directory:
 
     def __init__(self, config: AppConfig):
         self.default_language = config.language
+        self.default_timezone = config.business_hours.timezone
         self._people: dict[str, Person] = {}
         self._by_identity: dict[tuple[Platform, str], Person] = {}
         for p in config.people:
@@ -87,6 +89,7 @@ class Directory:
                 department=p.department,
                 language=p.language,
                 identities={plat: (uid,) for plat, uid in p.identities.items()},
+                timezone=p.timezone,
             )
             self._add(person)
         for c in config.customers:
@@ -160,6 +163,10 @@ class Directory:
             if lowered in {n.casefold() for n in names}:
                 return dept
         return None
+
+    def timezone_of(self, person: Person | None) -> str:
+        """The time zone `person` reads times in: theirs, else the workspace's (its business hours')."""
+        return (person.timezone if person and person.timezone else None) or self.default_timezone
 
     def contacts_of(self, department: str) -> list[Person]:
         """Who answers requests to `department`: its contacts, else its head (empty when it has neither)."""

@@ -158,7 +158,7 @@ async def list_files(turn: Turn, uow: UnitOfWork, ticket: Ticket, *, public_only
     found = await records.attachments_of(ticket.id, public_only=public_only)
     if not found:
         return False
-    zone = ZoneInfo(turn.ctx.config.business_hours.timezone)
+    zone = ZoneInfo(turn.ctx.directory.timezone_of(turn.person))  # the reader's zone
     lines = [f"{n}. {a.name} · {human_size(a.size)} · {_who(turn, ticket, a.actor)} · "
              f"{a.at.astimezone(zone).strftime('%m-%d %H:%M')}" + ("" if a.public else f" · {turn.t._('internal')}")
              for n, a in enumerate(found, 1)]

@@ -206,9 +206,16 @@ def wait(turn: Turn, on: str):
     action = Action.WAIT_CUSTOMER if on == "customer" else Action.WAIT_COLLEAGUE
 
     def build(ticket: Ticket) -> Change:
+        async def ask_customer(uow: UnitOfWork, saved: Ticket) -> None:
+            # Their card may not change where they read it (WeCom's text_notice): waiting on them is said in words.
+            ct = _customer_translator(turn, saved)
+            await tell_customer(uow, saved, ct._("We are waiting for your answer on {number} ({title}): just reply "
+                                                 "here and we will continue.", number=saved.number,
+                                                 title=saved.title), ct.language)
         return Change(action, TimelineKind.STATUS, ticket.status.value, next_status_safe(ticket, action),
                       confirm=turn.t._("{number} is now {status}.", number=ticket.number,
-                                       status=status_label(Status(next_status_safe(ticket, action) or ticket.status), turn.t)))
+                                       status=status_label(Status(next_status_safe(ticket, action) or ticket.status), turn.t)),
+                      followups=[ask_customer] if action is Action.WAIT_CUSTOMER else [])
     return build
 
 

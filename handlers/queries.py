@@ -56,7 +56,7 @@ async def show(turn: Turn, ticket_id: int) -> None:
 def _timeline_line(turn: Turn, entry: TimelineEntry) -> str:
     """One history line as a person would say it: names, labels and time in the reader's language and zone."""
     t = turn.t
-    zone = ZoneInfo(turn.ctx.config.business_hours.timezone)
+    zone = ZoneInfo(turn.ctx.directory.timezone_of(turn.person))
     who = _someone(turn, entry.actor)
     quoted = f" “{entry.text}”" if entry.text else ""
     detail = entry.detail or {}
@@ -289,7 +289,7 @@ async def stats(turn: Turn) -> None:
 async def sla(turn: Turn, ticket_id: int) -> None:
     """Both clocks, the pauses and what fires next."""
     t, policy = turn.t, turn.ctx.sla
-    zone = ZoneInfo(turn.ctx.config.business_hours.timezone)
+    zone = ZoneInfo(turn.ctx.directory.timezone_of(turn.person))
 
     def fmt(value):
         return value.astimezone(zone).strftime("%m-%d %H:%M") if value else "—"
@@ -305,5 +305,6 @@ async def sla(turn: Turn, ticket_id: int) -> None:
             if policy is not None:
                 fired = await uow.fired_notifications(ticket.subject)
                 lines += sla_lines(policy, ticket, turn.ctx.clock.now(), fired, t, fmt)
+            lines.append(t._("Times are in {zone}.", zone=zone.key))  # a deadline read in the wrong zone misleads
             await turn.reply(uow, "\n".join(lines))
         await turn.finish(uow)

@@ -45,7 +45,7 @@ DEADLINE_EXAMPLES = _("Deadlines look like: 明天18:00, 12-05 10:00, Fri 17:00,
 
 
 def _zone(turn: Turn) -> ZoneInfo:
-    return ZoneInfo(turn.ctx.config.business_hours.timezone)
+    return ZoneInfo(turn.ctx.directory.timezone_of(turn.person))  # the writer's zone: "18:00" is their 18:00
 
 
 def _calendar(turn: Turn, department: str | None):

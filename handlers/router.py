@@ -208,9 +208,11 @@ class Router:
     async def _message(self, turn: Turn, text: str) -> None:
         event: MessagePosted = turn.event
         remainder = cmd.split_command_word(text)
-        if remainder is None and event.mentioned and not turn.person.is_customer:
-            # "@ticketbot claim" in a card's thread (or anywhere): words to the bot, not a note. A customer's
-            # "@ticketbot help, my page…" stays a question (their commands need the command word).
+        to_the_bot = event.mentioned or turn.conversation.kind is ConversationKind.DM
+        if remainder is None and to_the_bot and not turn.person.is_customer:
+            # "@ticketbot claim" in a card's thread (or anywhere), "list mine" in a DM with the bot: words to the
+            # bot, not a note. A customer's "@ticketbot help, my page…" stays a question (their commands need the
+            # command word).
             remainder = cmd.command_after_mention(text)
         if remainder is not None:
             await self.run_command(turn, remainder)

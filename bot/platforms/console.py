@@ -208,6 +208,7 @@ def personas(directory: Directory) -> list[dict]:
         department = directory.find_department(person.department) if person.department else None
         found.append({"user_id": user_id, "name": person.name, "role": role.value,
                       "department": person.department, "language": directory.language_of(person),
+                      "timezone": directory.timezone_of(person),  # the page shows times where the bot's texts do
                       "department_names": {lang: department.name(lang) for lang in SUPPORTED} if department else {}})
     return found
 

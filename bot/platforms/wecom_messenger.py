@@ -151,6 +151,11 @@ class WeComMessenger:
         expanded = expanded and can_expand(card)
         if target.kind is not ConversationKind.DM:
             return await self.post(target, card=card)
+        if not code and not card.actions:
+            # A card without controls goes as a text_notice, which no click ever hands an update code: its
+            # "refresh" would be a new message with the same ticket (a customer's copy on every priority or
+            # category change). Its reader is told what is meant for them in words (replies, waiting, resolution).
+            return message_ref
         self.pacer.take(member)
         if code:
             template = render_template_card(card, task_id=task_id, expanded=expanded)

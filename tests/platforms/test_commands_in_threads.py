@@ -79,3 +79,14 @@ async def test_on_the_console_a_mention_in_a_cards_thread_runs_the_command(conso
     found = await until(lambda: _in_progress(console.app))
     assert found.assignee == "alice"
     assert not [entry for entry in await timeline(console.app) if entry[0] == "note"]
+
+
+async def test_in_a_dm_with_the_bot_a_command_word_is_enough_for_staff(console):
+    from tests.platforms.console_world import AGENT, CUSTOMER, eventually, messages, send
+
+    await send(console, CUSTOMER, CUSTOMER, "我的订单页面打不开")
+    await send(console, AGENT, AGENT, "list")
+
+    async def listed():
+        return [m for m in await messages(console, AGENT) if m["bot"] and "T-000001 [" in m["html"]]
+    assert await eventually(listed)  # it answered "I only understand ticket commands here"

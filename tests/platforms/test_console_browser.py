@@ -187,6 +187,30 @@ async def test_each_message_shows_its_time_in_the_readers_time_zone_and_language
         assert at and text == datetime.fromisoformat(at).astimezone(zone).strftime("%I:%M %p"), (at, text)
 
 
+async def test_a_first_visit_opens_as_the_quick_starts_customer_with_times_in_the_personas_zone(serve, browser,
+                                                                                                    database_url):
+    port = _free_port()
+    await serve(database_url, port)
+    # The browser is in Los Angeles; the workspace (and so every persona of the sample) reads Shanghai time.
+    await browser.send("Emulation.setTimezoneOverride", timezoneId="America/Los_Angeles")
+    await browser.goto(f"http://127.0.0.1:{port}/")
+    # README's step 1 begins as 王记小店, in her DM (it opened as Alice on an empty #triage).
+    await browser.wait_for("document.getElementById('persona').value === 'wang-store'")
+    await browser.wait_for("document.getElementById('title').innerText !== '#triage'")
+    info = await browser.wait_for("document.getElementById('persona-info').innerText")
+    assert "客户" in info and "Asia/Shanghai" in info and "customer" not in info, info  # roles in her words
+    options = await browser.evaluate("[...document.getElementById('persona').options].map(o => o.innerText)")
+    assert "王记小店 · 客户" in options and "Alice Wang · 客服专员" in options, options
+    await _write(browser, "我的订单页面打不开")
+    await browser.wait_for("document.querySelectorAll('#messages .msg').length >= 3")
+    times = "[...document.querySelectorAll('#messages .msg')].map(m => [m.querySelector('time')?.dateTime, " \
+            "m.querySelector('time')?.innerText, m.querySelector('time')?.title])"
+    zone = ZoneInfo("Asia/Shanghai")
+    for at, text, title in await browser.evaluate(times):  # the bot's texts and the stamps agree: Shanghai
+        assert text == datetime.fromisoformat(at).astimezone(zone).strftime("%H:%M"), (at, text)
+        assert "Asia/Shanghai" in title, title  # the zone named where the bare time could mislead
+
+
 LAYOUT = """(() => {
   const box = (selector) => { const r = document.querySelector(selector).getBoundingClientRect();
     return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width, height: r.height}; };

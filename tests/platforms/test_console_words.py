@@ -110,8 +110,10 @@ async def test_a_ticket_staff_open_shows_their_name(console):
     assert "客户 李明" in shown and "liming" not in shown  # it showed the raw id
 
 
-# Latin letters a zh-CN reader may see: ticket numbers, priorities, the product's name, people's own names.
-ALLOWED_LATIN = re.compile(r"T-\d+|\bP[0-3]\b|ticketbot|Alice Wang|SLA|#\w+|@\w+|YYYY-MM-DD|\bvip\b")
+# Latin letters a zh-CN reader may see: ticket numbers, priorities, the product's name, people's own names, and
+# time zones (Asia/Shanghai), named where a time could be read in another.
+ALLOWED_LATIN = re.compile(r"T-\d+|\bP[0-3]\b|ticketbot|Alice Wang|SLA|#\w+|@\w+|YYYY-MM-DD|\bvip\b"
+                           r"|\b[A-Z][a-z]+/[A-Za-z_]+")
 
 
 async def test_a_zh_cn_workspace_speaks_no_english(console):
@@ -124,3 +126,34 @@ async def test_a_zh_cn_workspace_speaks_no_english(console):
     said += _bot_texts(await messages(console, CUSTOMER))
     leaks = [(text, word) for text in said for word in re.findall(r"[A-Za-z]{3,}", ALLOWED_LATIN.sub(" ", text))]
     assert leaks == []
+
+
+async def test_one_zone_per_reader_the_persons_own_on_the_page_and_in_the_bots_texts(database_url, aiohttp_client,
+                                                                                      monkeypatch):
+    from zoneinfo import ZoneInfo
+
+    from bot.app import SERVICES, build_app
+    from bot.config import Settings, load_config
+    from tests.harness import EXAMPLE_CONFIG
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    config = load_config(EXAMPLE_CONFIG)
+    config.people = [p.model_copy(update={"timezone": "Europe/Berlin"}) if p.key == "alice" else p
+                     for p in config.people]
+    console = await aiohttp_client(await build_app(Settings(), config=config))
+    data = await (await console.get("/console/api/personas")).json()
+    zones = {p["user_id"]: p["timezone"] for p in data["personas"]}
+    assert zones[AGENT] == "Europe/Berlin" and zones["liming"] == zones[CUSTOMER] == "Asia/Shanghai"
+    script = await (await console.get("/static/console/app.js")).text()
+    assert "timeZone: zone()" in script  # the page's stamps: the persona's zone, not the browser's
+
+    await send(console, CUSTOMER, CUSTOMER, "页面打不开")
+    await _answers(console, AGENT, ["/ticket sla T-000001"])
+
+    async def clocks():
+        return [a for a in _bot_texts(await messages(console, AGENT)) if "Opened:" in a]
+    said = (await eventually(clocks))[0]
+    async with console.app[SERVICES].store.unit() as uow:
+        opened = (await uow.get_ticket(1)).created_at
+    berlin = opened.astimezone(ZoneInfo("Europe/Berlin")).strftime("%m-%d %H:%M")
+    assert f"Opened: {berlin}" in said and "Times are in Europe/Berlin." in said  # it used the workspace's zone

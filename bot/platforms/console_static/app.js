@@ -42,7 +42,7 @@ function applyWords() {
   const me = state.me;
   const language = (me && me.language) || state.language;
   const department = me && me.department ? (me.department_names || {})[language] || me.department : "";
-  $("persona-info").textContent = me ? [word("role-" + me.role), department, word("lang-" + me.language)]
+  $("persona-info").textContent = me ? [word("role-" + me.role), department, word("lang-" + me.language), me.timezone]
     .filter(Boolean).join(" · ") : "";
 }
 
@@ -190,13 +190,24 @@ async function poll() {
   }
 }
 
+// Times in the persona's configured zone (the bot's texts use it too), not the browser's: one zone per reader.
+function zone() { return (state.me && state.me.timezone) || undefined; }
+
 function clockTime(iso) {
   const at = new Date(iso);
   if (Number.isNaN(at.getTime())) return "";
-  const sameDay = at.toDateString() === new Date().toDateString();
-  const options = sameDay ? { hour: "2-digit", minute: "2-digit" }
-    : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+  const day = (d) => d.toLocaleDateString("en-CA", { timeZone: zone() });
+  const sameDay = day(at) === day(new Date());
+  const options = sameDay ? { hour: "2-digit", minute: "2-digit", timeZone: zone() }
+    : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: zone() };
   return at.toLocaleString(document.documentElement.lang || undefined, options);
+}
+
+// The full stamp with its zone named (hovering a time), where a bare 17:08 could be read in another zone.
+function fullTime(iso) {
+  return new Date(iso).toLocaleString(document.documentElement.lang || undefined,
+    { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: zone(),
+      timeZoneName: "short" }) + (zone() ? ` (${zone()})` : ""); // dateStyle cannot go with timeZoneName
 }
 
 function messageElement(m, echo) {
@@ -211,7 +222,7 @@ function messageElement(m, echo) {
   time.className = "time";
   time.dateTime = m.at || "";
   time.textContent = m.at ? clockTime(m.at) : "";
-  if (m.at) time.title = new Date(m.at).toLocaleString();
+  if (m.at) time.title = fullTime(m.at);
   author.append(name, time);
   const body = document.createElement("div");
   body.className = "body";
