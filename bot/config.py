@@ -341,8 +341,6 @@ class DingTalkSettings(_Section):
     app_secret: SecretStr
     robot_code: str | None = None
     api_base_url: str = "https://api.dingtalk.com"
-    oapi_base_url: str = "https://oapi.dingtalk.com"  # the older API (media upload)
-    stream: bool = False  # DINGTALK_STREAM=1: receive over the dingtalk-stream WebSocket instead of HTTP callbacks
 
 
 class Settings(BaseSettings):

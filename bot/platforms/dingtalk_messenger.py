@@ -8,6 +8,7 @@ sessionWebhook lives (about 90 minutes after their last message).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -33,7 +34,8 @@ TEXT_BYTES = 5000  # a part of a long text; msgParam (a JSON string) may be at m
 MAX_PARTS = 5
 WEBHOOK_MARGIN_MS = 60_000  # a sessionWebhook this close to expiry is not used: the OpenAPI is surer
 SESSION_KEEP = 3 * 3600  # seconds a remembered sessionWebhook is kept (it lives ~90 min)
-MARKDOWN_REF = "md:"  # the ref of a card sent as markdown: nothing to update in place, a fresh copy instead
+MARKDOWN_REF = "md:"
+CALLBACK_ROUTE = "ticketbot"  # names our card-callback URL at DingTalk (cards sent name it back)  # the ref of a card sent as markdown: nothing to update in place, a fresh copy instead
 
 
 def reachable_by_api(conversation: Conversation) -> bool:
@@ -78,8 +80,11 @@ class DingTalkMessenger:
     pacing = Pacing()
 
     def __init__(self, *, api: DingTalkApi, robot_code: str, sessions: SessionWebhooks,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 card_callback: tuple[str, str] | None = None, monotonic: Callable[[], float] = time.monotonic):
         self.api, self.robot_code, self.sessions = api, robot_code, sessions
+        # (url, secret) where DingTalk is to post card presses in HTTP mode, registered before the first card.
+        self.card_callback = card_callback
+        self._registered = asyncio.Lock(), False
         self.chats = WindowPacer(limit=CHAT_LIMIT, window=CHAT_WINDOW, label="dingtalk chat", monotonic=monotonic)
         self.app = WindowPacer(limit=APP_LIMIT, window=APP_WINDOW, label="dingtalk app", monotonic=monotonic)
 
@@ -167,12 +172,26 @@ class DingTalkMessenger:
         biz_id = f"{subject}-{uuid.uuid4().hex[:20]}"
         body = {"cardTemplateId": TEMPLATE, "robotCode": self.robot_code, "cardBizId": biz_id,
                 "cardData": card_data_json(card), "sendOptions": {}}
+        if self.card_callback is not None:
+            await self._register_card_callback()
+            body["callbackRouteKey"] = CALLBACK_ROUTE
         if target.kind is ConversationKind.DM:
             body["singleChatReceiver"] = json.dumps({"userId": target.id})
         else:
             body["openConversationId"] = target.id
         await self.api.call("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", body)
         return biz_id
+
+    async def _register_card_callback(self) -> None:
+        """Tell DingTalk where card presses go (once per process; forceUpdate: the URL may have changed)."""
+        lock, done = self._registered
+        async with lock:
+            if self._registered[1]:
+                return
+            url, secret = self.card_callback
+            await self.api.call("POST", "/v1.0/card/callbacks/register", {
+                "callbackRouteKey": CALLBACK_ROUTE, "callbackUrl": url, "apiSecret": secret, "forceUpdate": True})
+            self._registered = lock, True
 
     async def update(self, target: Conversation, message_ref: str, card: Card) -> str | None:
         """Update the card in place by its cardBizId (every copy has its own); a markdown copy stays as it is."""
