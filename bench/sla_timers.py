@@ -40,8 +40,8 @@ from bot.sla import SlaPolicy
 from bot.tickets import Identity, Priority, Status, Ticket
 from schedules.card_kinds import card_kinds
 from schedules.outbox import OutboxDispatcher
+from schedules.providers import deadline_sweep
 from schedules.scheduler import JobSpec, Scheduler
-from schedules.sla import sla_sweep
 from storage.db import create_engine
 from storage.mapping import ticket_values
 from storage.migrate import upgrade
@@ -160,7 +160,7 @@ async def main() -> None:
         dispatcher = OutboxDispatcher(store=store, messengers={Platform.CONSOLE: messenger}, clock=clock,
                                       card_kinds=card_kinds(directory=directory, config=config, policy=policy,
                                                             clock=clock), idle_poll=0.05)
-        sweep = sla_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
+        sweep = deadline_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                          wake_outbox=dispatcher.wake, history=10**7)  # keep every tick of the run
         jobs = [JobSpec(spec.id, sweep.tick, every_seconds=args.sweep) if spec.id == "sla-sweep" else spec
                 for spec in job_table(store, sweep, config)]  # the app's job table, at the bench's sweep pace

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, PlainValidator, model_validator
+from pydantic import PlainValidator, model_validator
 
+from bot.config_types import Strict
 from bot.i18n import SUPPORTED
 from bot.tickets import Priority, Ticket, Tier
 
@@ -32,11 +33,7 @@ def _rule_name(value):
 RuleName = Annotated[str | dict[str, str], PlainValidator(_rule_name)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RuleMatch(_Strict):
+class RuleMatch(Strict):
     """What a routing rule looks at; every given condition must hold."""
 
     keywords: list[str] = []
@@ -45,7 +42,7 @@ class RuleMatch(_Strict):
     category: str | None = None
 
 
-class RuleEffect(_Strict):
+class RuleEffect(Strict):
     """What a matching routing rule does."""
 
     category: str | None = None
@@ -57,7 +54,7 @@ class RuleEffect(_Strict):
     notify_account_manager: bool = False
 
 
-class RoutingRule(_Strict):
+class RoutingRule(Strict):
     """One ordered routing rule: first match wins; the timeline names it by its `key`, readers by its name."""
 
     name: RuleName

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.i18n.labels import category_label, priority_label, status_label
 from bot.ports import UnitOfWork, Urgency
+from bot.reasons import How, assigned
 from bot.sla import escalation_key
 from bot.tickets import (
     Action,
@@ -81,8 +82,9 @@ async def _to_department(turn: Turn, uow: UnitOfWork, ticket: Ticket, department
     if not members:
         # Colleagues answer requests; they do not work a queue, so the ticket stays where it is.
         raise Refusal(t._("{team} has no agents, so it is not a ticket queue: {number} stays as it is. To get their "
-                          "help, ask them with a request (cross-department requests are coming).",
-                          team=team, number=ticket.number))
+                          "help, ask them: {command}", team=team, number=ticket.number,
+                          command=t._("/ticket ask {number} @{team} <question> [by <deadline>]",
+                                      number=ticket.number, team=department.key)))
     if before in members:
         if ticket.department == department.key:
             return Change(Action.ASSIGN, TimelineKind.ASSIGNED, unchanged=True,
@@ -98,7 +100,8 @@ async def _to_department(turn: Turn, uow: UnitOfWork, ticket: Ticket, department
     owner = directory.person(pick)
     followups = [] if pick == turn.person.key else [_tell_assignee(turn, pick)]
     return Change(Action.ASSIGN, TimelineKind.ASSIGNED, before, pick,
-                  text=f"{strategy(directory, department.key)} in {department.key}", followups=followups,
+                  detail=assigned(How(strategy(directory, department.key)), department=department.key),
+                  followups=followups,
                   confirm=t._("{number} moved to the {team} queue and assigned to {name}.", number=ticket.number,
                               team=team, name=owner.name if owner else pick))
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.events import ConversationKind, Platform
 from bot.i18n import translator
 from bot.ports import UnitOfWork, Urgency
+from bot.reasons import How, LinkDirection, assigned, linked, routed
 from bot.routing import route
 from bot.tickets import (
     Action,
@@ -75,7 +76,7 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
         category=intake.category or "other",
         product_module=intake.product_module,
         impact=intake.impact,
-        customer_name=intake.customer or (person.name if is_customer else ""),
+        customer_name=intake.customer or person.name,  # staff opening one for themselves: their name, not an id
         customer_tier=person.tier if is_customer else Tier.NORMAL,
         customer_language=turn.t.language if is_customer else None,
         department=config.intake.default_department if config.departments else None,
@@ -92,11 +93,12 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
         ticket.priority = decision.priority
     if decision.department:
         ticket.department = decision.department
-    assignee, how = intake.assignee, "explicit"
+    assignee, how = intake.assignee, assigned(How.REQUESTER)
     if assignee is None and decision.assignee:
-        assignee, how = decision.assignee, "rule"
+        assignee, how = decision.assignee, assigned(How.RULE, rule=decision.rule)
     if assignee is None and ticket.department:
-        assignee, how = await pick_agent(uow, ctx.directory, ticket.department), "auto"
+        assignee = await pick_agent(uow, ctx.directory, ticket.department)
+        how = assigned(How(strategy(ctx.directory, ticket.department)), department=ticket.department)
     if assignee:
         ticket.assignee = assignee
         apply(ticket, Action.ASSIGN, now)
@@ -104,27 +106,24 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
         ctx.sla.refresh(ticket, now)
     saved = await uow.add_ticket(ticket)
 
-    async def line(kind: TimelineKind, *, before=None, after=None, text=None, visibility=Visibility.INTERNAL):
-        await uow.append_timeline(TimelineEntry(saved.id, kind, turn.actor_key, turn.platform, now,
-                                                before=before, after=after, text=text, visibility=visibility))
+    async def line(kind: TimelineKind, *, before=None, after=None, text=None, visibility=Visibility.INTERNAL,
+                   detail=None):
+        await uow.append_timeline(TimelineEntry(saved.id, kind, turn.actor_key, turn.platform, now, before=before,
+                                                after=after, text=text, visibility=visibility, detail=detail))
 
     await line(TimelineKind.CREATED, after=saved.status.value, text=intake.description or intake.title,
                visibility=Visibility.PUBLIC if from_customer else Visibility.INTERNAL)
     if intake.follows is not None:
         # Linked both ways, so either timeline leads to the other.
-        await line(TimelineKind.LINKED, after=intake.follows.number, text="follows the closed ticket")
+        await line(TimelineKind.LINKED, after=intake.follows.number, detail=linked(LinkDirection.FOLLOWS))
         await uow.append_timeline(TimelineEntry(intake.follows.id, TimelineKind.LINKED, turn.actor_key, turn.platform,
-                                                now, after=saved.number, text="continued in"))
+                                                now, after=saved.number, detail=linked(LinkDirection.CONTINUED)))
     if decision.rule:
-        await line(TimelineKind.ROUTED, text=f"rule '{decision.rule}'",
-                   after=", ".join(f"{k}={v}" for k, v in (("category", decision.category),
-                                                           ("department", decision.department),
-                                                           ("priority", decision.priority and decision.priority.value),
-                                                           ("assignee", decision.assignee)) if v))
+        await line(TimelineKind.ROUTED, detail=routed(
+            decision.rule, category=decision.category, department=decision.department,
+            priority=decision.priority and decision.priority.value, assignee=decision.assignee))
     if assignee:
-        reason = {"explicit": "by the requester", "rule": f"rule '{decision.rule}'",
-                  "auto": f"{strategy(ctx.directory, ticket.department)} in {ticket.department}"}[how]
-        await line(TimelineKind.ASSIGNED, after=assignee, text=reason)
+        await line(TimelineKind.ASSIGNED, after=assignee, detail=how)
     await _announce(turn, uow, saved, decision, from_customer=from_customer, follows=intake.follows)
     if saved.priority is Priority.P0:
         await p0_alert(turn)(uow, saved)

@@ -1,122 +1,87 @@
-"""Card presses: a button, a drop-down, or several choices submitted at once, through the same builders as commands."""
+"""Card presses and replies under cards, routed by the kind of subject they name: one table, a row per kind.
+
+A press is decoded once here. Its controls must all name one kind of subject; that kind's handler acts on it.
+A kind without a row (or a press mixing kinds, which only a forged body carries) is refused and changes nothing,
+so a press on `tb:request:…:7` can never act on ticket 7. A new kind of card adds its row; nothing else changes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
 from bot.events import ButtonPressed
 from bot.subjects import Subject, SubjectKind
-from bot.tickets import MAX_TICKET_ID, Action, Priority, Ticket
 from cards import actions
-from handlers import changes, lifecycle
-from handlers.notify import refresh_cards
+from handlers import conversation, requests
+from handlers.request_presses import press_request, reply_under_request
+from handlers.ticket_presses import press_ticket
 from handlers.turn import Turn
 
-CHOICES = (Action.ASSIGN, Action.PRIORITY, Action.CATEGORY)
+MAX_SUBJECT_ID = 2**31 - 1  # the id columns' range: only a forged press names a larger one
+
+# (turn, the press, its decoded controls — all of the handler's kind) → the press applied and the delivery finished.
+PressHandler = Callable[[Turn, ButtonPressed, list[actions.ActionRef]], Awaitable[None]]
+# (turn, the subject whose card the message is under, the text) → True when handled (False: not this kind's).
+ReplyHandler = Callable[[Turn, Subject, str], Awaitable[bool]]
 
 
-# What a card offers: the choices and these buttons (a note or a reply needs text, so it is a command).
-PRESSABLE = frozenset({*CHOICES, Action.CLAIM, Action.RESOLVE, Action.CLOSE, Action.REOPEN, Action.RESUME})
+@dataclass(frozen=True)
+class SubjectHandlers:
+    """What a kind of subject does when a person presses its card's controls or writes under it."""
+
+    press: PressHandler
+    reply: ReplyHandler | None = None  # None: a message under such a card is nobody's (answered as elsewhere)
 
 
-def builder_for(turn: Turn, action: Action | str, value: str):
-    """The lifecycle builder for a card control; None when the control or its value is not valid."""
-    value = value.strip()
-    try:
-        action = Action(action)  # the codec carries any kind's action as text
-    except ValueError:
-        return None
-    if action not in PRESSABLE or (action in CHOICES and not value):
-        return None
-    match action:
-        case Action.PRIORITY:
-            if value.upper() not in Priority.__members__:
-                return None
-            argument = Priority(value.upper())
-        case Action.CATEGORY:
-            argument = value.lower()
-        case Action.ASSIGN:
-            argument = value
-        case _:
-            argument = None
-    return changes.builder(turn, action, argument)
+async def _ticket_reply(turn: Turn, subject: Subject, text: str) -> bool:
+    """Staff writing in a ticket's thread: a note, or `reply:` to the customer; a customer there is not staff."""
+    if turn.person.is_customer:
+        return False
+    async with turn.ctx.store.unit() as uow:
+        ticket = await uow.get_ticket(subject.id)
+    if ticket is None:
+        return False
+    mention = requests.thread_ask(turn, text)
+    if mention is not None:  # "@赵会计 请核对发票金额 截止 明天18:00": a request, not a note
+        await requests.ask(turn, ticket.id, *mention)
+        return True
+    await conversation.thread_message(turn, ticket, text)
+    return True
 
 
-def is_current(ticket: Ticket, action: Action, value: str) -> bool:
-    """True when choosing `value` for `action` would change nothing (a drop-down left as it was)."""
-    match action:
-        case Action.PRIORITY:
-            return ticket.priority.value == value.upper()
-        case Action.CATEGORY:
-            return ticket.category == value.lower()
-        case Action.ASSIGN:
-            return value == (f"p:{ticket.assignee}" if ticket.assignee else f"d:{ticket.department}")
-    return False
+HANDLERS: dict[SubjectKind, SubjectHandlers] = {
+    SubjectKind.TICKET: SubjectHandlers(press=press_ticket, reply=_ticket_reply),
+    SubjectKind.REQUEST: SubjectHandlers(press=press_request, reply=reply_under_request),
+}
 
 
-def _ticket_refs(event: ButtonPressed) -> list[actions.ActionRef]:
-    """The decoded ticket controls of a press: the one pressed and every drop-down it carries."""
+def decoded_controls(event: ButtonPressed) -> list[actions.ActionRef]:
+    """The press's controls that are ours: the one pressed and every drop-down it carries."""
     codes = [event.action, *(code for code, _value in event.choices)]
-    return [ref for code in codes if (ref := actions.decode(code)) is not None and ref.kind is SubjectKind.TICKET]
+    return [ref for code in codes if (ref := actions.decode(code)) is not None]
 
 
 async def handle_press(turn: Turn, event: ButtonPressed) -> None:
-    """Apply a press: the choices that changed first (one version check), then the button itself."""
-    ctx = turn.ctx
-    refs = _ticket_refs(event)
-    if any(ref.subject_id > MAX_TICKET_ID for ref in refs):
-        # A number no ticket can have (only a forged press names one): nothing to look up.
-        async with ctx.store.unit() as uow:
-            await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
-            await turn.finish(uow)
+    """Route a press to its subject kind's handler; refuse a kind without one, or a press mixing kinds."""
+    refs = decoded_controls(event)
+    kinds = {ref.kind for ref in refs}
+    handlers = HANDLERS.get(next(iter(kinds))) if len(kinds) == 1 else None
+    if handlers is not None:
+        subject = refs[0].subject
+        if event.card_id and event.message_ref and subject.id <= MAX_SUBJECT_ID:
+            # First, so the updates this press causes can use the card's new reference (WeCom's fresh code).
+            await turn.ctx.store.renew_placement_ref(subject=subject, target=event.conversation,
+                                                     card_id=event.card_id, message_ref=event.message_ref)
+        await handlers.press(turn, event, refs)
         return
-    ticket_id = refs[0].subject_id if refs else None
-    if ticket_id is not None and event.card_id and event.message_ref:
-        # First, so the updates this press causes can use the card's new reference (WeCom's fresh code).
-        await ctx.store.renew_placement_ref(subject=Subject.ticket(ticket_id), target=event.conversation,
-                                            card_id=event.card_id, message_ref=event.message_ref)
-    changed, stopped = await _apply_choices(turn, event)
-    if stopped:
-        return
-    ref = actions.decode(event.action)
-    if ref is not None and ref.action == actions.ACK:
-        await lifecycle.change_ticket(turn, ref.subject_id, changes.acknowledge(turn), from_button=True)
-        return
-    if ref is not None and (ref.action == actions.VIEW or (ref.action in CHOICES and event.choices
-                                                           and event.value is None)):
-        ref = None  # a view request, or the key of a drop-down itself (its choice was applied above)
-    if ref is None:
-        # A view request (or nothing we know): show this copy again, in the layout the press asked for.
-        async with ctx.store.unit() as uow:
-            ticket = await uow.get_ticket(ticket_id) if ticket_id is not None and not changed else None
-            if ticket is not None:
-                await refresh_cards(uow, ticket)
-            await turn.finish(uow)
-        return
-    builder = builder_for(turn, ref.action, event.value or "")
-    if builder is None:
-        async with ctx.store.unit() as uow:
-            await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
-            await turn.finish(uow)
-        return
-    # After the press's own choices changed the ticket, the version it was rendered at is ours, not a rival's.
-    await lifecycle.change_ticket(turn, ref.subject_id, builder, expected_version=None if changed else ref.version,
-                                  from_button=True)
-
-
-async def _apply_choices(turn: Turn, event: ButtonPressed) -> tuple[bool, bool]:
-    """(changed anything, stopped): the submitted choices that differ from the ticket, applied together."""
-    picked = [(ref, value) for code, value in event.choices
-              if (ref := actions.decode(code)) is not None and ref.action in CHOICES]
-    if not picked:
-        return False, False
     async with turn.ctx.store.unit() as uow:
-        ticket = await uow.get_ticket(picked[0][0].subject_id)
-    if ticket is None:
-        return False, False
-    builds = [build for ref, value in picked
-              if not is_current(ticket, ref.action, value) and (build := builder_for(turn, ref.action, value))]
-    if not builds:
-        return False, False
-    # One change, checked against the version the person saw: all the choices or (refused, overtaken) none.
-    saved = await lifecycle.change_ticket(turn, ticket.id, builds, expected_version=picked[0][0].version,
-                                          from_button=True)
-    return saved is not None, saved is None
+        if refs:  # ours, but of a kind with no handler here, or of several kinds at once
+            await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
+        await turn.finish(uow)
+
+
+async def handle_reply_under_card(turn: Turn, subject: Subject, text: str) -> bool:
+    """A message in the thread of a subject's card, handed to its kind; False when that kind does not take it."""
+    handlers = HANDLERS.get(subject.kind)
+    return handlers is not None and handlers.reply is not None and await handlers.reply(turn, subject, text)

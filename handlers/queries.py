@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from zoneinfo import ZoneInfo
 
 from bot.i18n.labels import category_label, priority_label, status_label
 from bot.permissions import LIST, STATS, VIEW, denial
 from bot.ports import TicketQuery
+from bot.reasons import How, LinkDirection
 from bot.routing import rule_title
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, TimelineKind, format_number
 from cards.sla_text import sla_lines
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
+from handlers import attachments
 from handlers.notify import post_card
 from handlers.turn import Turn
 
@@ -48,6 +49,7 @@ async def show(turn: Turn, ticket_id: int) -> None:
             lines = [_timeline_line(turn, e) for e in entries]
             if lines:
                 await turn.reply(uow, t._("Recent activity on {number}:", number=ticket.number) + "\n" + "\n".join(lines))
+            await attachments.list_files(turn, uow, ticket, public_only=viewer == CUSTOMER_VIEW)
         await turn.finish(uow)
 
 
@@ -57,24 +59,26 @@ def _timeline_line(turn: Turn, entry: TimelineEntry) -> str:
     zone = ZoneInfo(turn.ctx.config.business_hours.timezone)
     who = _someone(turn, entry.actor)
     quoted = f" “{entry.text}”" if entry.text else ""
+    detail = entry.detail or {}
     match entry.kind:
         case TimelineKind.CREATED:
             said = t._("{who} opened the ticket", who=who) + quoted
         case TimelineKind.ROUTED:
-            said = t._("routed by {rule}: {result}", rule=_reason(turn, entry.text or ""),
-                       result=_routed(turn, entry.after or ""))
+            said = t._("routed by {rule}: {result}", rule=_rule(turn, detail.get("rule", "?")),
+                       result=_routed(turn, detail))
         case TimelineKind.ASSIGNED:
             to = _someone(turn, entry.after)
+            how = detail.get("how")
             if entry.before:
                 said = t._("{who} reassigned it from {before} to {after}", who=who,
                            before=_someone(turn, entry.before), after=to)
-            elif entry.text and entry.text != "by the requester":
+            elif how and how != How.REQUESTER:
                 # A rule or the department's rotation chose: the person whose message opened it did not.
                 said = t._("assigned to {after}", after=to)
             else:
                 said = t._("{who} assigned it to {after}", who=who, after=to)
-            if entry.text:
-                said += f" ({_reason(turn, entry.text)})"
+            if how:
+                said += f" ({_how(turn, detail)})"
         case TimelineKind.STATUS:
             said = t._("{who} changed the status: {before} → {after}", who=who,
                        before=_label(Status, status_label, entry.before, t),
@@ -98,10 +102,11 @@ def _timeline_line(turn: Turn, entry: TimelineEntry) -> str:
             # Its text is the breach's key: a stored name, not words for a reader.
             said = t._("{who} took on the escalation", who=who)
         case TimelineKind.LINKED:
-            # Its text is a stored word for which way the link points, not words for a reader.
             said = (t._("continues the closed ticket {number}", number=entry.after or "?")
-                    if entry.text == "follows the closed ticket"
+                    if detail.get("link") == LinkDirection.FOLLOWS
                     else t._("continued in {number}", number=entry.after or "?"))
+        case TimelineKind.REQUEST:
+            said = _request_line(turn, entry, who) + quoted
         case _:
             said = f"{who} {entry.kind}{quoted}"
     return f"· {entry.at.astimezone(zone).strftime('%m-%d %H:%M')} {said}".rstrip()
@@ -127,40 +132,59 @@ def _label(enum, label, value: str | None, t) -> str:
         return value or "—"
 
 
-_RULE = re.compile(r"^rule '(.*)'$")
-_STRATEGY = re.compile(r"^(round-robin|least-loaded) in (\S+)$")
+def _request_line(turn: Turn, entry: TimelineEntry, who: str) -> str:
+    """A request's step on the ticket's history, in the reader's words."""
+    t, detail, number = turn.t, entry.detail or {}, entry.after or "?"
+    match detail.get("event"):
+        case "asked":
+            return t._("{who} asked {name} ({number}):", who=who, name=_someone(turn, detail.get("to")),
+                       number=number)
+        case "accepted":
+            return t._("{who} is on {number}", who=who, number=number)
+        case "answered":
+            return t._("{who} answered {number}:", who=who, number=number)
+        case "declined":
+            return t._("{who} declined {number}", who=who, number=number)
+        case "handed_over":
+            return t._("{who} handed {number} to {name}", who=who, number=number, name=_someone(turn, detail.get("to")))
+        case "cancelled":
+            return t._("{who} cancelled {number}", who=who, number=number)
+        case "moved":
+            return t._("{who} moved the deadline of {number}", who=who, number=number)
+    return f"{who} {number}"
 
 
-def _reason(turn: Turn, text: str) -> str:
-    """How an assignment or route came about (as intake records it), in the reader's words."""
+def _rule(turn: Turn, key: str) -> str:
+    """A routing rule by the key the timeline keeps, named from the config in the reader's language."""
+    return turn.t._("rule “{rule}”", rule=rule_title(turn.ctx.config.routing, key, turn.t.language))
+
+
+def _how(turn: Turn, detail: dict[str, str]) -> str:
+    """How an assignment came about, in the reader's words."""
     t = turn.t
-    if text == "by the requester":
-        return t._("by the requester")
-    if match := _RULE.match(text):
-        # The timeline keeps the rule's key: its name is read from the config, in the reader's language.
-        return t._("rule “{rule}”", rule=rule_title(turn.ctx.config.routing, match.group(1), t.language))
-    if match := _STRATEGY.match(text):
-        department = _someone(turn, f"d:{match.group(2)}")
-        return (t._("round-robin in {department}", department=department) if match.group(1) == "round-robin"
-                else t._("least-loaded in {department}", department=department))
-    return text
+    match detail.get("how"):
+        case How.REQUESTER:
+            return t._("by the requester")
+        case How.RULE:
+            return _rule(turn, detail.get("rule", "?"))
+        case How.ROUND_ROBIN:
+            return t._("round-robin in {department}", department=_someone(turn, f"d:{detail.get('department', '')}"))
+        case How.LEAST_LOADED:
+            return t._("least-loaded in {department}", department=_someone(turn, f"d:{detail.get('department', '')}"))
+    return detail.get("how", "")
 
 
-def _routed(turn: Turn, after: str) -> str:
-    """'category=billing, department=finance' as labels: 'Billing, Finance'."""
+def _routed(turn: Turn, detail: dict[str, str]) -> str:
+    """What a rule set, as labels: 'Billing, Finance'."""
     t, words = turn.t, []
-    for pair in filter(None, (p.strip() for p in after.split(","))):
-        key, _, value = pair.partition("=")
-        if key == "category":
-            words.append(category_label(value, t))
-        elif key == "department":
-            words.append(_someone(turn, f"d:{value}"))
-        elif key == "priority":
-            words.append(_label(Priority, priority_label, value, t))
-        elif key == "assignee":
-            words.append(_someone(turn, value))
-        else:
-            words.append(pair)
+    if value := detail.get("category"):
+        words.append(category_label(value, t))
+    if value := detail.get("department"):
+        words.append(_someone(turn, f"d:{value}"))
+    if value := detail.get("priority"):
+        words.append(_label(Priority, priority_label, value, t))
+    if value := detail.get("assignee"):
+        words.append(_someone(turn, value))
     return ", ".join(words)
 
 
@@ -212,8 +236,9 @@ def _listing(turn: Turn, scope: str, priority: Priority | None, page: int, ticke
             pages = -(-total // PAGE_SIZE)
             return t._("There is no page {page}; the list has {pages}.", page=page, pages=_amount(pages, capped))
         return t._("No tickets here.")
-    header = (t._("{count} tickets:", count=_amount(total, capped)) if page == 1
-              else t._("{count} tickets, page {page}:", count=_amount(total, capped), page=page))
+    header = (t.ngettext("{count} ticket:", "{count} tickets:", total, count=_amount(total, capped)) if page == 1
+              else t.ngettext("{count} ticket, page {page}:", "{count} tickets, page {page}:", total,
+                              count=_amount(total, capped), page=page))
     lines = [header, *(ticket_line(x, turn) for x in tickets)]
     more = total - (page - 1) * PAGE_SIZE - len(tickets)
     if more > 0:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.directory import Directory
 from bot.events import Conversation, ConversationKind
 from bot.i18n import translator
-from bot.ports import CardPlacement, Outgoing, OutgoingKind, TicketStore, UnitOfWork
+from bot.ports import CardPlacement, Outgoing, OutgoingKind, TicketBookmarks
 from bot.sla import NoticeKind, Notification, SlaPolicy, escalation_targets, humanize
-from bot.subjects import Subject, Viewer
+from bot.subjects import Viewer
 from bot.tickets import Ticket
 from cards.sla_text import amount, what
-from handlers.notify import dm_target, post_card, update_cards
-from schedules.sweep import DeadlineSweep, Due, MessageBatch, Notice, Plan
+from handlers.notify import post_card, update_cards
+from schedules.sweep import Due, MessageBatch, Notice, Plan
 
 
 class SlaProvider:
@@ -25,12 +24,9 @@ class SlaProvider:
 
     def __init__(self, *, policy: SlaPolicy, directory: Directory, config):
         self.policy, self.directory, self.config = policy, directory, config
-        # What one sweep batch says about each ticket, per conversation: folded into one message in fired().
-        self._said: dict[Subject, dict[Conversation, _Said]] = {}
 
-    async def due(self, uow: UnitOfWork, now: datetime, limit: int) -> list[Due[Ticket]]:
+    async def due(self, uow: TicketBookmarks, now: datetime, limit: int) -> list[Due[Ticket]]:
         """Tickets whose bookmark has come, with their fired keys and cards (one query)."""
-        self._said.clear()  # a batch that failed leaves nothing behind for the next one
         return [Due(ticket.subject, ticket, fired, placements)
                 for ticket, fired, placements in await uow.tickets_due(now, limit)]
 
@@ -53,16 +49,13 @@ class SlaProvider:
             await self._escalate(out, due.item, notification, now)
 
     async def fired(self, out: MessageBatch, due: Due[Ticket], now: datetime) -> None:
-        """One message per conversation with what was said; a card only where none is yet; badges change band."""
-        for target, said in self._said.pop(due.subject, {}).items():
-            # Naming the ticket lets the store fold it into a notice of the ticket still waiting for the conversation.
-            await out.enqueue(Outgoing(OutgoingKind.TEXT, target, text="\n".join(said.lines), subject=due.subject,
-                                       language=said.language))
+        """A card where a message went and none is yet; every card's badge changes band."""
+        for target, language in out.told(due.subject):
             if not _has_card(due.placements, target):
-                await post_card(out, due.item, target, viewer=Viewer.STAFF, language=said.language)
+                await post_card(out, due.item, target, viewer=Viewer.STAFF, language=language)
         await update_cards(out, due.item, due.placements)
 
-    async def move_bookmarks(self, uow: UnitOfWork, bookmarks: Sequence[tuple[Due[Ticket], datetime | None]]) -> None:
+    async def move_bookmarks(self, uow: TicketBookmarks, bookmarks: Sequence[tuple[Due[Ticket], datetime | None]]) -> None:
         """One executemany for the batch; a ticket changed since it was read keeps its newer bookmark."""
         await uow.set_ticket_bookmarks([(due.item, next_due) for due, next_due in bookmarks])
 
@@ -72,7 +65,7 @@ class SlaProvider:
             return t._("⏰ {number} ({priority}): {what} due in {left} — {title}", number=ticket.number,
                        priority=ticket.priority.value, what=what(n.clock, t), left=amount(n.deadline - now, t),
                        title=ticket.title)
-        if self._tell(ticket, ticket.assignee, text):
+        if out.tell(self.directory, ticket.subject, ticket.assignee, text, prefer=ticket.source.platform):
             return
         queue = _channel(ticket, self.config.triage_channels)
         if queue is not None:
@@ -87,34 +80,10 @@ class SlaProvider:
                        level=n.level + 1, number=ticket.number, priority=ticket.priority.value,
                        what=what(n.clock, t), ago=amount(now - n.deadline, t), title=ticket.title)
         for key in escalation_targets(ticket, n.to, self.directory):
-            self._tell(ticket, key, text)
+            out.tell(self.directory, ticket.subject, key, text, prefer=ticket.source.platform)
         channel = _channel(ticket, self.config.sla.escalation_channels)
         if channel is not None:
-            self._say(ticket, channel, text, self.directory.default_language)
-
-    def _tell(self, ticket: Ticket, person_key: str | None, text) -> bool:
-        """Keep a line for a person's DM, in their language; False when they cannot be reached."""
-        person = self.directory.person(person_key)
-        target = dm_target(person, ticket.source.platform) if person else None
-        if target is None:
-            return False
-        self._say(ticket, target, text, self.directory.language_of(person))
-        return True
-
-    def _say(self, ticket: Ticket, target: Conversation, text, language: str) -> None:
-        said = self._said.setdefault(ticket.subject, {}).setdefault(target, _Said(language))
-        line = text(translator(language))
-        if line not in said.lines:  # two levels to one person read as one
-            said.lines.append(line)
-
-
-@dataclass
-class _Said:
-    """The lines for one conversation about one ticket in one sweep batch."""
-
-    language: str
-    lines: list[str] = field(default_factory=list)
-
+            out.say(ticket.subject, channel, text, self.directory.default_language)
 
 def _has_card(placements: list[CardPlacement], target: Conversation) -> bool:
     """True when the conversation already shows the ticket's card (the sweep refreshes it instead)."""
@@ -147,10 +116,3 @@ def _channel(ticket: Ticket, channels: dict) -> Conversation | None:
     platform = ticket.source.platform
     channel = channels.get(platform)
     return Conversation(platform=platform, id=channel, kind=ConversationKind.CHANNEL) if channel else None
-
-
-def sla_sweep(*, store: TicketStore, policy: SlaPolicy, directory: Directory, config, clock,
-              wake_outbox=None, **options) -> DeadlineSweep:
-    """The deadline sweep with SLA clocks as its provider (the others join the same list); `options`: batch, history."""
-    return DeadlineSweep(store=store, providers=[SlaProvider(policy=policy, directory=directory, config=config)],
-                         clock=clock, wake_outbox=wake_outbox, **options)

@@ -11,13 +11,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from bot.ports import CardPlacement, Clock, Outgoing, OutgoingKind, TicketStore, UnitOfWork, Urgency
+from bot.directory import Directory
+from bot.events import Conversation, Platform
+from bot.i18n import Translator, translator
+from bot.ports import CardPlacement, Clock, NotificationClaims, Outgoing, OutgoingKind, TicketStore, Urgency
 from bot.subjects import Subject
+from handlers.notify import dm_target
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,12 +58,15 @@ class MessageBatch:
     """The messages of one batch, in order, written together in the batch's own transaction.
 
     They are reminders: in a backlog, answers to people go first (card refreshes keep their own urgency). What
-    one batch says about a subject to one conversation the provider folds into one message; the store folds it
-    further into one still waiting from an earlier batch (Outbox.enqueue_notices).
+    one batch says about a subject to one conversation is one message: providers `say` lines, and the sweep
+    turns each subject's lines into a message per conversation before the provider's `fired`; the store folds
+    it further into one still waiting from an earlier batch (Outbox.enqueue_notices).
     """
 
     def __init__(self):
         self.messages: list[Outgoing] = []
+        self._said: dict[Subject, dict[Conversation, _Said]] = {}
+        self._told: dict[Subject, list[tuple[Conversation, str]]] = {}
 
     async def enqueue(self, message: Outgoing) -> None:
         """Keep `message` for the batch."""
@@ -67,13 +74,63 @@ class MessageBatch:
             message = dataclasses.replace(message, urgency=Urgency.NOTICE)
         self.messages.append(message)
 
+    def say(self, subject: Subject, target: Conversation, text: Callable[[Translator], str], language: str) -> None:
+        """Keep a line about `subject` for `target`, in `language`; a line said twice (two levels to one person)
+        is kept once."""
+        said = self._said.setdefault(subject, {}).setdefault(target, _Said(language))
+        line = text(translator(language))
+        if line not in said.lines:
+            said.lines.append(line)
+
+    def tell(self, directory: Directory, subject: Subject, person_key: str | None,
+             text: Callable[[Translator], str], *, prefer: Platform | None = None) -> bool:
+        """Keep a line for a person's DM (on `prefer` where they are there), in their language; False when they
+        cannot be reached."""
+        person = directory.person(person_key)
+        target = dm_target(person, prefer) if person else None
+        if target is None:
+            return False
+        self.say(subject, target, text, directory.language_of(person))
+        return True
+
+    async def flush(self, subject: Subject) -> None:
+        """One message per conversation with the lines said about `subject` (the sweep calls this)."""
+        told = self._told.setdefault(subject, [])
+        for target, said in self._said.pop(subject, {}).items():
+            # Naming the subject lets the store fold it into a notice of it still waiting for the conversation.
+            await self.enqueue(Outgoing(OutgoingKind.TEXT, target, text="\n".join(said.lines), subject=subject,
+                                        language=said.language))
+            told.append((target, said.language))
+
+    def told(self, subject: Subject) -> list[tuple[Conversation, str]]:
+        """The conversations (and their languages) that got a message about `subject` in this batch."""
+        return list(self._told.get(subject, ()))
+
+
+@dataclass
+class _Said:
+    """The lines for one conversation about one subject in one batch."""
+
+    language: str
+    lines: list[str] = field(default_factory=list)
+
+
+class SweepUnit(NotificationClaims, Protocol):
+    """What the sweep itself needs of a batch's transaction: claims, and writing the batch's messages.
+
+    Each provider reads and moves its own bookmarks through a small port of its own (e.g. TicketBookmarks),
+    which the same transaction implements: `due` and `move_bookmarks` receive it.
+    """
+
+    async def enqueue_notices(self, messages: Sequence[Outgoing]) -> None: ...
+
 
 class SweepProvider(Protocol[T]):
     """One kind of time-driven promise the sweep keeps."""
 
     name: str
 
-    async def due(self, uow: UnitOfWork, now: datetime, limit: int) -> Sequence[Due[T]]:
+    async def due(self, uow: Any, now: datetime, limit: int) -> Sequence[Due[T]]:
         """Up to `limit` subjects whose bookmark has come, oldest first (an indexed query)."""
         ...
 
@@ -86,10 +143,10 @@ class SweepProvider(Protocol[T]):
         ...
 
     async def fired(self, out: MessageBatch, due: Due[T], now: datetime) -> None:
-        """After a subject's notices went out (e.g. its cards change colour)."""
+        """After a subject's notices went out, their lines sent (`out.told`): e.g. its cards change colour."""
         ...
 
-    async def move_bookmarks(self, uow: UnitOfWork, bookmarks: Sequence[tuple[Due[T], datetime | None]]) -> None:
+    async def move_bookmarks(self, uow: Any, bookmarks: Sequence[tuple[Due[T], datetime | None]]) -> None:
         """Store each subject's next bookmark (one statement for the batch)."""
         ...
 
@@ -130,7 +187,7 @@ class DeadlineSweep:
             self.wake_outbox()
         return sent
 
-    async def _batch(self, uow: UnitOfWork, provider: SweepProvider, due: Sequence[Due], now: datetime) -> int:
+    async def _batch(self, uow: SweepUnit, provider: SweepProvider, due: Sequence[Due], now: datetime) -> int:
         """Claim the batch's notices at once, fire the ones won, move every bookmark — one transaction."""
         plans = [(entry, provider.plan(entry, now)) for entry in due]
         claims = [(entry.subject, notice.key, notice.send) for entry, plan in plans for notice in plan.notices]
@@ -147,6 +204,7 @@ class DeadlineSweep:
                 changed.append(entry)
         await provider.move_bookmarks(uow, [(entry, plan.next_due) for entry, plan in plans])
         for entry in changed:
+            await out.flush(entry.subject)
             await provider.fired(out, entry, now)
         # The same transaction as the claims. A notice to a conversation that still holds an unsent one of the same
         # subject (waiting for its pace) joins it: an earlier sweep's message and this one's arrive as one.

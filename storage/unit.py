@@ -6,14 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Conversation, Platform
 from bot.ports import AlreadyProcessed, CardPlacement, Clock, Outgoing, StaleTicket, TicketQuery
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, Visibility
+from storage.attachments import SqlAttachmentRecords
 from storage.db import insert_ignoring_conflicts
+from storage.digests import SqlDigestRuns
+from storage.kb_store import KbStore
+from storage.kpis import SqlKpis
 from storage.mapping import (
     outbox_values,
     placement_from_row,
@@ -31,6 +35,7 @@ from storage.queries import (
     not_closed_counts,
     ticket_filter,
 )
+from storage.requests import SqlRequests
 from storage.sla_index import time_left
 from storage.tables import (
     CardPlacementRow,
@@ -68,14 +73,23 @@ def _tickets_due() -> Select:
             .order_by(tickets.c.next_due_at, tickets.c.id, cards.c.id))
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(SqlRequests):
     """One transaction (see bot.ports.UnitOfWork); SqlStore.unit() commits or rolls it back."""
 
     def __init__(self, session: AsyncSession, clock: Clock):
         self.session = session
         self.clock = clock
+        self.kb = KbStore(session, clock)  # the knowledge base's port (bot.kb.ArticleStore) in this transaction
 
     # --- tickets -------------------------------------------------------------------------------------
+
+    def kpis(self) -> SqlKpis:
+        """The managers' figures (bot.ports.reports.KpiReads) inside this transaction."""
+        return SqlKpis(self.session)
+
+    def digests(self) -> SqlDigestRuns:
+        """Figures as sent: digest runs claimed once, stats answers kept (their cards' subjects)."""
+        return SqlDigestRuns(self.session)
 
     async def add_ticket(self, ticket: Ticket) -> Ticket:
         """Insert a new ticket; assigns its id, version 1 and (when unset) its timestamps."""
@@ -183,6 +197,14 @@ class SqlUnitOfWork:
         """How many open tickets are breached or at risk (counting stops at `cap` when given)."""
         return (await self.session.execute(at_risk_count(now, cap, priority))).scalar_one()
 
+    async def lock_requester(self, platform: Platform, user_id: str) -> None:
+        """Hold a customer's intake until this transaction ends, so two messages of theirs arriving together join
+        one ticket instead of opening two (PostgreSQL: a transaction-scoped advisory lock, which every replica
+        sees; SQLite: its writers already take turns, whole transaction by whole transaction)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                                       {"key": f"intake|{platform.value}|{user_id}"})
+
     async def find_open_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
         """The requester's latest open or resolved ticket with activity since `since` (or waiting on them).
 
@@ -209,25 +231,30 @@ class SqlUnitOfWork:
         )).scalar_one_or_none()
         return ticket_from_row(row) if row else None
 
-    async def find_ticket_by_thread(self, conversation: Conversation) -> Ticket | None:
-        """The ticket whose thread this is: under one of its cards, or its agent thread / customer conversation."""
+    async def find_subject_by_thread(self, conversation: Conversation) -> Subject | None:
+        """Whose thread this is: the subject of the card it is under (any kind), else the ticket whose agent
+        thread or customer conversation it is."""
         if conversation.thread_id:
             under_card = (await self.session.execute(
-                select(CardPlacementRow.subject_id)
-                .where(CardPlacementRow.subject_kind == TICKET_KIND,
-                       CardPlacementRow.target_platform == conversation.platform.value,
+                select(CardPlacementRow.subject_kind, CardPlacementRow.subject_id)
+                .where(CardPlacementRow.target_platform == conversation.platform.value,
                        CardPlacementRow.target_id == conversation.id,
                        CardPlacementRow.message_ref == conversation.thread_id)
                 .order_by(CardPlacementRow.id.desc()).limit(1)
-            )).scalar_one_or_none()
+            )).first()
             if under_card is not None:
-                return await self.get_ticket(under_card)
-        row = (await self.session.execute(
-            select(TicketRow)
+                return Subject(SubjectKind(under_card.subject_kind), under_card.subject_id)
+        ticket_id = (await self.session.execute(
+            select(TicketRow.id)
             .where(or_(same_conversation("agent_conv", conversation), same_conversation("customer_conv", conversation)))
             .order_by(TicketRow.updated_at.desc(), TicketRow.id.desc()).limit(1)
         )).scalar_one_or_none()
-        return ticket_from_row(row) if row else None
+        return Subject.ticket(ticket_id) if ticket_id is not None else None
+
+    async def find_ticket_by_thread(self, conversation: Conversation) -> Ticket | None:
+        """The ticket whose thread this is (None when the thread is another kind of subject's)."""
+        subject = await self.find_subject_by_thread(conversation)
+        return await self.get_ticket(subject.id) if subject is not None and subject.kind is SubjectKind.TICKET else None
 
     async def open_counts(self, assignees: Sequence[str]) -> dict[str, int]:
         """Open tickets per assignee (0 for those with none)."""
@@ -262,7 +289,7 @@ class SqlUnitOfWork:
         """Add one line to a ticket's history (nothing ever updates or deletes one)."""
         self.session.add(TimelineRow(ticket_id=entry.ticket_id, at=entry.at, kind=entry.kind, actor=entry.actor,
                                      platform=entry.platform.value, before=entry.before, after=entry.after,
-                                     text=entry.text, visibility=entry.visibility.value))
+                                     text=entry.text, visibility=entry.visibility.value, detail=entry.detail))
         await self.session.flush()
 
     async def recent_timeline(self, ticket_id: int, limit: int, *, public_only: bool = False) -> list[TimelineEntry]:
@@ -327,6 +354,11 @@ class SqlUnitOfWork:
             placement = placement_from_row(row)
             found.setdefault(placement.subject, []).append(placement)
         return found
+
+    @property
+    def attachments(self) -> SqlAttachmentRecords:
+        """The attachment records of this transaction (bot.attachments.AttachmentRecords)."""
+        return SqlAttachmentRecords(self.session)
 
     async def mark_delivery_done(self, platform: Platform, delivery_id: str) -> None:
         """Mark a delivery processed; it commits together with its effects. AlreadyProcessed when another

@@ -17,7 +17,7 @@ from cards.model import Card, Image, Select
 from handlers.router import Router
 from schedules.card_kinds import card_kinds
 from schedules.outbox import OutboxDispatcher
-from schedules.sla import sla_sweep
+from schedules.providers import deadline_sweep
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "ticketbot.example.yaml"
 _ids = itertools.count(1)
@@ -102,7 +102,7 @@ class Harness:
             card_kinds=card_kinds(directory=self.directory, config=self.config, policy=self.sla, clock=clock))
         self.ctx = Context(store=store, clock=clock, directory=self.directory, config=self.config, sla=self.sla)
         self.router = Router(self.ctx)
-        self.sweep = sla_sweep(store=store, policy=self.sla, directory=self.directory, config=self.config, clock=clock)
+        self.sweep = deadline_sweep(store=store, policy=self.sla, directory=self.directory, config=self.config, clock=clock)
 
     async def tick(self) -> int:
         """One SLA sweep, then send what it queued; returns how many notifications fired."""

@@ -95,8 +95,11 @@ def mentions_to_neutral(text: str, body: dict) -> str:
     robot = _str(body, "chatbotUserId")
     others = [u for u in at_users if u.get("dingtalkId") != robot or not robot]
     named = [m for m in _AT.finditer(text)]
-    if robot and len(named) == len(others) + 1 and len(at_users) > len(others):
-        text = text[:named[0].start()] + text[named[0].end():]  # the robot's @ was left in
+    if (robot and len(named) == len(others) + 1 and len(at_users) > len(others)
+            and not text[:named[0].start()].strip()):
+        # The robot's @ was left in, leading the text. One further on is a word the person wrote (`@finance`,
+        # a department): kept, for the directory to read.
+        text = text[:named[0].start()] + text[named[0].end():]
         named = list(_AT.finditer(text))
     if len(named) != len(others):
         return text.strip()  # cannot pair them: the directory still knows people by name

@@ -13,9 +13,11 @@ import uuid
 from collections.abc import Callable
 from typing import Protocol
 
-from bot.events import Conversation, ConversationKind, Platform
+from bot.attachments import Fetched
+from bot.events import Conversation, ConversationKind, FileRef, Platform
 from bot.platforms.common import WindowPacer, send_parts
 from bot.platforms.wecom_api import RATE_LIMITED, WeComApi, WeComApiError, text_parts
+from bot.platforms.wecom_files import fetch_media, upload_message
 from bot.ports import Pacing, SendError
 from cards.model import Card, Image
 from cards.wecom import EXPANDED, can_expand, render_template_card, render_text
@@ -71,6 +73,26 @@ class WeComMessenger:
 
     def _routed(self, target: Conversation) -> ConversationSender | None:
         return next((sender for prefix, sender in self.routes.items() if target.id.startswith(prefix)), None)
+
+    async def fetch_file(self, file: FileRef, *, max_bytes: int) -> Fetched:
+        """A media message's bytes by its MediaId (media/get, app chat and 微信客服 alike)."""
+        return await fetch_media(self.api, file.ref, max_bytes=max_bytes)
+
+    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes,
+                        attachment_id: int | None = None) -> str | None:
+        """media/upload, then an image (JPG, PNG) or file message to the member, group chat or routed surface."""
+        sender = self._routed(target)
+        if sender is not None and not hasattr(sender, "send_media"):  # e.g. the 智能机器人's group replies
+            raise SendError(f"wecom: files cannot be sent to {target.id.split(':')[0]} conversations", permanent=True)
+        message = await upload_message(self.api, name=name, mime=mime, data=data)
+        if sender is not None:
+            return await sender.send_media(target, message)
+        if target.kind is not ConversationKind.DM:
+            await self.api.call("appchat/send", {"chatid": target.id, **message})
+            return None
+        self.pacer.take(target.id)
+        answer = await self.api.call("message/send", {"touser": target.id, "agentid": self.agent_id, **message})
+        return answer.get("msgid")
 
     async def upload_image(self, target: Conversation, image: Image) -> str:
         """media/upload (type image) of the card's picture; returns the media_id its image message sends."""

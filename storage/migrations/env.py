@@ -6,6 +6,7 @@ import asyncio
 
 from alembic import context
 
+from storage.kb_tables import in_orm_models
 from storage.migrate import run_migrations
 from storage.tables import Base
 
@@ -16,7 +17,7 @@ target_metadata = Base.metadata
 def _run(connection) -> None:
     # render_as_batch: SQLite alters tables by rebuilding them; compare_type: autogenerate sees type changes.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=True)
+                      compare_type=True, include_name=in_orm_models)
     with context.begin_transaction():
         context.run_migrations()
 

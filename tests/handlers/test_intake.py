@@ -58,7 +58,7 @@ async def test_routing_rule_sends_invoices_to_finance_and_records_reason(store, 
     ticket = await bot.ticket()
     assert (ticket.department, ticket.category) == ("finance", "billing")
     routed = next(e for e in await bot.timeline() if e.kind == "routed")
-    assert "invoices and contracts to Finance" in routed.text
+    assert routed.detail["rule"] == "invoices and contracts to Finance" and routed.detail["department"] == "finance"
 
 
 async def test_vip_customer_raises_priority_and_tells_account_manager(store, clock):
@@ -77,7 +77,7 @@ async def test_round_robin_alternates_agents(store, clock):
     assignees = [(await bot.ticket(i)).assignee for i in (1, 2, 3)]
     assert assignees == ["alice", "li", "alice"]
     reason = next(e for e in await bot.timeline(2) if e.kind == "assigned")
-    assert "round-robin" in reason.text
+    assert reason.detail == {"how": "round-robin", "department": "support"}
 
 
 async def test_agent_reply_reaches_customer_and_note_does_not(store, clock):
@@ -152,4 +152,4 @@ async def test_least_loaded_assignment(store, clock):
     await bot.say("cust-x", "broken")  # Li has fewer open tickets than Alice
     assert (await bot.ticket(3)).assignee == "li"
     reason = next(e for e in await bot.timeline(3) if e.kind == "assigned")
-    assert "least-loaded" in reason.text
+    assert reason.detail == {"how": "least-loaded", "department": "support"}

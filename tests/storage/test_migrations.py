@@ -68,3 +68,44 @@ async def test_subjects_migration_keeps_cards_claims_and_pending_messages(empty_
             assert await uow.fired_notifications(ticket) == {"respond:x:remind:50"}
     finally:
         await store.close()
+
+
+async def test_timeline_reasons_written_as_sentences_become_data(empty_database_url, clock):
+    url = empty_database_url
+    await upgrade(url, "0008")
+    engine = create_engine(url)
+    old = [  # (kind, text, after) as heads before 0010 wrote them
+        ("assigned", "by the requester", "alice"), ("assigned", "rule 'VIP customers'", "li"),
+        ("assigned", "least-loaded in support", "alice"), ("linked", "follows the closed ticket", "T-000002"),
+        ("routed", "rule 'invoices'", "category=billing, department=finance"), ("status", "customer is away", "waiting"),
+    ]
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(
+                "INSERT INTO tickets (id, version, title, description, status, priority, category, impact,"
+                " customer_name, customer_tier, tags, requester_platform, requester_user_id, source,"
+                " created_at, updated_at, sla_pauses)"
+                " VALUES (1, 1, 't', '', 'new', 'P2', 'other', 'one_user', '', 'normal', '[]', 'slack', 'U1',"
+                " :source, :at, :at, '[]')"), {"source": TRIAGE, "at": clock.now()})
+            for kind, said, after in old:
+                await connection.execute(text(
+                    "INSERT INTO timeline (ticket_id, at, kind, actor, platform, after, text, visibility)"
+                    " VALUES (1, :at, :kind, 'alice', 'slack', :after, :text, 'internal')"),
+                    {"at": clock.now(), "kind": kind, "after": after, "text": said})
+    finally:
+        await engine.dispose()
+    await upgrade(url)
+    store = SqlStore(create_engine(url), clock)
+    try:
+        async with store.unit() as uow:
+            entries = await uow.timeline(1)
+        assert [(e.kind, e.detail, e.text) for e in entries] == [
+            ("assigned", {"how": "requester"}, None),
+            ("assigned", {"how": "rule", "rule": "VIP customers"}, None),
+            ("assigned", {"how": "least-loaded", "department": "support"}, None),
+            ("linked", {"link": "follows"}, None),
+            ("routed", {"rule": "invoices", "category": "billing", "department": "finance"}, None),
+            ("status", None, "customer is away"),  # a person's words stay words
+        ]
+    finally:
+        await store.close()
