@@ -9,13 +9,12 @@ from bot.platforms import Wiring
 from bot.platforms.dingtalk import DingTalkCallback, DingTalkInbound, card_callback_token
 from bot.platforms.dingtalk_api import DingTalkApi
 from bot.platforms.dingtalk_messenger import DingTalkMessenger, SessionWebhooks
-from bot.platforms.dingtalk_settings import DingTalkOptions
 from handlers.router import Inbox
 
 
 def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wiring) -> DingTalkMessenger:
     """Mount DingTalk on `app` (the callback route, or the Stream client) and return its messenger."""
-    dingtalk = DingTalkOptions()  # settings.dingtalk (on, since we are here) and the options beyond it
+    dingtalk = settings.dingtalk
     secret = dingtalk.app_secret.get_secret_value()
     api = DingTalkApi(base_url=dingtalk.api_base_url, oapi_base_url=dingtalk.oapi_base_url,
                       app_key=dingtalk.app_key, app_secret=secret)
@@ -24,7 +23,9 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     if dingtalk.public_url and not dingtalk.stream:
         token = card_callback_token(secret)
         card_callback = (f"{dingtalk.public_url.rstrip('/')}/dingtalk/card?token={token}", token)
-    messenger = DingTalkMessenger(api=api, robot_code=dingtalk.robot, sessions=sessions, card_callback=card_callback)
+    # An internal app's robot code is its app key unless DINGTALK_ROBOT_CODE says otherwise.
+    messenger = DingTalkMessenger(api=api, robot_code=dingtalk.robot_code or dingtalk.app_key, sessions=sessions,
+                                  card_callback=card_callback)
     inbound = DingTalkInbound(router=router, sessions=sessions)
     if dingtalk.stream:
         # Imported only in Stream mode: the SDK reads its endpoint when imported, and HTTP mode does not need it.
