@@ -16,9 +16,11 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.events import Conversation, ConversationKind, Platform
+from bot.attachments import Fetched
+from bot.events import Conversation, ConversationKind, FileRef, Platform
 from bot.platforms.common import ApiThrottled, WindowPacer, send_parts, text_parts
 from bot.platforms.dingtalk_api import DingTalkApi, DingTalkApiError
+from bot.platforms.dingtalk_files import fetch_download, upload_message
 from bot.ports import Pacing, SendError, SharedState
 from cards.dingtalk import TEMPLATE, card_data_json, render_markdown
 from cards.model import Card, Image
@@ -93,6 +95,20 @@ class DingTalkMessenger:
         if not image.data:
             raise SendError("dingtalk upload: an image without data", permanent=True)
         return await self.api.upload("image", data=image.data, filename=image.filename, content_type="image/png")
+
+    async def fetch_file(self, file: FileRef, *, max_bytes: int) -> Fetched:
+        """A message's picture or file by its downloadCode (robot messageFiles/download)."""
+        return await fetch_download(self.api, self.robot_code, file.ref, max_bytes=max_bytes)
+
+    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes,
+                        attachment_id: int | None = None) -> str | None:
+        """Upload, then a picture or file message through the OpenAPI (a sessionWebhook takes no media)."""
+        if not reachable_by_api(target):
+            raise SendError(f"dingtalk: files cannot reach {target.id}: only its sessionWebhook can, and it "
+                            "takes no media", permanent=True)
+        self._take(target)
+        msg_key, param = await upload_message(self.api, name=name, mime=mime, data=data)
+        return await self._via_api(target, msg_key, param)
 
     def _take(self, target: Conversation, count: int = 1) -> None:
         self.chats.take(target.id, count)
