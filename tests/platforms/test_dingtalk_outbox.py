@@ -61,10 +61,12 @@ async def test_a_refused_token_is_fetched_again_once(dingtalk_bot, store):
 
 async def test_a_bad_parameter_is_given_up_at_once_and_a_server_error_retried(dingtalk_bot, store):
     bot, fake = dingtalk_bot
-    fake.errors += [(400, {"code": "invalidParameter.openConversationId", "message": "no such group"}),
-                    (503, {"code": "ServiceUnavailable", "message": "busy"})]
-    await enqueue(store, Outgoing(OutgoingKind.TEXT, GROUP, text="first"),
-                  Outgoing(OutgoingKind.TEXT, LI, text="second"))
+    # One at a time: two conversations are sent to side by side, and the fake answers errors in arrival order.
+    fake.errors.append((400, {"code": "invalidParameter.openConversationId", "message": "no such group"}))
+    await enqueue(store, Outgoing(OutgoingKind.TEXT, GROUP, text="first"))
+    await bot.dispatcher.drain()
+    fake.errors.append((503, {"code": "ServiceUnavailable", "message": "busy"}))
+    await enqueue(store, Outgoing(OutgoingKind.TEXT, LI, text="second"))
     await bot.dispatcher.drain()
     rows = {row.text: row for row in await store.outbox_rows()}
     assert rows["first"].status == "dead" and "invalidParameter" in rows["first"].last_error
