@@ -194,7 +194,9 @@ class DingTalkInbound:
             event = to_event(body)
             url, expires = _str(body, "sessionWebhook"), _str(body, "sessionWebhookExpiredTime")
             if event is not None and url and expires.isdigit():
-                await self.sessions.remember(event.conversation.id, url, int(expires))
+                # In memory now (this process's outbox answers through it), in the shared state after the answer.
+                self.sessions.note(event.conversation.id, url, int(expires))
+                self.router.later(self.sessions.persist(event.conversation.id, url, int(expires)))
         if event is None:
             log.info("dingtalk: nothing to do with a %s", body.get("msgtype") or body.get("type") or "callback")
             return

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -47,29 +48,52 @@ def reachable_by_api(conversation: Conversation) -> bool:
 
 
 class SessionWebhooks:
-    """Each conversation's newest sessionWebhook, in the shared state so every replica sends through it."""
+    """Each conversation's newest sessionWebhook: in this process's memory at once (the ack path writes nothing),
+    and in the shared state soon after, so every replica can send through it."""
 
-    def __init__(self, state: SharedState, *, clock: Callable[[], float] = time.time):
-        self.state, self.clock = state, clock
+    def __init__(self, state: SharedState, *, clock: Callable[[], float] = time.time, memory: int = 10_000):
+        self.state, self.clock, self.memory = state, clock, memory
+        self._known: OrderedDict[str, tuple[str, int]] = OrderedDict()  # the newest `memory` conversations
 
     def _times(self) -> dict:
         now = self.clock()
         return {"now": datetime.fromtimestamp(now, UTC), "expires_at": datetime.fromtimestamp(now + SESSION_KEEP, UTC)}
 
-    async def remember(self, conversation_id: str, url: str, expires_ms: int) -> None:
-        """Keep `url` as the conversation's webhook until `expires_ms` (epoch ms), unless a later one is kept."""
+    def note(self, conversation_id: str, url: str, expires_ms: int) -> None:
+        """Keep `url` in memory as the conversation's webhook until `expires_ms`, unless a later one is kept."""
+        known = self._known.get(conversation_id)
+        if known is None or known[1] <= expires_ms:
+            self._known[conversation_id] = (url, expires_ms)
+        self._known.move_to_end(conversation_id)
+        while len(self._known) > self.memory:
+            self._known.popitem(last=False)
+
+    async def persist(self, conversation_id: str, url: str, expires_ms: int) -> None:
+        """Keep `url` in the shared state too (every replica's outbox may answer this conversation)."""
         def change(old: dict):
             if old.get("expires", 0) > expires_ms:
                 return old, None
             return {"url": url, "expires": expires_ms}, None
         await self.state.change_state(f"dingtalk:session:{conversation_id}", change, **self._times())
 
+    async def remember(self, conversation_id: str, url: str, expires_ms: int) -> None:
+        """note() and persist()."""
+        self.note(conversation_id, url, expires_ms)
+        await self.persist(conversation_id, url, expires_ms)
+
+    def _valid(self, found) -> bool:
+        return bool(found) and found[1] - WEBHOOK_MARGIN_MS > self.clock() * 1000
+
     async def usable(self, conversation_id: str) -> str | None:
         """The conversation's webhook if it is valid for a while yet, else None."""
+        known = self._known.get(conversation_id)
+        if self._valid(known):
+            return known[0]
         found = await self.state.change_state(f"dingtalk:session:{conversation_id}",
                                               lambda old: (old or None, old), **self._times())
-        if found and found.get("expires", 0) - WEBHOOK_MARGIN_MS > self.clock() * 1000:
-            return found.get("url")
+        if found and self._valid((found.get("url"), found.get("expires", 0))):
+            self.note(conversation_id, found["url"], found["expires"])
+            return found["url"]
         return None
 
 

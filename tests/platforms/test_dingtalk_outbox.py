@@ -112,3 +112,15 @@ async def test_a_cards_picture_is_uploaded_and_shown_on_the_card(dingtalk_bot):
     await messenger.post(GROUP, card=Card(title="Weekly digest", image=Image(alt="chart", ref=media_id)))
     [card] = fake.cards_in(GROUP.id)
     assert {"type": "image", "image": media_id, "id": "image"} in card["data"]["contents"]
+
+
+async def test_a_webhook_another_replica_received_is_found_in_the_shared_state(dingtalk_bot, store, clock):
+    from bot.platforms.dingtalk_messenger import SessionWebhooks
+
+    bot, fake = dingtalk_bot
+    receiving = SessionWebhooks(store, clock=lambda: clock.now().timestamp())
+    expires = int(clock.now().timestamp() * 1000) + 90 * 60_000
+    await receiving.persist(GROUP.id, fake.webhook("support"), expires)  # what the receiving replica stored
+    await enqueue(store, Outgoing(OutgoingKind.TEXT, GROUP, text="from the other replica"))
+    await bot.dispatcher.drain()
+    assert fake.hook_texts("support") == ["from the other replica"] and fake.texts_to_group(GROUP.id) == []
