@@ -142,8 +142,11 @@ class DingTalkMessenger:
                    ephemeral_user: str | None = None) -> str | None:
         """Text or a card; a private answer in a group goes to the person's 1:1 chat with the robot."""
         if ephemeral_user and ephemeral_user != target.id:
-            # DingTalk groups have no "only you can see this": a private answer is a 1:1 message.
-            target = Conversation(platform=Platform.DINGTALK, id=ephemeral_user, kind=ConversationKind.DM)
+            # DingTalk groups have no "only you can see this": a private answer is a 1:1 message — but an outsider
+            # in a group (a 外部群) has no 1:1 chat the robot can open: they are answered where they asked.
+            private = Conversation(platform=Platform.DINGTALK, id=ephemeral_user, kind=ConversationKind.DM)
+            if reachable_by_api(private) or await self.sessions.usable(private.id):
+                target = private
         if card is not None:
             self._take(target)
             return await self._send_card(target, card)

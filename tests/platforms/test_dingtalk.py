@@ -112,3 +112,13 @@ async def _dead(world, count: int):
     rows = await world.client.app[SERVICES].store.outbox_rows()
     dead = [r for r in rows if r.status == "dead"]
     return dead if len(dead) == count else None
+
+
+async def test_an_outsider_in_a_group_is_answered_in_the_group_and_staff_in_their_own_chat(dingtalk):
+    group = "cidExternalGroup=="
+    await dingtalk.say(None, "工单 认领 T-000001", group=group, sender_id="$:LWCP_v1:$outsider", external=True)
+    answer = await eventually(lambda: dingtalk.fake.hook_texts(group))
+    assert "T-000001" in answer[0], "a customer may not claim: told in the group, the only place they can read"
+    await dingtalk.say("staff-chen", "工单 认领 T-000001", group=group)
+    told = await eventually(lambda: dingtalk.fake.texts_to_user("staff-chen"))
+    assert "T-000001" in told[0] and len(dingtalk.fake.hook_texts(group)) == 1
