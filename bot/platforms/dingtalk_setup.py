@@ -20,7 +20,7 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
                       app_key=dingtalk.app_key, app_secret=secret)
     sessions = SessionWebhooks(wiring.state, clock=lambda: wiring.clock.now().timestamp())
     card_callback = None
-    if dingtalk.public_url and not dingtalk.stream:
+    if dingtalk.public_url:  # also in Stream mode: a way for presses that do not come over the stream
         token = card_callback_token(secret)
         card_callback = (f"{dingtalk.public_url.rstrip('/')}/dingtalk/card?token={token}", token)
     # An internal app's robot code is its app key unless DINGTALK_ROBOT_CODE says otherwise.
@@ -32,8 +32,11 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
         from bot.platforms.dingtalk_streaming import run_stream
         run_stream(app, inbound=inbound, app_key=dingtalk.app_key, app_secret=secret,
                    endpoint=dingtalk.api_base_url)
-    else:
-        DingTalkCallback(secret=secret, inbound=inbound, clock=wiring.clock).mount(app)
+    callback = DingTalkCallback(secret=secret, inbound=inbound, clock=wiring.clock)
+    if not dingtalk.stream:
+        callback.mount(app)
+    elif card_callback is not None:
+        app.router.add_post("/dingtalk/card", callback.receive_card)
 
     async def close(_app: web.Application) -> None:
         await messenger.close()
