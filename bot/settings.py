@@ -80,6 +80,7 @@ class DingTalkSettings(_Section):
     api_base_url: str = "https://api.dingtalk.com"
     oapi_base_url: str = "https://oapi.dingtalk.com"  # the older API (media upload)
     stream: bool = False  # DINGTALK_STREAM=1: receive over the dingtalk-stream WebSocket instead of HTTP callbacks
+    public_url: str | None = None  # HTTP mode: the bot's public base URL, where card presses are to be posted
 
 
 class Settings(BaseSettings):

@@ -17,8 +17,9 @@ import re
 
 from aiohttp import web
 
-from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
+from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, FileRef, MessagePosted, Platform
 from bot.platforms import Malformed
+from bot.platforms.dingtalk_files import download_ref
 from bot.platforms.dingtalk_messenger import SessionWebhooks
 from bot.ports import Clock
 from cards.dingtalk import parse_control
@@ -26,9 +27,8 @@ from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
 SIGN_WINDOW_MS = 3_600_000  # DingTalk's rule: a callback's timestamp is within an hour of now
-# What a person sent that is not text, as the line that lands on their ticket: the agent learns that something
-# came instead of the sender hearing nothing.
-PLACEHOLDERS = {"picture": "[图片 image]", "audio": "[语音 voice]", "video": "[视频 video]", "file": "[文件 file]"}
+# Kinds of message the bot cannot use: the sender is told what it takes (see handlers/attachments.unusable).
+UNUSABLE = {"markdown": "link", "link": "link", "interactiveCard": "link", "chatRecord": "link"}
 _AT = re.compile(r"@(\S+)")
 
 
@@ -68,22 +68,37 @@ def is_card_callback(body: dict) -> bool:
     return "outTrackId" in body and "msgId" not in body
 
 
-def message_text(body: dict) -> str | None:
-    """What the person wrote (placeholders for pictures, files …); None for a kind the bot does not read."""
+def message_content(body: dict) -> tuple[str, tuple[FileRef, ...], str | None]:
+    """(text, files, what it was when the bot cannot use it) of a robot message: text, richText (text and
+    pictures), a picture, file or video by its downloadCode, a voice note by DingTalk's recognition of it."""
     kind = _str(body, "msgtype")
     if kind == "text":
         content = body.get("text")
         if not isinstance(content, dict) or not isinstance(content.get("content", ""), str):
             raise Malformed("text.content is not text")
-        return content.get("content", "")
+        return content.get("content", ""), (), None
+    content = body.get("content")
+    if not isinstance(content, dict):
+        raise Malformed(f"a {kind or 'message'} without its content")
     if kind == "richText":
         # richText is a list of pieces: text, pictures (downloadCode) and line breaks.
-        pieces = (body.get("content") or {}).get("richText") if isinstance(body.get("content"), dict) else None
+        pieces = content.get("richText")
         if not isinstance(pieces, list) or not all(isinstance(p, dict) for p in pieces):
             raise Malformed("content.richText is not a list of pieces")
-        return "".join(p["text"] if isinstance(p.get("text"), str) else PLACEHOLDERS["picture"]
-                       if p.get("downloadCode") or p.get("type") == "picture" else "" for p in pieces)
-    return PLACEHOLDERS.get(kind)
+        text = "".join(p["text"] for p in pieces if isinstance(p.get("text"), str))
+        files = tuple(download_ref("picture", p["downloadCode"]) for p in pieces
+                      if isinstance(p.get("downloadCode"), str) and p["downloadCode"])
+        return text, files, None
+    if kind == "audio":
+        recognized = content.get("recognition")
+        return (recognized, (), None) if isinstance(recognized, str) and recognized.strip() else ("", (), "voice")
+    if kind in ("picture", "file", "video"):
+        code = content.get("downloadCode")
+        if not isinstance(code, str) or not code:
+            raise Malformed(f"a {kind} without its downloadCode")
+        name = content.get("fileName") if isinstance(content.get("fileName"), str) else ""
+        return "", (download_ref(kind, code, name=name),), None
+    return "", (), UNUSABLE.get(kind, "link")
 
 
 def mentions_to_neutral(text: str, body: dict) -> str:
@@ -130,15 +145,14 @@ def to_event(body: dict) -> MessagePosted | None:
     """A robot message → MessagePosted addressed to the bot; None for a kind the bot does not read."""
     msg_id = _str(body, "msgId", required=True)
     conversation = conversation_of(body)
-    text = message_text(body)
-    if text is None:
-        return None
+    text, files, unusable = message_content(body)
     corp, robot_corp = _str(body, "senderCorpId"), _str(body, "chatbotCorpId")
     actor = Actor(platform=Platform.DINGTALK, user_id=sender_of(body), display_name=_str(body, "senderNick"),
                   external=bool(corp and robot_corp and corp != robot_corp))
     # The robot hears a group only when @-mentioned, and every 1:1 message: always addressed to it.
     return MessagePosted(delivery_id=f"msg:{msg_id}", actor=actor, conversation=conversation,
-                         text=mentions_to_neutral(text, body), addressed=True)
+                         text=mentions_to_neutral(text, body), addressed=True,
+                         mentioned=conversation.kind is ConversationKind.GROUP, files=files, unusable=unusable)
 
 
 def card_press(body: dict, *, delivery_id: str | None = None) -> ButtonPressed | None:
@@ -180,18 +194,27 @@ class DingTalkInbound:
             event = to_event(body)
             url, expires = _str(body, "sessionWebhook"), _str(body, "sessionWebhookExpiredTime")
             if event is not None and url and expires.isdigit():
-                await self.sessions.remember(event.conversation.id, url, int(expires))
+                # In memory now (this process's outbox answers through it), in the shared state after the answer.
+                self.sessions.note(event.conversation.id, url, int(expires))
+                self.router.later(self.sessions.persist(event.conversation.id, url, int(expires)))
         if event is None:
             log.info("dingtalk: nothing to do with a %s", body.get("msgtype") or body.get("type") or "callback")
             return
         await self.router.deliver(event, background=True)
 
 
+def card_callback_token(secret: str) -> str:
+    """The token in the card-callback URL the bot registers with DingTalk: only DingTalk (told by us) knows it."""
+    return hmac.new(secret.encode(), b"ticketbot card callbacks", hashlib.sha256).hexdigest()[:32]
+
+
 class DingTalkCallback:
-    """POST /dingtalk/callback: check `timestamp` + `sign`, answer at once, work in the background."""
+    """POST /dingtalk/callback: check `timestamp` + `sign`, answer at once, work in the background. POST
+    /dingtalk/card: card presses, at the URL the bot registered (its token in the query proves the sender)."""
 
     def __init__(self, *, secret: str, inbound: DingTalkInbound, clock: Clock):
         self.secret, self.inbound, self.clock = secret, inbound, clock
+        self.card_token = card_callback_token(secret)
 
     async def receive(self, request: web.Request) -> web.Response:
         """A robot message or card callback; forged, stale or malformed ones are refused and change nothing."""
@@ -209,6 +232,24 @@ class DingTalkCallback:
             return web.json_response({"error": "malformed body"}, status=400)
         return web.json_response({})
 
+    async def receive_card(self, request: web.Request) -> web.Response:
+        """A card press posted to the registered URL; a wrong token is refused (401) and changes nothing."""
+        # How DingTalk signs HTTP card callbacks with the registered apiSecret is not documented where we could
+        # check it: the URL's own secret token is what we can verify.
+        if not hmac.compare_digest(request.query.get("token", "").encode(), self.card_token.encode()):
+            log.info("dingtalk: refused a card callback without the registered token")
+            return web.json_response({"error": "invalid token"}, status=401)
+        try:
+            body = json.loads(await request.read())
+            if not isinstance(body, dict) or not is_card_callback(body):
+                raise Malformed("not a card callback")
+            await self.inbound.receive(body)
+        except (ValueError, Malformed) as exc:
+            log.warning("dingtalk: refused a malformed card callback: %s", exc)
+            return web.json_response({"error": "malformed body"}, status=400)
+        return web.json_response({})
+
     def mount(self, app: web.Application) -> None:
-        """Add the callback route."""
+        """Add the callback routes."""
         app.router.add_post("/dingtalk/callback", self.receive)
+        app.router.add_post("/dingtalk/card", self.receive_card)

@@ -8,16 +8,20 @@ sessionWebhook lives (about 90 minutes after their last message).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.events import Conversation, ConversationKind, Platform
+from bot.attachments import Fetched
+from bot.events import Conversation, ConversationKind, FileRef, Platform
 from bot.platforms.common import ApiThrottled, WindowPacer, send_parts, text_parts
 from bot.platforms.dingtalk_api import DingTalkApi, DingTalkApiError
+from bot.platforms.dingtalk_files import fetch_download, upload_message
 from bot.ports import Pacing, SendError, SharedState
 from cards.dingtalk import TEMPLATE, card_data_json, render_markdown
 from cards.model import Card, Image
@@ -33,7 +37,8 @@ TEXT_BYTES = 5000  # a part of a long text; msgParam (a JSON string) may be at m
 MAX_PARTS = 5
 WEBHOOK_MARGIN_MS = 60_000  # a sessionWebhook this close to expiry is not used: the OpenAPI is surer
 SESSION_KEEP = 3 * 3600  # seconds a remembered sessionWebhook is kept (it lives ~90 min)
-MARKDOWN_REF = "md:"  # the ref of a card sent as markdown: nothing to update in place, a fresh copy instead
+MARKDOWN_REF = "md:"
+CALLBACK_ROUTE = "ticketbot"  # names our card-callback URL at DingTalk (cards sent name it back)  # the ref of a card sent as markdown: nothing to update in place, a fresh copy instead
 
 
 def reachable_by_api(conversation: Conversation) -> bool:
@@ -43,29 +48,52 @@ def reachable_by_api(conversation: Conversation) -> bool:
 
 
 class SessionWebhooks:
-    """Each conversation's newest sessionWebhook, in the shared state so every replica sends through it."""
+    """Each conversation's newest sessionWebhook: in this process's memory at once (the ack path writes nothing),
+    and in the shared state soon after, so every replica can send through it."""
 
-    def __init__(self, state: SharedState, *, clock: Callable[[], float] = time.time):
-        self.state, self.clock = state, clock
+    def __init__(self, state: SharedState, *, clock: Callable[[], float] = time.time, memory: int = 10_000):
+        self.state, self.clock, self.memory = state, clock, memory
+        self._known: OrderedDict[str, tuple[str, int]] = OrderedDict()  # the newest `memory` conversations
 
     def _times(self) -> dict:
         now = self.clock()
         return {"now": datetime.fromtimestamp(now, UTC), "expires_at": datetime.fromtimestamp(now + SESSION_KEEP, UTC)}
 
-    async def remember(self, conversation_id: str, url: str, expires_ms: int) -> None:
-        """Keep `url` as the conversation's webhook until `expires_ms` (epoch ms), unless a later one is kept."""
+    def note(self, conversation_id: str, url: str, expires_ms: int) -> None:
+        """Keep `url` in memory as the conversation's webhook until `expires_ms`, unless a later one is kept."""
+        known = self._known.get(conversation_id)
+        if known is None or known[1] <= expires_ms:
+            self._known[conversation_id] = (url, expires_ms)
+        self._known.move_to_end(conversation_id)
+        while len(self._known) > self.memory:
+            self._known.popitem(last=False)
+
+    async def persist(self, conversation_id: str, url: str, expires_ms: int) -> None:
+        """Keep `url` in the shared state too (every replica's outbox may answer this conversation)."""
         def change(old: dict):
             if old.get("expires", 0) > expires_ms:
                 return old, None
             return {"url": url, "expires": expires_ms}, None
         await self.state.change_state(f"dingtalk:session:{conversation_id}", change, **self._times())
 
+    async def remember(self, conversation_id: str, url: str, expires_ms: int) -> None:
+        """note() and persist()."""
+        self.note(conversation_id, url, expires_ms)
+        await self.persist(conversation_id, url, expires_ms)
+
+    def _valid(self, found) -> bool:
+        return bool(found) and found[1] - WEBHOOK_MARGIN_MS > self.clock() * 1000
+
     async def usable(self, conversation_id: str) -> str | None:
         """The conversation's webhook if it is valid for a while yet, else None."""
+        known = self._known.get(conversation_id)
+        if self._valid(known):
+            return known[0]
         found = await self.state.change_state(f"dingtalk:session:{conversation_id}",
                                               lambda old: (old or None, old), **self._times())
-        if found and found.get("expires", 0) - WEBHOOK_MARGIN_MS > self.clock() * 1000:
-            return found.get("url")
+        if found and self._valid((found.get("url"), found.get("expires", 0))):
+            self.note(conversation_id, found["url"], found["expires"])
+            return found["url"]
         return None
 
 
@@ -78,8 +106,11 @@ class DingTalkMessenger:
     pacing = Pacing()
 
     def __init__(self, *, api: DingTalkApi, robot_code: str, sessions: SessionWebhooks,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 card_callback: tuple[str, str] | None = None, monotonic: Callable[[], float] = time.monotonic):
         self.api, self.robot_code, self.sessions = api, robot_code, sessions
+        # (url, secret) where DingTalk is to post card presses in HTTP mode, registered before the first card.
+        self.card_callback = card_callback
+        self._registered = asyncio.Lock(), False
         self.chats = WindowPacer(limit=CHAT_LIMIT, window=CHAT_WINDOW, label="dingtalk chat", monotonic=monotonic)
         self.app = WindowPacer(limit=APP_LIMIT, window=APP_WINDOW, label="dingtalk app", monotonic=monotonic)
 
@@ -89,6 +120,20 @@ class DingTalkMessenger:
             raise SendError("dingtalk upload: an image without data", permanent=True)
         return await self.api.upload("image", data=image.data, filename=image.filename, content_type="image/png")
 
+    async def fetch_file(self, file: FileRef, *, max_bytes: int) -> Fetched:
+        """A message's picture or file by its downloadCode (robot messageFiles/download)."""
+        return await fetch_download(self.api, self.robot_code, file.ref, max_bytes=max_bytes)
+
+    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes,
+                        attachment_id: int | None = None) -> str | None:
+        """Upload, then a picture or file message through the OpenAPI (a sessionWebhook takes no media)."""
+        if not reachable_by_api(target):
+            raise SendError(f"dingtalk: files cannot reach {target.id}: only its sessionWebhook can, and it "
+                            "takes no media", permanent=True)
+        self._take(target)
+        msg_key, param = await upload_message(self.api, name=name, mime=mime, data=data)
+        return await self._via_api(target, msg_key, param)
+
     def _take(self, target: Conversation, count: int = 1) -> None:
         self.chats.take(target.id, count)
         self.app.take("app", 1)
@@ -97,8 +142,11 @@ class DingTalkMessenger:
                    ephemeral_user: str | None = None) -> str | None:
         """Text or a card; a private answer in a group goes to the person's 1:1 chat with the robot."""
         if ephemeral_user and ephemeral_user != target.id:
-            # DingTalk groups have no "only you can see this": a private answer is a 1:1 message.
-            target = Conversation(platform=Platform.DINGTALK, id=ephemeral_user, kind=ConversationKind.DM)
+            # DingTalk groups have no "only you can see this": a private answer is a 1:1 message — but an outsider
+            # in a group (a 外部群) has no 1:1 chat the robot can open: they are answered where they asked.
+            private = Conversation(platform=Platform.DINGTALK, id=ephemeral_user, kind=ConversationKind.DM)
+            if reachable_by_api(private) or await self.sessions.usable(private.id):
+                target = private
         if card is not None:
             self._take(target)
             return await self._send_card(target, card)
@@ -167,12 +215,26 @@ class DingTalkMessenger:
         biz_id = f"{subject}-{uuid.uuid4().hex[:20]}"
         body = {"cardTemplateId": TEMPLATE, "robotCode": self.robot_code, "cardBizId": biz_id,
                 "cardData": card_data_json(card), "sendOptions": {}}
+        if self.card_callback is not None:
+            await self._register_card_callback()
+            body["callbackRouteKey"] = CALLBACK_ROUTE
         if target.kind is ConversationKind.DM:
             body["singleChatReceiver"] = json.dumps({"userId": target.id})
         else:
             body["openConversationId"] = target.id
         await self.api.call("POST", "/v1.0/im/v1.0/robot/interactiveCards/send", body)
         return biz_id
+
+    async def _register_card_callback(self) -> None:
+        """Tell DingTalk where card presses go (once per process; forceUpdate: the URL may have changed)."""
+        lock, done = self._registered
+        async with lock:
+            if self._registered[1]:
+                return
+            url, secret = self.card_callback
+            await self.api.call("POST", "/v1.0/card/callbacks/register", {
+                "callbackRouteKey": CALLBACK_ROUTE, "callbackUrl": url, "apiSecret": secret, "forceUpdate": True})
+            self._registered = lock, True
 
     async def update(self, target: Conversation, message_ref: str, card: Card) -> str | None:
         """Update the card in place by its cardBizId (every copy has its own); a markdown copy stays as it is."""

@@ -274,6 +274,22 @@ class DingTalkDriver(Driver):
         fake = self.world.fake
         return fake.texts_to_user(self.AGENT) + fake.hook_texts(TRIAGE) + fake.texts_to_group(TRIAGE)
 
+    async def customer_sends_picture(self, text, data):
+        # DingTalk sends text and pictures as one richText message; a picture is fetched by its downloadCode.
+        self.world.fake.host("dlcSHOT", data)
+        body = self.world.message(None, "", sender_id=self.CUSTOMER, nick="王记小店", external=True)
+        del body["text"]
+        body.update(msgtype="richText", content={"richText": [{"text": text}, {"downloadCode": "dlcSHOT",
+                                                                                "type": "picture"}]})
+        assert (await self.world.post(body)).status == 200
+
+    async def pictures_agent_sees(self):
+        async with self.app[SERVICES].store.unit() as uow:
+            ticket = await uow.get_ticket(1)
+        person = self.app[SERVICES].directory.person(ticket.assignee) if ticket and ticket.assignee else None
+        member = person.identity_on("dingtalk") if person else None
+        return self.world.fake.pictures_in(group=TRIAGE, user=member)
+
 
 @pytest.fixture(params=["console", "slack", "wecom", "dingtalk"])
 def driver(request):

@@ -48,6 +48,7 @@ class FakeDingTalk:
         self.errors: list[tuple[int, dict]] = []  # (status, body) answered once each, before anything else
         self.hook_errors: list[dict] = []
         self.media: dict[str, bytes] = {}
+        self.hosted: dict[str, tuple[bytes, str]] = {}  # downloadCode → (bytes, type) of files people sent
         self.server = None
         # The Stream gateway: connection requests, open sockets, acks received (by messageId), socket count.
         self.opened: list[dict] = []
@@ -61,6 +62,7 @@ class FakeDingTalk:
         app.router.add_post("/robot/sendBySession/{key}", self.hook)
         app.router.add_post("/v1.0/gateway/connections/open", self.gateway_open)
         app.router.add_get("/gateway", self.gateway)
+        app.router.add_get("/download/{code}", self.download)
 
         async def close_sockets(_app):  # a server going away closes its sockets (else it waits on them)
             for socket in self.sockets:
@@ -100,7 +102,25 @@ class FakeDingTalk:
                 self.flow_controlled[user] -= 1
             return 200, {"processQueryKey": f"pqk{len(self.calls)}", "invalidStaffIdList": [],
                          "flowControlledStaffIdList": held}
+        if path == "robot/messageFiles/download":
+            if body.get("downloadCode") not in self.hosted or body.get("robotCode") != APP_KEY:
+                return 400, {"code": "invalidParameter.downloadCode", "message": "unknown download code"}
+            return 200, {"downloadUrl": str(self.server.make_url(f"/download/{body['downloadCode']}"))}
         return 200, {"processQueryKey": f"pqk{len(self.calls)}", "result": True}
+
+    def host(self, code: str, data: bytes, mime: str = "image/png") -> None:
+        """A file a person sent, downloadable by `code` (as DingTalk keeps a message's pictures)."""
+        self.hosted[code] = (data, mime)
+
+    async def download(self, request: web.Request) -> web.Response:
+        data, mime = self.hosted[request.match_info["code"]]
+        return web.Response(body=data, content_type=mime)
+
+    def pictures_in(self, group: str | None = None, user: str | None = None) -> list[bytes]:
+        """The pictures the robot showed in a group or a member's 1:1 chat (uploaded, then sampleImageMsg)."""
+        return [self.media[json.loads(b["msgParam"])["photoURL"]] for m, p, b in self.accepted()
+                if b.get("msgKey") == "sampleImageMsg" and (
+                    (group and b.get("openConversationId") == group) or (user and user in b.get("userIds", [])))]
 
     async def hook(self, request: web.Request) -> web.Response:
         body = await request.json()

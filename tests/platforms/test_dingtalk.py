@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import SERVICES
+from bot.platforms import Malformed
 from bot.platforms.dingtalk import Forged, check_signed, sign, to_event
 from bot.ports import TicketQuery
 from tests.platforms.dingtalk_world import TRIAGE, card_text, eventually, fixture
@@ -28,11 +29,23 @@ def test_a_group_message_becomes_a_command_with_the_colleague_as_a_neutral_menti
     assert event.delivery_id == "msg:msgFIXTURE0001"
 
 
-def test_an_outsider_is_known_by_sender_id_and_a_picture_lands_as_a_line():
+def test_an_outsider_is_known_by_sender_id_and_a_picture_comes_as_a_file_to_fetch():
     event = to_event(fixture("external_customer_single_chat"))
     assert event.actor.user_id == "$:LWCP_v1:$wangStoreOutsider" and event.actor.external
     assert event.conversation.id == "$:LWCP_v1:$wangStoreOutsider"
-    assert event.text == "订单页面打不开[图片 image]"
+    assert event.text == "订单页面打不开"
+    assert [(f.ref, f.mime) for f in event.files] == [("dlc001", "image/png")]
+
+
+def test_a_voice_note_is_its_recognized_text_and_a_kind_the_bot_cannot_use_says_so():
+    body = fixture("external_customer_single_chat")
+    body.update(msgtype="audio", content={"duration": 3, "downloadCode": "dlc9", "recognition": "页面打不开"})
+    assert (to_event(body).text, to_event(body).unusable) == ("页面打不开", None)
+    body.update(content={"duration": 3, "downloadCode": "dlc9"})
+    assert to_event(body).unusable == "voice"
+    body.update(msgtype="picture", content={})
+    with pytest.raises(Malformed):
+        to_event(body)
 
 
 async def tickets(world) -> int:
@@ -99,3 +112,13 @@ async def _dead(world, count: int):
     rows = await world.client.app[SERVICES].store.outbox_rows()
     dead = [r for r in rows if r.status == "dead"]
     return dead if len(dead) == count else None
+
+
+async def test_an_outsider_in_a_group_is_answered_in_the_group_and_staff_in_their_own_chat(dingtalk):
+    group = "cidExternalGroup=="
+    await dingtalk.say(None, "工单 认领 T-000001", group=group, sender_id="$:LWCP_v1:$outsider", external=True)
+    answer = await eventually(lambda: dingtalk.fake.hook_texts(group))
+    assert "T-000001" in answer[0], "a customer may not claim: told in the group, the only place they can read"
+    await dingtalk.say("staff-chen", "工单 认领 T-000001", group=group)
+    told = await eventually(lambda: dingtalk.fake.texts_to_user("staff-chen"))
+    assert "T-000001" in told[0] and len(dingtalk.fake.hook_texts(group)) == 1

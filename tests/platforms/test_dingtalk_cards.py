@@ -69,3 +69,28 @@ async def test_a_press_on_a_card_drawn_at_an_older_version_changes_nothing_and_s
     told = await eventually(lambda: dingtalk.fake.texts_to_user("staff-liming"))
     assert "林芳" in told[-1], told
     assert "处理中" not in card_text(dingtalk.fake.cards_in(TRIAGE)[0])
+
+
+async def test_in_http_mode_card_presses_come_back_to_the_url_registered_before_the_first_card(
+        database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    from urllib.parse import urlsplit
+
+    from tests.platforms.dingtalk_world import start_dingtalk
+
+    world = await start_dingtalk(database_url=database_url, aiohttp_client=aiohttp_client,
+                                 aiohttp_server=aiohttp_server, monkeypatch=monkeypatch,
+                                 env={"DINGTALK_PUBLIC_URL": "https://bot.example.com/"})
+    await world.say("staff-outsider", "我的订单页面打不开")
+    [card] = await eventually(lambda: world.fake.cards_in(TRIAGE))
+    [register] = [b for m, p, b in world.fake.calls if p == "card/callbacks/register"]
+    assert register["callbackRouteKey"] == card["callbackRouteKey"] == "ticketbot"
+    url = urlsplit(register["callbackUrl"])
+    assert (url.scheme, url.netloc, url.path) == ("https", "bot.example.com", "/dingtalk/card")
+
+    press = world.card_callback("staff-linfang", card, control_id(card, "claim"))
+    forged = await world.client.post("/dingtalk/card?token=guessed", json=press)
+    assert forged.status == 401
+    assert (await world.client.post(f"/dingtalk/card?{url.query}", json={"msgId": "x"})).status == 400
+    assert "处理中" not in card_text(world.fake.cards_in(TRIAGE)[0])
+    assert (await world.client.post(f"/dingtalk/card?{url.query}", json=press)).status == 200
+    await eventually(lambda: "处理中" in card_text(world.fake.cards_in(TRIAGE)[0]))

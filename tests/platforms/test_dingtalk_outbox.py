@@ -61,10 +61,12 @@ async def test_a_refused_token_is_fetched_again_once(dingtalk_bot, store):
 
 async def test_a_bad_parameter_is_given_up_at_once_and_a_server_error_retried(dingtalk_bot, store):
     bot, fake = dingtalk_bot
-    fake.errors += [(400, {"code": "invalidParameter.openConversationId", "message": "no such group"}),
-                    (503, {"code": "ServiceUnavailable", "message": "busy"})]
-    await enqueue(store, Outgoing(OutgoingKind.TEXT, GROUP, text="first"),
-                  Outgoing(OutgoingKind.TEXT, LI, text="second"))
+    # One at a time: two conversations are sent to side by side, and the fake answers errors in arrival order.
+    fake.errors.append((400, {"code": "invalidParameter.openConversationId", "message": "no such group"}))
+    await enqueue(store, Outgoing(OutgoingKind.TEXT, GROUP, text="first"))
+    await bot.dispatcher.drain()
+    fake.errors.append((503, {"code": "ServiceUnavailable", "message": "busy"}))
+    await enqueue(store, Outgoing(OutgoingKind.TEXT, LI, text="second"))
     await bot.dispatcher.drain()
     rows = {row.text: row for row in await store.outbox_rows()}
     assert rows["first"].status == "dead" and "invalidParameter" in rows["first"].last_error
@@ -110,3 +112,15 @@ async def test_a_cards_picture_is_uploaded_and_shown_on_the_card(dingtalk_bot):
     await messenger.post(GROUP, card=Card(title="Weekly digest", image=Image(alt="chart", ref=media_id)))
     [card] = fake.cards_in(GROUP.id)
     assert {"type": "image", "image": media_id, "id": "image"} in card["data"]["contents"]
+
+
+async def test_a_webhook_another_replica_received_is_found_in_the_shared_state(dingtalk_bot, store, clock):
+    from bot.platforms.dingtalk_messenger import SessionWebhooks
+
+    bot, fake = dingtalk_bot
+    receiving = SessionWebhooks(store, clock=lambda: clock.now().timestamp())
+    expires = int(clock.now().timestamp() * 1000) + 90 * 60_000
+    await receiving.persist(GROUP.id, fake.webhook("support"), expires)  # what the receiving replica stored
+    await enqueue(store, Outgoing(OutgoingKind.TEXT, GROUP, text="from the other replica"))
+    await bot.dispatcher.drain()
+    assert fake.hook_texts("support") == ["from the other replica"] and fake.texts_to_group(GROUP.id) == []
