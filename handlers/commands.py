@@ -32,6 +32,9 @@ SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "reopen": (("重开", "重新打开"), _("/ticket reopen T-000123 [reason]"), _("reopen a resolved or closed ticket")),
     "sla": (("时效",), _("/ticket sla T-000123"), _("show the ticket's clocks")),
     "stats": (("统计",), _("/ticket stats"), _("ticket figures")),
+    "kb": (("知识库",), _("/ticket kb <words> | save T-000123 | suggest T-000123 | send T-000123 KB-12 | show KB-12 | "
+                         "publish KB-12 [public|internal]"),
+           _("search the knowledge base, save a ticket's solution, suggest and send articles")),
     "help": (("帮助",), _("/ticket help [command]"), _("this help")),
 }
 # What a customer may do (bot.permissions), in their words: their own tickets only, no staff fields.
@@ -41,6 +44,7 @@ CUSTOMER_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("show", _("/ticket show T-000123"), _("a ticket's card and recent activity")),
     ("sla", _("/ticket sla T-000123"), _("when we promised to answer")),
     ("reopen", _("/ticket reopen T-000123 [reason]"), _("reopen a resolved or closed ticket")),
+    ("kb", _("/ticket kb <words>"), _("search our help articles")),
     ("help", _("/ticket help"), _("this help")),
 )
 ALIASES = {alias: name for name, (aliases, _u, _d) in SUBCOMMANDS.items() for alias in (name, *aliases)}
@@ -295,6 +299,10 @@ def parse_command(text: str) -> Command:
             return cls(ticket, _rest(args, 1) or None)
         case "stats":
             return Stats()
+        case "kb":
+            from handlers.kb_commands import parse_kb  # its grammar imports this module's helpers
+
+            return parse_kb(args)
         case _:
             topic = ALIASES.get(args[0].lower().lstrip("/")) if args else None
             return Help(topic)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -58,6 +59,12 @@ class _Indexed:
         return " ".join(f"'{word}':{','.join(spots[:256])}" for word, spots in positions.items())
 
 
+async def _segmenter_ready() -> None:
+    """Load jieba's dictionary (about a second) in a thread the first time, never on the event loop."""
+    if not kb_text.is_ready():
+        await asyncio.to_thread(kb_text.warm_up)
+
+
 def analyse(draft: ArticleDraft) -> _Indexed:
     """An article's index terms per field."""
     return _Indexed(
@@ -109,6 +116,7 @@ class KbStore:
         """Store and index many new articles with a few statements (imports, the bench's 100k)."""
         if not drafts:
             return []
+        await _segmenter_ready()
         now = self.clock.now()
         indexed = [analyse(draft) for draft in drafts]
         rows = [{**_values(draft), "version": 1, "author": author, "created_at": now, "updated_at": now,
@@ -133,6 +141,7 @@ class KbStore:
             select(ArticleRow).where(ArticleRow.id == article_id).with_for_update())).scalar_one_or_none()
         if row is None:
             return None
+        await _segmenter_ready()
         now = self.clock.now()
         self.session.add(ArticleVersionRow(
             article_id=row.id, version=row.version, title=row.title, problem=row.problem, solution=row.solution,
@@ -244,6 +253,7 @@ class KbStore:
 
     async def search_articles(self, request: SearchRequest) -> list[SearchHit]:
         """Articles ranked by relevance to the request's words, best first (a full-text query, never a scan)."""
+        await _segmenter_ready()
         synonyms = kb_text.synonyms_for(request.synonyms or DEFAULT_GROUPS)
         # Without a reader's language, the question's own: an English question prefers English articles.
         language = request.language or guess_language(request.text) or ""
