@@ -13,6 +13,7 @@ class SubjectKind(StrEnum):
     REQUEST = "request"
     DIGEST = "digest"
     ALERT = "alert"
+    ARTICLE = "article"  # a knowledge-base article (bot/kb.py)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from bot.events import ButtonPressed
 from bot.subjects import Subject, SubjectKind
 from cards import actions
 from handlers import conversation
+from handlers.kb_presses import press_article
 from handlers.ticket_presses import press_ticket
 from handlers.turn import Turn
 
@@ -45,6 +46,7 @@ async def _ticket_reply(turn: Turn, subject: Subject, text: str) -> bool:
 
 HANDLERS: dict[SubjectKind, SubjectHandlers] = {
     SubjectKind.TICKET: SubjectHandlers(press=press_ticket, reply=_ticket_reply),
+    SubjectKind.ARTICLE: SubjectHandlers(press=press_article),
 }
 
 

@@ -33,6 +33,10 @@ SQLITE_WEIGHTS = (3.0, 2.0, 1.0)  # bm25(kb_fts, title, tags, body)
 PG_WEIGHTS = "{0.2,0.2,0.5,1.0}"  # ts_rank's D (body), C, B (tags), A (title)
 LANGUAGE_BONUS = 1.25  # an article in the reader's language ranks a little higher than its translation
 COMMON_SHARE = 0.5  # a word in over half the articles ranks nothing (as long as the question has others)
+# In a large knowledge base a word in over 1 % of the articles adds little to the ranking but thousands of rows to
+# score (bm25 / ts_rank is computed for every match): it is left out while the question has rarer words.
+LARGE_BASE = 10_000
+LARGE_SHARE = 0.01
 MAX_POSITION = 16383  # PostgreSQL's highest tsvector position
 TYPO_CANDIDATES = 5000
 DEFAULT_GROUPS = tuple(tuple(group) for group in DEFAULT_SYNONYMS)
@@ -57,6 +61,15 @@ class _Indexed:
                 position = min(position + 1, MAX_POSITION)
                 positions.setdefault(word, []).append(f"{position}{weight if weight != 'D' else ''}")
         return " ".join(f"'{word}':{','.join(spots[:256])}" for word, spots in positions.items())
+
+
+def _without_common(weighted: list, *, docs_of, total: int) -> list:
+    """The question's words without those too common to rank by (all of them when every word is common)."""
+    if total < 20 or len(weighted) < 2:
+        return weighted
+    share = LARGE_SHARE if total >= LARGE_BASE else COMMON_SHARE
+    rare = [(alternatives, idf) for alternatives, idf in weighted if docs_of(alternatives) <= total * share]
+    return rare or weighted
 
 
 async def _segmenter_ready() -> None:
@@ -274,9 +287,8 @@ class KbStore:
                 continue
             df = min(total, sum(min(docs.get(term, 0) for term in alt) for alt in alternatives))
             weighted.append((tuple(alternatives), math.log(1 + (total - df + 0.5) / (df + 0.5))))
-        if total >= 20 and len(weighted) > 1:
-            rare = [(alts, idf) for alts, idf in weighted if idf > math.log(1 + (1 - COMMON_SHARE) / COMMON_SHARE)]
-            weighted = rare or weighted
+        weighted = _without_common(weighted, docs_of=lambda alts: min(total, sum(
+            min(docs.get(term, 0) for term in alt) for alt in alts)), total=total)
         if not weighted:
             return []
         found = await (self._rank_postgres(weighted, request, language) if self._postgres

@@ -114,3 +114,33 @@ async def test_customers_and_colleagues_cannot_save(store, clock):
     assert bot.last_text("wang-store", visible_to="wang-store") == "只有客服和组长可以这样使用知识库。"
     async with store.snapshot() as view:
         assert await view.kb.get_article(1) is None
+
+
+async def test_save_to_knowledge_base_on_a_resolved_tickets_card(store, clock):
+    bot = Harness(store, clock)
+    await bot.say("wang-store", "打印机卡纸了")
+    await bot.say("alice", "/ticket reply T-000001 打开后盖取出纸张即可", bot.channel())
+    [card] = bot.cards("triage")
+    assert "Save to knowledge base" not in [c.label for c in card.card.actions], "not before it is solved"
+    await bot.say("alice", "/ticket resolve T-000001 取出卡纸", bot.channel())
+    [card] = bot.cards("triage")
+    labels = [c.label for c in card.card.actions]
+    assert "存入知识库" in labels, "the triage channel's card speaks the workspace language"
+    await bot.press("alice", card, "存入知识库")
+    assert bot.last_text("triage", visible_to="alice").startswith("Draft KB-1 saved from T-000001: 打印机卡纸了")
+    async with store.snapshot() as view:
+        article = await view.kb.get_article(1)
+    assert article.solution == "取出卡纸\n\n- 打开后盖取出纸张即可" and article.source_tickets == (1,)
+
+
+@pytest.mark.parametrize("action", ["tb:article:save:0:1:99999999999", "tb:article:send:1:1", "tb:article:nope:1:1:1"])
+async def test_a_forged_article_press_changes_nothing(store, clock, action):
+    from bot.events import ButtonPressed
+
+    bot = Harness(store, clock)
+    await bot.router.receive(ButtonPressed(delivery_id="f1", actor=bot.actor("alice"), conversation=bot.channel(),
+                                           action=action, message_ref="m1"))
+    await bot.dispatcher.drain()
+    assert bot.last_text("triage", visible_to="alice") == "That choice is not valid."
+    async with store.snapshot() as view:
+        assert await view.kb.get_article(1) is None
