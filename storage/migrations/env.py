@@ -6,8 +6,8 @@ import asyncio
 
 from alembic import context
 
-from storage.migrate import run_migrations
 from storage.kb_tables import in_orm_models
+from storage.migrate import run_migrations
 from storage.tables import Base
 
 config = context.config
