@@ -297,6 +297,7 @@ class TimelineKind(StrEnum):
     REPLY = "reply"
     CUSTOMER_MESSAGE = "customer_message"
     ESCALATION_ACK = "escalation_ack"
+    KB_OFFER = "kb_offer"  # knowledge-base articles offered to the customer (self-service): detail names them
     LINKED = "linked"  # another ticket of the same conversation: `after` names it, `text` says how
 
 

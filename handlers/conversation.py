@@ -8,7 +8,7 @@ from bot.events import ConversationKind
 from bot.ports import Outgoing, OutgoingKind, UnitOfWork
 from bot.tickets import Action, Status, Ticket, TimelineKind, Visibility
 from cards.ticket import STAFF_VIEW
-from handlers import changes, lifecycle
+from handlers import changes, kb_intake, lifecycle
 from handlers.intake import Intake, open_ticket, title_from_message
 from handlers.turn import Turn
 
@@ -29,11 +29,16 @@ async def customer_message(turn: Turn, text: str) -> None:
             closed = await uow.find_closed_ticket(
                 platform=turn.platform, user_id=user_id,
                 since=now - timedelta(days=ctx.config.lifecycle.reopen_window_days))
-            await open_ticket(turn, uow, Intake(title=title_from_message(text), description=text.strip(),
-                                                follows=closed), from_customer=True)
+            opened = await open_ticket(turn, uow, Intake(title=title_from_message(text), description=text.strip(),
+                                                         follows=closed), from_customer=True)
             await turn.finish(uow)
-            _wake(turn)
-            return
+    if ticket is None:
+        _wake(turn)
+        await kb_intake.after_intake(turn, opened)  # articles for it, once the ticket is saved and announced
+        _wake(turn)
+        return
+    if await kb_intake.answer_to_offer(turn, ticket, text):
+        return
     await lifecycle.change_ticket(turn, ticket.id, _customer_said(turn, text))
 
 
