@@ -33,7 +33,7 @@ SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "sla": (("时效",), _("/ticket sla T-000123"), _("show the ticket's clocks")),
     "stats": (("统计",), _("/ticket stats"), _("ticket figures")),
     "kb": (("知识库",), _("/ticket kb <words> | save T-000123 | suggest T-000123 | send T-000123 KB-12 | show KB-12 | "
-                         "publish KB-12 [public|internal]"),
+                         "edit KB-12 solution <text> | publish KB-12 [public|internal]"),
            _("search the knowledge base, save a ticket's solution, suggest and send articles")),
     "help": (("帮助",), _("/ticket help [command]"), _("this help")),
 }

@@ -14,7 +14,7 @@ from bot.kb import (
 )
 from bot.tickets import Status, Ticket, TimelineKind, format_number
 from handlers import changes, lifecycle
-from handlers.kb_commands import KbPublish, KbRequest, KbSave, KbSearch, KbSend, KbShow, KbSuggest
+from handlers.kb_commands import KbEdit, KbPublish, KbRequest, KbSave, KbSearch, KbSend, KbShow, KbSuggest
 from handlers.turn import Turn
 
 RESULTS = 5  # search results per answer: a chat message, not a page
@@ -38,6 +38,8 @@ async def run(turn: Turn, request: KbRequest) -> None:
             await show(turn, article_id)
         case KbPublish(article_id=article_id, visibility=visibility):
             await publish(turn, article_id, ArticleVisibility(visibility))
+        case KbEdit(article_id=article_id, field=field, text=text):
+            await edit(turn, article_id, field, text)
 
 
 async def _answer(turn: Turn, text: str) -> None:
@@ -209,4 +211,23 @@ async def publish(turn: Turn, article_id: int, visibility: ArticleVisibility) ->
         else:
             text = t._("{article} is published for staff only.", article=article.number)
         await turn.reply(uow, text, private=True)
+        await turn.finish(uow)
+
+
+async def edit(turn: Turn, article_id: int, field: str, text: str) -> None:
+    """Staff rewrite an article's title, problem or solution: a new version, the old one kept."""
+    t = turn.t
+    if refusal := _staff_only(turn):
+        await _answer(turn, refusal)
+        return
+    async with turn.ctx.store.unit() as uow:
+        article = await uow.kb.get_article(article_id)
+        if article is None:
+            answer = t._("There is no article {article}.", article=format_article_number(article_id))
+        else:
+            fields = {name: getattr(article, name) for name in ArticleDraft.__dataclass_fields__}
+            edited = await uow.kb.edit_article(article_id, ArticleDraft(**{**fields, field: text.strip()}),
+                                               author=turn.person.key)
+            answer = t._("{article} saved as version {version}.", article=edited.number, version=edited.version)
+        await turn.reply(uow, answer, private=True)
         await turn.finish(uow)

@@ -15,7 +15,9 @@ def _(msgid: str) -> str:
 
 # verb → its words, English and Chinese
 VERBS = {"save": ("save", "保存"), "suggest": ("suggest", "推荐", "相似"), "send": ("send", "发送"),
-         "show": ("show", "查看"), "publish": ("publish", "发布")}
+         "show": ("show", "查看"), "publish": ("publish", "发布"), "edit": ("edit", "编辑", "修改")}
+FIELDS = {"title": "title", "标题": "title", "problem": "problem", "问题": "problem", "solution": "solution",
+          "解决方案": "solution", "方案": "solution"}
 _WORDS = {word: verb for verb, words in VERBS.items() for word in words}
 PUBLISH_AS = {"public": "public", "公开": "public", "internal": "internal", "内部": "internal"}
 
@@ -57,6 +59,13 @@ class KbPublish(KbRequest):
     visibility: str = "public"
 
 
+@dataclass(frozen=True)
+class KbEdit(KbRequest):
+    article_id: int
+    field: str
+    text: str
+
+
 def _article(tokens: list[str], index: int) -> int:
     if len(tokens) <= index:
         raise UsageError("kb", _("Which article? Give its number, e.g. KB-12."))
@@ -87,5 +96,12 @@ def parse_kb(args: list[str]) -> KbRequest:
             if visibility is None or len(rest) > 2:
                 raise UsageError("kb", _("Publish as 'public' (customers may see it) or 'internal'."))
             return KbPublish(article, visibility)
+        case "edit":
+            article = _article(rest, 0)
+            field = FIELDS.get(rest[1].lower()) if len(rest) > 1 else None
+            if field is None or len(rest) < 3:
+                raise UsageError("kb", _("Edit what? e.g. /ticket kb edit KB-12 solution <new text> "
+                                         "(title, problem or solution)."))
+            return KbEdit(article, field, " ".join(rest[2:]))
         case _:
             return KbSearch(" ".join(args))

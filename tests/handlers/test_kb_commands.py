@@ -203,3 +203,21 @@ async def test_self_service_still_need_help_goes_on_and_vips_get_a_person(store,
     await bot.say("acme-buyer", "发票抬头写错了")
     assert not any("这些文章可能有帮助" in text for text in bot.texts("acme-buyer", visible_to="acme-buyer")), \
         "VIP customers are answered by a person"
+
+
+async def test_a_draft_is_edited_by_command_and_keeps_its_history(store, clock):
+    await _published(store, "Printer jams", "Open the back cover.")
+    bot = Harness(store, clock)
+    await bot.say("alice", "/ticket kb edit KB-1 solution Open the back cover and pull the sheet out slowly.",
+                  bot.channel())
+    assert bot.last_text("triage", visible_to="alice") == "KB-1 saved as version 2."
+    await bot.say("alice", "/ticket kb show KB-1", bot.channel())
+    shown = bot.last_text("triage", visible_to="alice")
+    assert "pull the sheet out slowly" in shown and "Version 2" in shown
+    async with store.snapshot() as view:
+        [before] = await view.kb.article_versions(1)
+    assert before.solution == "Open the back cover."
+    await bot.say("alice", "/ticket kb edit KB-1 colour red", bot.channel())
+    assert "Edit what?" in bot.last_text("triage", visible_to="alice")
+    await bot.say("wang-store", "工单 知识库 编辑 KB-1 标题 hacked")
+    assert bot.last_text("wang-store", visible_to="wang-store") == "只有客服和组长可以这样使用知识库。"
