@@ -130,17 +130,25 @@ async def main() -> None:
     parser.add_argument("--articles", type=int, default=0, help="synthetic articles beside the shipped corpus")
     parser.add_argument("--runs", type=int, default=3, help="runs of each query (latency percentiles over all)")
     parser.add_argument("--database-url", help="postgresql+asyncpg://…/db (a fresh schema is made and dropped)")
+    parser.add_argument("--keep", help="a SQLite file to seed once and search again on later runs (no re-seeding)")
     args = parser.parse_args()
     await asyncio.to_thread(kb_text.warm_up)
     with tempfile.TemporaryDirectory() as folder:
         url, schema = await fresh_url(folder, args.database_url)
+        kept = bool(args.keep) and Path(args.keep).exists()
+        if args.keep:
+            url, schema = f"sqlite+aiosqlite:///{args.keep}", None
         await upgrade(url)
         store = SqlStore(create_engine(url), SystemClock())
         try:
             started = time.perf_counter()
             drafts = corpus()
-            ids = await seed(store, drafts)
-            if args.articles:
+            if kept:
+                async with store.snapshot() as uow:
+                    ids = {draft.key: (await uow.kb.find_article_by_key(draft.key)).id for draft in drafts}
+            else:
+                ids = await seed(store, drafts)
+            if args.articles and not kept:
                 await seed(store, synthetic(args.articles))
                 print(f"seeded {len(drafts) + args.articles} articles in {time.perf_counter() - started:.1f} s",
                       flush=True)
