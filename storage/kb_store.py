@@ -33,10 +33,11 @@ SQLITE_WEIGHTS = (3.0, 2.0, 1.0)  # bm25(kb_fts, title, tags, body)
 PG_WEIGHTS = "{0.2,0.2,0.5,1.0}"  # ts_rank's D (body), C, B (tags), A (title)
 LANGUAGE_BONUS = 1.25  # an article in the reader's language ranks a little higher than its translation
 COMMON_SHARE = 0.5  # a word in over half the articles ranks nothing (as long as the question has others)
-# In a large knowledge base a word in over 1 % of the articles adds little to the ranking but thousands of rows to
-# score (bm25 / ts_rank is computed for every match): it is left out while the question has rarer words.
-LARGE_BASE = 10_000
-LARGE_SHARE = 0.01
+# bm25 / ts_rank is computed for every article that matches any word, so in a large knowledge base the common
+# words of a question would cost thousands of rows to score while adding little to the ranking. The rarest words
+# are kept while the articles they match stay within a budget (at least the two rarest always).
+MATCH_BUDGET = 4000
+ALWAYS_KEPT = 2
 MAX_POSITION = 16383  # PostgreSQL's highest tsvector position
 TYPO_CANDIDATES = 5000
 DEFAULT_GROUPS = tuple(tuple(group) for group in DEFAULT_SYNONYMS)
@@ -64,12 +65,19 @@ class _Indexed:
 
 
 def _without_common(weighted: list, *, docs_of, total: int) -> list:
-    """The question's words without those too common to rank by (all of them when every word is common)."""
+    """The question's words without those too common to rank by: a word in over half the articles, and past the
+    rarest ones, the words that would make more than MATCH_BUDGET articles to score."""
     if total < 20 or len(weighted) < 2:
         return weighted
-    share = LARGE_SHARE if total >= LARGE_BASE else COMMON_SHARE
-    rare = [(alternatives, idf) for alternatives, idf in weighted if docs_of(alternatives) <= total * share]
-    return rare or weighted
+    informative = [(alts, idf) for alts, idf in weighted if docs_of(alts) <= total * COMMON_SHARE] or weighted
+    kept, matched = [], 0
+    for alternatives, idf in sorted(informative, key=lambda pair: docs_of(pair[0])):
+        docs = docs_of(alternatives)
+        if len(kept) >= ALWAYS_KEPT and matched + docs > MATCH_BUDGET:
+            break
+        kept.append((alternatives, idf))
+        matched += docs
+    return kept
 
 
 async def _segmenter_ready() -> None:
