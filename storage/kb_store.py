@@ -342,7 +342,11 @@ class KbStore:
         parts = []
         for index, (alternatives, idf) in enumerate(weighted):
             params[f"q{index}"] = tsquery(alternatives)
-            parts.append(f"{idf:.6f} * ts_rank('{PG_WEIGHTS}'::float4[], a.search_vector, CAST(:q{index} AS tsquery))")
+            # Each question word found counts its rarity (idf), plus ts_rank (per unique word of the article,
+            # normalization 8) for where and how often: a bare ts_rank sum let long articles of common words win
+            # (hit@3 0.48 among 100k articles; this: 0.90, as bm25 on SQLite).
+            parts.append(f"{idf:.6f} * (CASE WHEN a.search_vector @@ CAST(:q{index} AS tsquery) THEN 1 + ts_rank("
+                         f"'{PG_WEIGHTS}'::float4[], a.search_vector, CAST(:q{index} AS tsquery), 8) ELSE 0 END)")
         params["everything"] = " | ".join(f"({params[f'q{i}']})" for i in range(len(weighted)))
         where, more = self._filters(request)
         sql = text(
