@@ -16,6 +16,8 @@ RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache-dir .
 # The image listens on every interface, so the web console is off: to use it, run with
 # -e CONSOLE_ENABLED=true -e CONSOLE_TOKEN=<a long random secret> and sign in with that token.
 FROM python:3.11-slim
+# A CJK font, so the digest's chart draws its Chinese labels (matplotlib finds it through fontconfig's folders).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 ticketbot && mkdir /data && chown ticketbot /data
 COPY --from=build /opt/venv /opt/venv
 COPY ticketbot.example.yaml /etc/ticketbot/ticketbot.yaml

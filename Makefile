@@ -8,14 +8,15 @@ CONFIG ?= ticketbot.example.yaml
 .PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "ticketbot: installing into $(VENV) (once; quiet unless something fails)…"
+	@$(BIN)/python -m pip install --quiet --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ticketbot serve --config $(CONFIG)
+	@$(BIN)/ticketbot serve --config $(CONFIG)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -32,7 +32,7 @@ from storage.db import create_engine, is_sqlite
 from storage.mapping import ticket_values
 from storage.migrate import upgrade
 from storage.store import SqlStore
-from storage.tables import Base, TicketRow
+from storage.tables import Base, RequestRow, TicketRow
 
 try:  # the derived SLA columns (absent before the query indexes: lets the same bench measure the before)
     from storage.sla_index import sla_marks
@@ -90,6 +90,7 @@ async def seed(store: SqlStore, tickets: int, *, seed_value: int = 1) -> None:
         async with store.engine.begin() as connection:
             await connection.execute(insert(TicketRow), seed_rows(start, min(CHUNK, tickets + 1 - start), now, rng,
                                                                   template))
+    await seed_requests(store, tickets, rng, now)
     async with store.engine.begin() as connection:
         if store.engine.dialect.name == "postgresql":
             await connection.execute(text(f"SELECT setval(pg_get_serial_sequence('tickets', 'id'), {tickets})"))
@@ -103,6 +104,33 @@ async def seed(store: SqlStore, tickets: int, *, seed_value: int = 1) -> None:
             await connection.execute(text("ANALYZE"))
         with __import__("sqlite3").connect(store.engine.url.database) as plain:
             plain.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+REQUEST_EVERY = 10  # one cross-department request per ten tickets
+ASKED = ("zhao", "chen", "zhou")  # colleagues of the sample config
+ASKERS = ("alice", "li", "lin")
+
+
+async def seed_requests(store: SqlStore, tickets: int, rng: random.Random, now: datetime) -> None:
+    """A request on every tenth ticket; 1 in 20 still open (with its deadline), the rest settled long ago."""
+    rows = []
+    for ticket_id in range(1, tickets + 1, REQUEST_EVERY):
+        open_ = rng.random() < 0.05
+        asked_at = now - timedelta(hours=rng.uniform(1, 24 * 365))
+        asked = rng.choice(ASKED)
+        rows.append(dict(version=1, ticket_id=ticket_id, asker=rng.choice(ASKERS), question="请核对发票金额",
+                         asked_person=asked, asked_department={"zhao": "finance", "chen": "rnd"}.get(asked),
+                         deadline=asked_at + timedelta(hours=rng.uniform(1, 48)),
+                         status="open" if open_ else "answered", answer=None if open_ else "ok",
+                         created_at=asked_at, updated_at=asked_at, settled_at=None if open_ else asked_at,
+                         next_due_at=None))
+        if len(rows) == CHUNK:
+            async with store.engine.begin() as connection:
+                await connection.execute(insert(RequestRow), rows)
+            rows = []
+    if rows:
+        async with store.engine.begin() as connection:
+            await connection.execute(insert(RequestRow), rows)
 
 
 class Heartbeat:
@@ -152,6 +180,8 @@ async def measure(store: SqlStore, tickets: int, runs: int) -> None:
                 "list unassigned": ["/ticket list unassigned"], "list breaching": ["/ticket list breaching"],
                 "list open p1 page 3": ["/ticket list open p1 3"],
                 "show": [f"/ticket show T-{n:06d}" for n in show_ids]}
+    # Cross-department requests: what is asked of a colleague (and their department), what an agent asked.
+    asked = {"requests": ("zhao", "/ticket requests"), "requests mine": ("alice", "/ticket requests mine")}
     await bot.say("alice", "/ticket help", bot.channel())  # warm: caches, catalogs, connections
     heartbeat = Heartbeat()
     heartbeat.start()
@@ -166,10 +196,21 @@ async def measure(store: SqlStore, tickets: int, runs: int) -> None:
             bot.messenger.sent.clear()
         medians[name] = statistics.median(timings)
         print(f"{name}: median {medians[name]:.1f} ms, max {max(timings):.1f} ms over {runs} runs", flush=True)
+    for name, (who, text_) in asked.items():
+        timings = []
+        for _run in range(runs):
+            started = time.perf_counter()
+            await bot.say(who, text_, bot.dm(who), send=False)
+            timings.append((time.perf_counter() - started) * 1000)
+            await bot.dispatcher.drain()
+            bot.messenger.sent.clear()
+        medians[name] = statistics.median(timings)
+        print(f"{name}: median {medians[name]:.1f} ms, max {max(timings):.1f} ms over {runs} runs", flush=True)
     lag = await heartbeat.stop()
     lists = max(v for k, v in medians.items() if k.startswith("list"))
+    requests = max(v for k, v in medians.items() if k.startswith("requests"))
     print(f"tickets={tickets} stats_ms={medians['stats']:.1f} list_ms={lists:.1f} show_ms={medians['show']:.1f} "
-          f"loop_lag_max_ms={lag:.1f} rss_mb={rss_mb():.0f}")
+          f"requests_ms={requests:.1f} loop_lag_max_ms={lag:.1f} rss_mb={rss_mb():.0f}")
 
 
 async def main() -> None:

@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bot.attachments import ContentStore, Files
 from bot.config import AppConfig, Settings, StartupError, load_config
 from bot.directory import Directory
 from bot.events import Platform
@@ -26,12 +27,15 @@ from bot.platforms import Wiring
 from bot.platforms.console_gate import Access, console_access, install_lock
 from bot.ports import Clock, Context, Messenger, SystemClock
 from bot.sla import SlaPolicy
+from handlers.attachments import Desk
 from handlers.router import Router
 from schedules.card_kinds import card_kinds
+from schedules.digests import DigestRunner
 from schedules.outbox import OutboxDispatcher
 from schedules.providers import deadline_sweep
 from schedules.scheduler import JobSpec, Scheduler
 from schedules.sweep import DeadlineSweep
+from storage.attachments import DatabaseContent
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.store import SqlStore
@@ -67,7 +71,18 @@ PLATFORMS: list[tuple[Platform, Callable[[Settings], bool], str]] = [
      "bot.platforms.console"),
     (Platform.SLACK, lambda settings: settings.slack is not None, "bot.platforms.slack"),
     (Platform.WECOM, lambda settings: settings.wecom is not None, "bot.platforms.wecom_setup"),
+    (Platform.DINGTALK, lambda settings: settings.dingtalk is not None, "bot.platforms.dingtalk_setup"),
 ]
+
+
+def content_store(settings: Settings, store: SqlStore) -> ContentStore:
+    """Where attachments' bytes go: an S3-compatible bucket with ATTACHMENTS_URL=s3://bucket/prefix, else the
+    database (shared by every replica that shares it)."""
+    if settings.attachments_url:
+        from storage.s3_content import S3Content  # only loaded (with its client library) when asked for
+
+        return S3Content.from_url(settings.attachments_url)
+    return DatabaseContent(store)
 
 
 def settle_heap() -> None:
@@ -140,21 +155,28 @@ async def build_app(
     directory = Directory(config)
     policy = SlaPolicy(config)
     all_messengers: dict[Platform, Messenger] = dict(messengers or {})
+    content = content_store(settings, store)
     dispatcher = OutboxDispatcher(store=store, messengers=all_messengers, clock=clock,
-                                  card_kinds=card_kinds(directory=directory, config=config, policy=policy, clock=clock))
-    ctx = Context(store=store, clock=clock, directory=directory, config=config, wake_outbox=dispatcher.wake, sla=policy)
+                                  card_kinds=card_kinds(directory=directory, config=config, policy=policy, clock=clock,
+                                                        content=content))
+    # The platforms' messengers fetch the files their payloads name (the same mapping, filled as they mount).
+    files = Files(content=content, limits=config.attachments, fetchers=all_messengers)
+    ctx = Context(store=store, clock=clock, directory=directory, config=config, wake_outbox=dispatcher.wake, sla=policy,
+                  files=files)
     router = Router(ctx)
     sweep = deadline_sweep(store=store, policy=policy, directory=directory, config=config, clock=clock,
                       wake_outbox=dispatcher.wake)
+    digests = DigestRunner(store=store, config=config, directory=directory, clock=clock, platforms=all_messengers,
+                           wake=dispatcher.wake)
     # The table of recurring jobs: stable ids, so a restart replaces rather than duplicates them.
-    scheduler = Scheduler(job_table(store, sweep, config))
+    scheduler = Scheduler(job_table(store, sweep, config) + digests.jobs())
 
     app = web.Application()
     app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, engine,
                              policy, sweep, scheduler)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
-    wiring = Wiring(config=config, directory=directory, state=store, clock=clock, console_log=store)
+    wiring = Wiring(config=config, directory=directory, state=store, clock=clock, console_log=store, files=Desk(ctx))
     for platform, enabled, module in PLATFORMS:
         if enabled(settings):
             messenger = importlib.import_module(module).mount(app, router, settings, wiring)
@@ -166,6 +188,7 @@ async def build_app(
         if background:
             settle_heap()
             await sweep.tick()  # notifications missed while we were down fire once, now
+            await digests.catch_up()  # and a digest run missed within its grace window
             scheduler.start()
             dispatcher.start()
             # What was acknowledged and not processed before a stop is worked off through the pool beside new
@@ -254,6 +277,14 @@ def serve(settings: Settings, *, ready: Callable[[int], None] = lambda port: Non
     except BaseException:
         sock.close()
         raise
-    ready(sock.getsockname()[1])
-    web.run_app(build_app(settings, config=config), sock=sock, print=None,
+
+    async def started() -> web.Application:
+        app = await build_app(settings, config=config)
+
+        async def announce(_app: web.Application) -> None:  # the last start-up step: nothing logged scrolls it away
+            ready(sock.getsockname()[1])
+        app.on_startup.append(announce)
+        return app
+
+    web.run_app(started(), sock=sock, print=None,
                 access_log=logging.getLogger("aiohttp.access") if settings.access_log else None)

@@ -10,7 +10,7 @@ import sys
 
 from pydantic import ValidationError
 
-from bot import kb_cli
+from bot import cli_digest, kb_cli
 from bot.config import ConfigError, Settings, StartupError, load_config
 
 
@@ -32,8 +32,10 @@ def serve(args: argparse.Namespace) -> int:
     # The console decides whether it may open from where the server really listens.
     settings = settings.model_copy(update={"host": host, "port": port})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # APScheduler logs every run of every job at INFO: twice a second here, burying what matters.
-    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    # APScheduler logs every run of every job at INFO (twice a second here), and the scheduler and Alembic a line
+    # per job and per migration at every start: they would bury what matters, and the banner.
+    for noisy in ("apscheduler.executors.default", "apscheduler.scheduler", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     def banner(bound: int) -> None:
         access = console_access(settings)
@@ -71,6 +73,8 @@ def check_config(args: argparse.Namespace) -> int:
     print(f"  people: {len(config.people)}, customers: {len(config.customers)}, departments: {len(config.departments)}, "
           f"routing rules: {len(config.routing)}")
     print(f"  platforms: {', '.join(enabled) or 'none'}")
+    if config.digests:
+        print(f"  digests: {cli_digest.describe(config)}")
     return 0
 
 
@@ -126,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_outbox.add_argument("--config", default=None)
     p_outbox.set_defaults(func=outbox)
     kb_cli.add_parser(sub)
+    cli_digest.add_parsers(sub)  # `digest` and `stats`
     return parser
 
 

@@ -12,8 +12,11 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from bot.attachments import AttachmentLimits
+from bot.config_requests import RequestsConfig
 from bot.config_sla import BusinessHoursConfig, SlaConfig
-from bot.config_types import Language, Role, Strict
+from bot.config_types import Duration, Language, Role, Strict
+from bot.digest_config import Digests
 from bot.events import Platform
 from bot.kb_config import KbConfig
 from bot.routing import RoutingRule
@@ -38,6 +41,9 @@ class DepartmentConfig(Strict):
     aliases: list[str] = []
     assignment: Literal["round_robin", "least_loaded"] = "round_robin"
     head: str | None = None
+    # Who answers requests to the department (falling back to its head), and how long they usually take.
+    contacts: list[str] = []
+    response_time: Duration | None = None
 
 
 class PersonConfig(Strict):
@@ -90,9 +96,12 @@ class AppConfig(Strict):
     lifecycle: LifecycleConfig = LifecycleConfig()
     business_hours: BusinessHoursConfig = BusinessHoursConfig()
     sla: SlaConfig = SlaConfig()
+    requests: RequestsConfig = RequestsConfig()
     # Per platform, the conversation id where triage cards are posted.
     triage_channels: dict[Platform, str] = {}
     kb: KbConfig = KbConfig()  # the knowledge base: synonyms, suggestions, self-service (bot/kb_config.py)
+    attachments: AttachmentLimits = AttachmentLimits()  # size, count per message and types of files taken in
+    digests: Digests = []  # scheduled figures for managers (bot.digest_config); last: it checks the people above
 
     @model_validator(mode="after")
     def _references_exist(self) -> AppConfig:
@@ -105,6 +114,9 @@ class AppConfig(Strict):
         for i, dept in enumerate(self.departments):
             if dept.head and dept.head not in people:
                 problems.append(f"departments.{i}.head: unknown person '{dept.head}'")
+            for contact in dept.contacts:
+                if contact not in people:
+                    problems.append(f"departments.{i}.contacts: unknown person '{contact}'")
         for i, cust in enumerate(self.customers):
             if cust.account_manager and cust.account_manager not in people:
                 problems.append(f"customers.{i}.account_manager: unknown person '{cust.account_manager}'")

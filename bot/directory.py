@@ -65,6 +65,7 @@ class Department:
     aliases: tuple[str, ...]
     assignment: str
     head: str | None
+    contacts: tuple[str, ...] = ()  # who answers requests to it (its head when none are named)
 
     def name(self, language: str) -> str:
         """The department's name in `language` (falling back to any)."""
@@ -101,7 +102,8 @@ class Directory:
             )
             self._add(customer)
         self.departments: dict[str, Department] = {
-            d.key: Department(d.key, dict(d.name), tuple(d.aliases), d.assignment, d.head) for d in config.departments
+            d.key: Department(d.key, dict(d.name), tuple(d.aliases), d.assignment, d.head,
+                                tuple(d.contacts)) for d in config.departments
         }
 
     def _add(self, person: Person) -> None:
@@ -158,6 +160,14 @@ class Directory:
             if lowered in {n.casefold() for n in names}:
                 return dept
         return None
+
+    def contacts_of(self, department: str) -> list[Person]:
+        """Who answers requests to `department`: its contacts, else its head (empty when it has neither)."""
+        dept = self.departments.get(department)
+        if dept is None:
+            return []
+        keys = dept.contacts or ((dept.head,) if dept.head else ())
+        return [person for key in keys if (person := self.person(key)) is not None]
 
     def language_of(self, person: Person | None) -> str:
         """The language to speak to `person`: theirs, else the workspace's."""

@@ -74,6 +74,16 @@ class Conversation(_Frozen):
         return self.model_copy(update={"thread_id": thread_id})
 
 
+class FileRef(_Frozen):
+    """A file a message carries, as its platform describes it; `ref` is what the adapter fetches it by (a Slack
+    url_private, a WeCom MediaId, a DingTalk downloadCode), never fetched by the core itself."""
+
+    name: str
+    mime: str = "application/octet-stream"
+    size: int | None = None  # as the platform declares it, when it does (checked again while reading)
+    ref: str
+
+
 class MessagePosted(_Frozen):
     """Someone wrote text the bot can see: a DM, an @-mention, or a reply in a ticket thread."""
 
@@ -84,6 +94,12 @@ class MessagePosted(_Frozen):
     text: str
     # False for ambient channel chatter the bot merely observes (only ticket-thread replies matter then).
     addressed: bool = True
+    # The bot was named in it (an @-mention): words to the bot, so a leading command word is a command.
+    mentioned: bool = False
+    files: tuple[FileRef, ...] = ()  # pictures and files that came with the text (which may be empty)
+    # What the message was when the bot cannot use it (a location, a sticker, a link card, a voice note without
+    # recognized text): the sender is told what the bot takes, and the delivery is recorded like any other.
+    unusable: str | None = None
 
 
 class CommandIssued(_Frozen):

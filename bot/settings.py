@@ -34,6 +34,7 @@ class SlackSettings(_Section):
     signing_secret: SecretStr
     app_token: SecretStr | None = None
     api_base_url: str = "https://slack.com/api/"
+    files_base_url: str = "https://files.slack.com/"  # where url_private points: the only other host fetched from
 
 
 class WeComAibotSettings(_Section):
@@ -77,6 +78,8 @@ class DingTalkSettings(_Section):
     app_secret: SecretStr
     robot_code: str | None = None
     api_base_url: str = "https://api.dingtalk.com"
+    oapi_base_url: str = "https://oapi.dingtalk.com"  # the older API (media upload)
+    stream: bool = False  # DINGTALK_STREAM=1: receive over the dingtalk-stream WebSocket instead of HTTP callbacks
 
 
 class Settings(BaseSettings):
@@ -94,6 +97,7 @@ class Settings(BaseSettings):
     # One log line per HTTP request (ACCESS_LOG=true): off by default, as the bot logs what it does itself and
     # a line per request costs a busy ack path about a tenth of its time.
     access_log: bool = False
+    attachments_url: str | None = None  # s3://bucket/prefix for an S3-compatible content store; unset = database
     # Read from their own variables (SLACK_*, WECOM_*, DINGTALK_*); None when the platform is not configured.
     _slack: SlackSettings | None = PrivateAttr(default=None)
     _wecom: WeComSettings | None = PrivateAttr(default=None)

@@ -10,6 +10,7 @@ from bot.business_hours import ALWAYS_OPEN, Calendar, build_calendar, parse_dura
 from bot.config import AppConfig
 from bot.config_sla import BusinessHoursConfig, TargetConfig
 from bot.directory import Directory, Role
+from bot.kpis import record_outcomes
 from bot.tickets import Priority, Status, Ticket
 
 # A ticket is at risk when less than this share of its running promise's window is left (or it is breached).
@@ -140,12 +141,17 @@ class SlaPolicy:
         ticket.respond_by = (respond.deadline(ticket.created_at, self._shift(ticket, respond, now))
                              if respond and ticket.first_response_at is None else None)
         ticket.resolve_by = resolve.deadline(ticket.created_at, self._shift(ticket, resolve, now)) if resolve else None
+        record_outcomes(ticket, respond, resolve, lambda calendar: self._paused(ticket, calendar, now))
         running = ticket.status not in (Status.RESOLVED, Status.CLOSED) and ticket.sla_paused_at is None
         ticket.next_due_at = now if running and (ticket.respond_by or ticket.resolve_by) else None
 
     def _shift(self, ticket: Ticket, target: Target, now: datetime) -> timedelta:
+        return self._paused(ticket, target.calendar, now)
+
+    @staticmethod
+    def _paused(ticket: Ticket, calendar: Calendar, now: datetime) -> timedelta:
         pauses = [*ticket.sla_pauses, *([(ticket.sla_paused_at, now)] if ticket.sla_paused_at else [])]
-        return sum((target.calendar.elapsed(start, end) for start, end in pauses), timedelta(0))
+        return sum((calendar.elapsed(start, end) for start, end in pauses), timedelta(0))
 
     # ---- what fires when -----------------------------------------------------------------------------
     def schedule(self, ticket: Ticket, now: datetime) -> list[Notification]:

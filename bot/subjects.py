@@ -13,6 +13,7 @@ class SubjectKind(StrEnum):
     REQUEST = "request"
     DIGEST = "digest"
     ALERT = "alert"
+    ATTACHMENT = "attachment"  # not a card: a file the outbox sends (loaded like a subject)
     ARTICLE = "article"  # a knowledge-base article (bot/kb.py)
 
 

@@ -73,6 +73,7 @@ class Action(StrEnum):
     RESOLVE = "resolve"
     CLOSE = "close"
     REOPEN = "reopen"
+    ASK = "ask"  # ask a colleague (a cross-department request): the ticket waits on colleagues
 
 
 S, A = Status, Action
@@ -122,6 +123,8 @@ def _build_transitions() -> dict[tuple[Status, Action], Status]:
             table[(status, A.WAIT_CUSTOMER)] = S.WAITING_CUSTOMER
         if status not in (S.WAITING_COLLEAGUE,):
             table[(status, A.WAIT_COLLEAGUE)] = S.WAITING_COLLEAGUE
+    for status in (S.NEW, *_WORKING):
+        table[(status, A.ASK)] = S.WAITING_COLLEAGUE
     return table
 
 
@@ -236,6 +239,11 @@ class Ticket:
     next_due_at: datetime | None = None
     # The breach someone said "I'm on it" to (its notification key), which stops the next levels.
     escalation_acked: str | None = None
+    # Outcome facts for the managers' figures (bot.kpis.record_outcomes): the response promise kept after the
+    # answer, first response and resolution times in seconds on the SLA target's clock.
+    response_due_at: datetime | None = None
+    frt_seconds: int | None = None
+    ttr_seconds: int | None = None
     id: int | None = None
     version: int = 0
 
@@ -298,7 +306,8 @@ class TimelineKind(StrEnum):
     CUSTOMER_MESSAGE = "customer_message"
     ESCALATION_ACK = "escalation_ack"
     KB_OFFER = "kb_offer"  # knowledge-base articles offered to the customer (self-service): detail names them
-    LINKED = "linked"  # another ticket of the same conversation: `after` names it, `text` says how
+    LINKED = "linked"  # another ticket of the same conversation: `after` names it, `detail` says which way
+    REQUEST = "request"  # a cross-department request asked, answered, declined …: `after` is its number
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from bot.directory import Directory
+from bot.directory import Directory, Role
+from bot.events import Actor
 from bot.i18n import translator
 from bot.i18n.labels import (
     action_label,
@@ -15,11 +19,13 @@ from bot.i18n.labels import (
     tier_label,
 )
 from bot.ports import Clock
+from bot.requests import Request
 from bot.sla import SlaPolicy
 from bot.subjects import Subject, SubjectKind, Viewer
 from bot.tickets import Action, Priority, Status, Ticket, allowed_actions
 from cards import actions
 from cards.model import Button, Card, Field, Option, Select
+from cards.request import deadline_text
 from cards.sla_text import badge
 
 # Staff see these actions on the card, when the lifecycle allows them; the rest are commands.
@@ -38,6 +44,11 @@ def offers_claim(ticket: Ticket) -> bool:
     return ticket.assignee is None or ticket.status is not Status.IN_PROGRESS
 
 
+def _name(directory: Directory, key: str | None) -> str:
+    person = directory.person(key)
+    return person.name if person else (key or "?")
+
+
 STAFF_VIEW = Viewer.STAFF
 CUSTOMER_VIEW = Viewer.CUSTOMER
 
@@ -48,10 +59,26 @@ def assignee_options(ticket: Ticket, directory: Directory, t) -> tuple[Option, .
     people.sort(key=lambda p: (p.department != ticket.department, p.name))
     options = [Option(p.name, f"p:{p.key}") for p in people]
     language = t.language
+    # A department with agents is a queue; one without (Finance) is asked, not assigned: its choice says so.
     options += [
-        Option(t._("Team: {name}", name=d.name(language)), f"d:{d.key}") for d in directory.departments.values()
+        Option(t._("Team: {name}", name=d.name(language)), f"d:{d.key}")
+        if directory.members(d.key, Role.AGENT) else Option(t._("Ask {name}…", name=d.name(language)), f"ask:{d.key}")
+        for d in directory.departments.values()
     ]
     return tuple(options)
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """What a ticket's card shows: the ticket and its open requests to colleagues, read together."""
+
+    ticket: Ticket
+    requests: tuple[Request, ...] = ()
+
+    @property
+    def subject(self) -> Subject:
+        """The ticket's subject."""
+        return self.ticket.subject
 
 
 class TicketCards:
@@ -60,14 +87,15 @@ class TicketCards:
     def __init__(self, *, directory: Directory, categories: list[str], policy: SlaPolicy | None, clock: Clock):
         self.directory, self.categories, self.policy, self.clock = directory, categories, policy, clock
 
-    def build(self, ticket: Ticket, viewer: str, language: str) -> Card:
-        """The card of `ticket` for `viewer` in `language`."""
-        return ticket_card(ticket, viewer=viewer, directory=self.directory, categories=self.categories,
-                           t=translator(language), policy=self.policy, now=self.clock.now())
+    def build(self, view: TicketView, viewer: str, language: str) -> Card:
+        """The card of a ticket (with its open requests) for `viewer` in `language`."""
+        return ticket_card(view.ticket, viewer=viewer, directory=self.directory, categories=self.categories,
+                           t=translator(language), policy=self.policy, now=self.clock.now(), requests=view.requests)
 
 
 def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories: list[str], t,
-                policy: SlaPolicy | None = None, now: datetime | None = None) -> Card:
+                policy: SlaPolicy | None = None, now: datetime | None = None,
+                requests: Sequence[Request] = ()) -> Card:
     """The card for `ticket` as `viewer` (staff or customer) should see it, in `t`'s language, its clock at `now`."""
     state = policy.state(ticket, now) if policy is not None and now is not None else None
     clock_badge = badge(state, ticket, t) if state is not None else None
@@ -82,7 +110,9 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
         Field(t._("Assignee"), assignee.name if assignee else unassigned),
     ]
     if viewer != CUSTOMER_VIEW:
-        customer = ticket.customer_name or ticket.requester.user_id
+        # Tickets staff opened before names were stored: the requester's name from the directory, not their id.
+        customer = ticket.customer_name or directory.resolve_actor(
+            Actor(platform=ticket.requester.platform, user_id=ticket.requester.user_id)).name
         if ticket.customer_tier.value == "vip":
             customer = f"{customer} · {tier_label(ticket.customer_tier, t)}"
         fields.insert(0, Field(t._("Customer"), customer))
@@ -90,6 +120,11 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
         fields.append(Field(t._("Impact"), impact_label(ticket.impact, t)))
         if ticket.product_module:
             fields.append(Field(t._("Module"), ticket.product_module))
+        if requests:  # who is asked what, by when: the ticket waits on them
+            zone = ZoneInfo(policy.default_calendar.timezone) if policy is not None else ZoneInfo("UTC")
+            fields.append(Field(t._("Asked"), "; ".join(
+                f"{r.number} {_name(directory, r.asked_person)} · {deadline_text(r.deadline, zone, t)}"
+                for r in requests)))
     allowed = set(allowed_actions(ticket.status))
     subject = Subject.ticket(ticket.id or 0)
     controls: list[Button | Select] = []

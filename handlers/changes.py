@@ -82,8 +82,9 @@ async def _to_department(turn: Turn, uow: UnitOfWork, ticket: Ticket, department
     if not members:
         # Colleagues answer requests; they do not work a queue, so the ticket stays where it is.
         raise Refusal(t._("{team} has no agents, so it is not a ticket queue: {number} stays as it is. To get their "
-                          "help, ask them with a request (cross-department requests are coming).",
-                          team=team, number=ticket.number))
+                          "help, ask them: {command}", team=team, number=ticket.number,
+                          command=t._("/ticket ask {number} @{team} <question> [by <deadline>]",
+                                      number=ticket.number, team=department.key)))
     if before in members:
         if ticket.department == department.key:
             return Change(Action.ASSIGN, TimelineKind.ASSIGNED, unchanged=True,

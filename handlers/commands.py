@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.kpis import is_period
+from bot.requests import RequestAction, parse_request_number
 from bot.tickets import MAX_TICKET_ID, Action, Priority, format_number, parse_number
 
 
@@ -30,8 +32,19 @@ SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "resolve": (("解决",), _("/ticket resolve T-000123 [summary]"), _("mark a ticket resolved")),
     "close": (("关闭",), _("/ticket close T-000123 [reason]"), _("close a ticket")),
     "reopen": (("重开", "重新打开"), _("/ticket reopen T-000123 [reason]"), _("reopen a resolved or closed ticket")),
+    "ask": (("协助", "求助"), _("/ticket ask T-000123 @person|@team <question> [by <deadline>]"),
+            _("ask a colleague or department, with a deadline")),
+    "answer": (("答复",), _("/ticket answer R-000123 <text>"), _("answer a request you were asked")),
+    "accept": (("接受", "接单"), _("/ticket accept R-000123"), _("tell the asker you are on a request")),
+    "decline": (("拒绝", "转交"), _("/ticket decline R-000123 [@colleague] [reason]"),
+                _("decline a request, or hand it to a colleague")),
+    "cancel": (("撤回",), _("/ticket cancel R-000123"), _("take back a request you asked")),
+    "deadline": (("改期",), _("/ticket deadline R-000123 <deadline>"), _("move a request's deadline")),
+    "requests": (("待办", "请求"), _("/ticket requests [mine]"), _("what colleagues are asked (mine: what I asked)")),
     "sla": (("时效",), _("/ticket sla T-000123"), _("show the ticket's clocks")),
-    "stats": (("统计",), _("/ticket stats"), _("ticket figures")),
+    "file": (("附件", "文件"), _("/ticket file T-000123 [N]"), _("list a ticket's files, or send file N again")),
+    "stats": (("统计",), _("/ticket stats [today|yesterday|week|last-week|month|YYYY-MM-DD..YYYY-MM-DD] "
+                          "[@department|@person] [P0-P3|vip]"), _("ticket figures")),
     "kb": (("知识库",), _("/ticket kb <words> | save T-000123 | suggest T-000123 | send T-000123 KB-12 | show KB-12 | "
                          "edit KB-12 solution <text> | publish KB-12 [public|internal]"),
            _("search the knowledge base, save a ticket's solution, suggest and send articles")),
@@ -43,6 +56,7 @@ CUSTOMER_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("list", _("/ticket list"), _("your open tickets")),
     ("show", _("/ticket show T-000123"), _("a ticket's card and recent activity")),
     ("sla", _("/ticket sla T-000123"), _("when we promised to answer")),
+    ("file", _("/ticket file T-000123 [N]"), _("the files of your ticket, or file N again")),
     ("reopen", _("/ticket reopen T-000123 [reason]"), _("reopen a resolved or closed ticket")),
     ("kb", _("/ticket kb <words>"), _("search our help articles")),
     ("help", _("/ticket help"), _("this help")),
@@ -51,6 +65,7 @@ ALIASES = {alias: name for name, (aliases, _u, _d) in SUBCOMMANDS.items() for al
 LIST_SCOPES = {"mine": "mine", "我的": "mine", "open": "open", "未结": "open", "未关闭": "open",
                "unassigned": "unassigned", "未分配": "unassigned", "breaching": "breaching", "超时": "breaching"}
 WAIT_ON = {"customer": "customer", "客户": "customer", "colleague": "colleague", "同事": "colleague"}
+TIERS = {"vip": "vip", "normal": "normal", "普通": "normal"}
 SLASH_WORDS = ("/ticket", "/工单", "/tk")
 BARE_WORDS = ("ticket", "工单", "tk")
 _LEADING_MENTION = re.compile(r"^@\S+\s*")
@@ -147,8 +162,22 @@ class Sla:
 
 
 @dataclass(frozen=True)
+class SendFile:
+    ticket_id: int
+    number: int | None = None  # the attachment's number in `show`; None lists them
+
+
+@dataclass(frozen=True)
 class Stats:
-    pass
+    period: str | None = None  # a period word or range (bot.kpis.parse_period); None with nothing asked
+    scope: str | None = None  # an @-named department or person
+    priority: Priority | None = None
+    tier: str | None = None
+
+    @property
+    def bare(self) -> bool:
+        """True for `/ticket stats` alone: today's quick counts."""
+        return self == Stats()
 
 
 @dataclass(frozen=True)
@@ -156,8 +185,28 @@ class Help:
     topic: str | None = None
 
 
+@dataclass(frozen=True)
+class Ask:
+    ticket_id: int | None  # None: the ticket whose thread this is
+    target: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    request_id: int
+    action: RequestAction
+    text: str | None = None
+    target: str | None = None  # whom a request is handed to
+
+
+@dataclass(frozen=True)
+class ListRequests:
+    mine: bool = False
+
+
 Command = (NewTicket | ListTickets | Show | Assign | Claim | SetPriority | SetCategory | Note | Reply | Wait | Resume
-           | Resolve | Close | Reopen | Sla | Stats | Help)
+           | Resolve | Close | Reopen | Sla | SendFile | Stats | Help | Ask | ChangeRequest | ListRequests)
 
 
 # Each request that changes a ticket: its lifecycle action and the field holding the action's argument.
@@ -226,6 +275,17 @@ def split_command_word(text: str) -> str | None:
                 alias = max((a for a in ALIASES if not a.isascii() and rest.startswith(a)), key=len)
                 return f"{alias} {rest[len(alias):].strip()}".strip()
     return None
+
+
+def command_after_mention(text: str) -> str | None:
+    """Words to the bot that start with a subcommand ('claim', '认领 T-000001', '@ticketbot list'), else None."""
+    stripped = _LEADING_MENTION.sub("", normalize(text or ""), count=1).strip()
+    first = stripped.split(" ", 1)[0].lower()
+    if first in ALIASES:
+        return stripped
+    # Chinese is often written without spaces: 认领T-000001
+    alias = max((a for a in ALIASES if not a.isascii() and stripped.startswith(a)), key=len, default=None)
+    return f"{alias} {stripped[len(alias):].strip()}".strip() if alias else None
 
 
 WHICH_TICKET = _("Which ticket? Give its number, e.g. T-000123.")
@@ -297,8 +357,21 @@ def parse_command(text: str) -> Command:
             ticket = _ticket(sub, args)
             cls = {"resolve": Resolve, "close": Close, "reopen": Reopen}[sub]
             return cls(ticket, _rest(args, 1) or None)
+        case "file":
+            ticket = _ticket(sub, args)
+            if len(args) > 2 or (len(args) == 2 and not (args[1].isascii() and args[1].isdigit() and 0 < int(args[1]) < 10_000)):
+                raise UsageError(sub, _("Give the file's number as `show` lists it, e.g. 1."))
+            return SendFile(ticket, int(args[1]) if len(args) == 2 else None)
         case "stats":
-            return Stats()
+            return _parse_stats(args)
+        case "ask":
+            return _parse_ask(args)
+        case "answer" | "accept" | "decline" | "cancel" | "deadline":
+            return _parse_request_change(sub, args)
+        case "requests":
+            if len(args) > 1 or (args and args[0].lower() not in ("mine", "我的")):
+                raise UsageError(sub, _("List what is asked of you, or 'mine' for what you asked."))
+            return ListRequests(mine=bool(args))
         case "kb":
             from handlers.kb_commands import parse_kb  # its grammar imports this module's helpers
 
@@ -306,6 +379,32 @@ def parse_command(text: str) -> Command:
         case _:
             topic = ALIASES.get(args[0].lower().lstrip("/")) if args else None
             return Help(topic)
+
+
+def _parse_ask(args: list[str]) -> Ask:
+    ticket = _ticket("ask", args) if args and not args[0].startswith("@") else None
+    rest = args[1:] if ticket is not None else args
+    if not rest or not rest[0].startswith("@") or len(rest[0]) < 2:
+        raise UsageError("ask", _("Whom should I ask? Name a colleague or a department, e.g. @赵会计 or @finance."))
+    return Ask(ticket, rest[0][1:], _rest(rest, 1))
+
+
+_REQUEST_ACTIONS = {"answer": RequestAction.ANSWER, "accept": RequestAction.ACCEPT, "decline": RequestAction.DECLINE,
+                    "cancel": RequestAction.CANCEL, "deadline": RequestAction.MOVE}
+
+
+def _parse_request_change(sub: str, args: list[str]) -> ChangeRequest:
+    if not args:
+        raise UsageError(sub, _("Which request? Give its number, e.g. R-000123."))
+    number = parse_request_number(args[0])
+    if number is None:
+        raise UsageError(sub, _("'{token}' is not a request number (e.g. R-000123)."), token=args[0])
+    action, body = _REQUEST_ACTIONS[sub], _rest(args, 1)
+    if action is RequestAction.DECLINE and len(args) > 1 and args[1].startswith("@") and len(args[1]) > 1:
+        return ChangeRequest(number, RequestAction.HAND_OVER, _rest(args, 2) or None, args[1][1:])
+    if action in (RequestAction.ANSWER, RequestAction.MOVE) and not body:
+        raise UsageError(sub, _("The text is missing."))
+    return ChangeRequest(number, action, body or None)
 
 
 def _parse_list(args: list[str]) -> ListTickets:
@@ -324,6 +423,23 @@ def _parse_list(args: list[str]) -> ListTickets:
             raise UsageError("list", _("'{token}' is neither a page number nor a priority (e.g. 2 or P1)."),
                              token=token)
     return ListTickets(scope, priority, page or 1)
+
+
+def _parse_stats(args: list[str]) -> Stats:
+    period = scope = priority = tier = None
+    for token in args:
+        if token.startswith("@") and len(token) > 1 and scope is None:
+            scope = token[1:]
+        elif _PRIORITY.match(token) and priority is None:
+            priority = Priority(token.upper())
+        elif token.lower() in TIERS and tier is None:
+            tier = TIERS[token.lower()]
+        elif is_period(token) and period is None:
+            period = token
+        else:
+            raise UsageError("stats", _("'{token}' is neither a period, a @department or @person, nor a priority."),
+                             token=token)
+    return Stats(period, scope, priority, tier)
 
 
 def _parse_new(args: list[str]) -> NewTicket:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.attachments import Taken
 from bot.events import ConversationKind
 from bot.ports import Outgoing, OutgoingKind, UnitOfWork
 from bot.tickets import Action, Status, Ticket, TimelineKind, Visibility
 from cards.ticket import STAFF_VIEW
-from handlers import changes, kb_intake, lifecycle
-from handlers.intake import Intake, open_ticket, title_from_message
+from handlers import attachments, changes, kb_intake, lifecycle
+from handlers.intake import Intake, open_ticket, title_from_message, triage_target
 from handlers.turn import Turn
 
 # A customer who keeps writing to their open ticket hears "added to T-…" at most this often.
@@ -17,32 +18,38 @@ ACK_PERIOD = timedelta(minutes=5)
 _ACK = "ack:"  # the notification key of an acknowledgement: ack:<unix seconds>
 
 
-async def customer_message(turn: Turn, text: str) -> None:
-    """A customer wrote: join their open ticket within the window, else open a new one (saying so after a close)."""
+async def customer_message(turn: Turn, text: str, taken: Taken = attachments.NOTHING) -> None:
+    """A customer wrote: join their open ticket within the window, else open a new one (saying so after a close);
+    the files that came with it join the same timeline entry and go on to the agents."""
     ctx, user_id = turn.ctx, turn.event.actor.user_id
     now = ctx.clock.now()
     since = now - timedelta(minutes=ctx.config.intake.join_window_minutes)
     async with ctx.store.unit() as uow:
+        # A text and a picture sent together arrive as two deliveries processed side by side: one at a time per
+        # customer, or each would find no open ticket and open its own.
+        await uow.lock_requester(turn.platform, user_id)
         ticket = await uow.find_open_ticket(platform=turn.platform, user_id=user_id, since=since)
         if ticket is None:
             # Within the reopen window a closed ticket is still what the customer has in mind: name it.
             closed = await uow.find_closed_ticket(
                 platform=turn.platform, user_id=user_id,
                 since=now - timedelta(days=ctx.config.lifecycle.reopen_window_days))
-            opened = await open_ticket(turn, uow, Intake(title=title_from_message(text), description=text.strip(),
-                                                         follows=closed), from_customer=True)
+            saved = await open_ticket(turn, uow, Intake(title=title_from_message(text), description=text.strip(),
+                                                        follows=closed), from_customer=True)
+            added = await attachments.land(turn, uow, saved, TimelineKind.CREATED, taken, public=True)
+            await attachments.to_agents(turn, uow, saved, added, new_in=triage_target(turn))
             await turn.finish(uow)
     if ticket is None:
         _wake(turn)
-        await kb_intake.after_intake(turn, opened)  # articles for it, once the ticket is saved and announced
+        await kb_intake.after_intake(turn, saved)  # articles for it, once the ticket is saved and announced
         _wake(turn)
         return
-    if await kb_intake.answer_to_offer(turn, ticket, text):
+    if not (taken.stored or taken.refused) and await kb_intake.answer_to_offer(turn, ticket, text):
         return
-    await lifecycle.change_ticket(turn, ticket.id, _customer_said(turn, text))
+    await lifecycle.change_ticket(turn, ticket.id, _customer_said(turn, text, taken))
 
 
-def _customer_said(turn: Turn, text: str):
+def _customer_said(turn: Turn, text: str, taken: Taken):
     def build(ticket: Ticket) -> lifecycle.Change:
         now = turn.ctx.clock.now()
         revived = ticket.status is Status.RESOLVED
@@ -52,6 +59,8 @@ def _customer_said(turn: Turn, text: str):
         async def relay(uow: UnitOfWork, saved: Ticket) -> None:
             await relay_to_agents(uow, saved, turn.t._("💬 {name} on {number}: {text}", name=turn.person.name,
                                                        number=saved.number, text=text))
+            added = await attachments.land(turn, uow, saved, TimelineKind.CUSTOMER_MESSAGE, taken, public=True)
+            await attachments.to_agents(turn, uow, saved, added)
 
         async def acknowledge(uow: UnitOfWork, saved: Ticket) -> None:
             if await _may_acknowledge(uow, saved, now, always=revived):
@@ -100,10 +109,31 @@ def reply_from_thread(text: str) -> str | None:
 
 
 async def thread_message(turn: Turn, ticket: Ticket, text: str) -> None:
-    """Staff in a ticket's thread: an internal note, unless clearly marked as a reply to the customer."""
+    """Staff in a ticket's thread: an internal note, unless clearly marked as a reply to the customer (the files
+    that came with it then reach the customer too; a note's stay internal)."""
+    taken = await attachments.take(turn)
+    if not text.strip():
+        text = attachments.files_line(taken)  # only files: their names are the note
     answer = reply_from_thread(text)
+    if answer is None and taken.stored and reply_from_thread(text + " x"):  # 'reply:' with only files
+        answer = attachments.files_line(taken)
     builder = changes.reply(turn, answer) if answer else _thread_note(turn, text)
-    await lifecycle.change_ticket(turn, ticket.id, builder)
+    await lifecycle.change_ticket(turn, ticket.id, _with_files(turn, builder, taken, public=bool(answer)))
+
+
+def _with_files(turn: Turn, build, taken: Taken, *, public: bool):
+    """`build` with the message's files joined to its timeline entry (and sent to the customer with a reply)."""
+    def with_files(ticket: Ticket) -> lifecycle.Change:
+        change = build(ticket)
+
+        async def land(uow: UnitOfWork, saved: Ticket) -> None:
+            added = await attachments.land(turn, uow, saved, change.kind, taken, public=public)
+            if public:
+                language = saved.customer_language or turn.ctx.directory.default_language
+                await attachments.to_customer(uow, saved, added, language)
+        change.followups.append(land)
+        return change
+    return with_files
 
 
 def _thread_note(turn: Turn, text: str):

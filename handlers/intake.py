@@ -76,7 +76,7 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
         category=intake.category or "other",
         product_module=intake.product_module,
         impact=intake.impact,
-        customer_name=intake.customer or (person.name if is_customer else ""),
+        customer_name=intake.customer or person.name,  # staff opening one for themselves: their name, not an id
         customer_tier=person.tier if is_customer else Tier.NORMAL,
         customer_language=turn.t.language if is_customer else None,
         department=config.intake.default_department if config.departments else None,

@@ -62,9 +62,10 @@ class Refusal(Exception):
 def illegal_message(turn: Turn, ticket: Ticket, exc: IllegalTransition) -> str:
     """'T-000001 is resolved; you can: close, reopen, …' in the actor's language."""
     t = turn.t
-    allowed = ", ".join(action_label(a, t) for a in exc.allowed if a is not Action.CUSTOMER_MESSAGE)
+    # The catalog builds the sentence and joins the list ("、" in Chinese): no English word order glued around it.
+    allowed = t._(", ").join(action_label(a, t) for a in exc.allowed if a is not Action.CUSTOMER_MESSAGE)
     return t._(
-        "{number} is {status}, so you cannot {action} it. Allowed now: {allowed}.",
+        "{number} is {status}: “{action}” is not possible now. Allowed now: {allowed}.",
         number=ticket.number,
         status=status_label(ticket.status, t),
         action=action_label(exc.action, t),
@@ -217,8 +218,10 @@ def _apply(turn: Turn, ticket: Ticket, change: Change) -> None:
     except IllegalTransition as exc:
         raise Refusal(illegal_message(turn, ticket, exc)) from None
     except ReopenExpired as exc:
-        raise Refusal(t._("{number} was closed more than {days} days ago and cannot be reopened; open a new ticket.",
-                          number=ticket.number, days=exc.window.days)) from None
+        raise Refusal(t.ngettext("{number} was closed more than {days} day ago and cannot be reopened; open a new "
+                                 "ticket.", "{number} was closed more than {days} days ago and cannot be reopened; "
+                                 "open a new ticket.", exc.window.days, number=ticket.number,
+                                 days=exc.window.days)) from None
     if ticket.status is not before and change.kind is not TimelineKind.STATUS:
         change.followups.append(_status_line(turn, before, ticket.status))
 

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from bot.events import ButtonPressed
 from bot.subjects import Subject, SubjectKind
 from cards import actions
-from handlers import conversation
+from handlers import conversation, requests
 from handlers.kb_presses import press_article
+from handlers.request_presses import press_request, reply_under_request
 from handlers.ticket_presses import press_ticket
 from handlers.turn import Turn
+
+MAX_SUBJECT_ID = 2**31 - 1  # the id columns' range: only a forged press names a larger one
 
 # (turn, the press, its decoded controls — all of the handler's kind) → the press applied and the delivery finished.
 PressHandler = Callable[[Turn, ButtonPressed, list[actions.ActionRef]], Awaitable[None]]
@@ -40,12 +43,17 @@ async def _ticket_reply(turn: Turn, subject: Subject, text: str) -> bool:
         ticket = await uow.get_ticket(subject.id)
     if ticket is None:
         return False
+    mention = requests.thread_ask(turn, text)
+    if mention is not None:  # "@赵会计 请核对发票金额 截止 明天18:00": a request, not a note
+        await requests.ask(turn, ticket.id, *mention)
+        return True
     await conversation.thread_message(turn, ticket, text)
     return True
 
 
 HANDLERS: dict[SubjectKind, SubjectHandlers] = {
     SubjectKind.TICKET: SubjectHandlers(press=press_ticket, reply=_ticket_reply),
+    SubjectKind.REQUEST: SubjectHandlers(press=press_request, reply=reply_under_request),
     SubjectKind.ARTICLE: SubjectHandlers(press=press_article),
 }
 
@@ -62,6 +70,11 @@ async def handle_press(turn: Turn, event: ButtonPressed) -> None:
     kinds = {ref.kind for ref in refs}
     handlers = HANDLERS.get(next(iter(kinds))) if len(kinds) == 1 else None
     if handlers is not None:
+        subject = refs[0].subject
+        if event.card_id and event.message_ref and subject.id <= MAX_SUBJECT_ID:
+            # First, so the updates this press causes can use the card's new reference (WeCom's fresh code).
+            await turn.ctx.store.renew_placement_ref(subject=subject, target=event.conversation,
+                                                     card_id=event.card_id, message_ref=event.message_ref)
         await handlers.press(turn, event, refs)
         return
     async with turn.ctx.store.unit() as uow:

@@ -12,6 +12,7 @@ from bot.routing import rule_title
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, TimelineKind, format_number
 from cards.sla_text import sla_lines
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
+from handlers import attachments
 from handlers.notify import post_card
 from handlers.turn import Turn
 
@@ -48,6 +49,7 @@ async def show(turn: Turn, ticket_id: int) -> None:
             lines = [_timeline_line(turn, e) for e in entries]
             if lines:
                 await turn.reply(uow, t._("Recent activity on {number}:", number=ticket.number) + "\n" + "\n".join(lines))
+            await attachments.list_files(turn, uow, ticket, public_only=viewer == CUSTOMER_VIEW)
         await turn.finish(uow)
 
 
@@ -103,6 +105,8 @@ def _timeline_line(turn: Turn, entry: TimelineEntry) -> str:
             said = (t._("continues the closed ticket {number}", number=entry.after or "?")
                     if detail.get("link") == LinkDirection.FOLLOWS
                     else t._("continued in {number}", number=entry.after or "?"))
+        case TimelineKind.REQUEST:
+            said = _request_line(turn, entry, who) + quoted
         case _:
             said = f"{who} {entry.kind}{quoted}"
     return f"· {entry.at.astimezone(zone).strftime('%m-%d %H:%M')} {said}".rstrip()
@@ -126,6 +130,28 @@ def _label(enum, label, value: str | None, t) -> str:
         return label(enum(value), t)
     except ValueError:
         return value or "—"
+
+
+def _request_line(turn: Turn, entry: TimelineEntry, who: str) -> str:
+    """A request's step on the ticket's history, in the reader's words."""
+    t, detail, number = turn.t, entry.detail or {}, entry.after or "?"
+    match detail.get("event"):
+        case "asked":
+            return t._("{who} asked {name} ({number}):", who=who, name=_someone(turn, detail.get("to")),
+                       number=number)
+        case "accepted":
+            return t._("{who} is on {number}", who=who, number=number)
+        case "answered":
+            return t._("{who} answered {number}:", who=who, number=number)
+        case "declined":
+            return t._("{who} declined {number}", who=who, number=number)
+        case "handed_over":
+            return t._("{who} handed {number} to {name}", who=who, number=number, name=_someone(turn, detail.get("to")))
+        case "cancelled":
+            return t._("{who} cancelled {number}", who=who, number=number)
+        case "moved":
+            return t._("{who} moved the deadline of {number}", who=who, number=number)
+    return f"{who} {number}"
 
 
 def _rule(turn: Turn, key: str) -> str:
@@ -210,8 +236,9 @@ def _listing(turn: Turn, scope: str, priority: Priority | None, page: int, ticke
             pages = -(-total // PAGE_SIZE)
             return t._("There is no page {page}; the list has {pages}.", page=page, pages=_amount(pages, capped))
         return t._("No tickets here.")
-    header = (t._("{count} tickets:", count=_amount(total, capped)) if page == 1
-              else t._("{count} tickets, page {page}:", count=_amount(total, capped), page=page))
+    header = (t.ngettext("{count} ticket:", "{count} tickets:", total, count=_amount(total, capped)) if page == 1
+              else t.ngettext("{count} ticket, page {page}:", "{count} tickets, page {page}:", total,
+                              count=_amount(total, capped), page=page))
     lines = [header, *(ticket_line(x, turn) for x in tickets)]
     more = total - (page - 1) * PAGE_SIZE - len(tickets)
     if more > 0:

@@ -13,7 +13,7 @@ from pydantic import TypeAdapter
 from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, FormSubmitted, MessagePosted
 from bot.ports import AlreadyProcessed, Context
 from bot.tickets import Action, Impact, Priority
-from handlers import changes, conversation, kb, lifecycle, queries
+from handlers import attachments, changes, conversation, kb, lifecycle, queries, requests, stats
 from handlers import commands as cmd
 from handlers.background import BackgroundWork, WorkerPool
 from handlers.intake import Intake, new_from_command
@@ -209,18 +209,34 @@ class Router:
     async def _message(self, turn: Turn, text: str) -> None:
         event: MessagePosted = turn.event
         remainder = cmd.split_command_word(text)
+        if remainder is None and event.mentioned and not turn.person.is_customer:
+            # "@ticketbot claim" in a card's thread (or anywhere): words to the bot, not a note. A customer's
+            # "@ticketbot help, my page…" stays a question (their commands need the command word).
+            remainder = cmd.command_after_mention(text)
         if remainder is not None:
             await self.run_command(turn, remainder)
+            return
+        direct = turn.conversation.kind is ConversationKind.DM or event.addressed
+        if event.unusable and (direct or turn.conversation.thread_id):
+            await attachments.unusable(turn)
             return
         if turn.conversation.thread_id:
             async with self.ctx.store.unit() as uow:
                 subject = await uow.find_subject_by_thread(turn.conversation)
-            # Under a card, the card's subject takes the message (a ticket's: a note or a reply to the customer).
+            # Under a card, the card's subject takes the message (a ticket's: a note or a reply to the customer,
+            # with the files that came with it).
             if subject is not None and await handle_reply_under_card(turn, subject, text):
                 return
-        direct = turn.conversation.kind is ConversationKind.DM or event.addressed
         if turn.person.is_customer and direct:
-            await conversation.customer_message(turn, text)
+            taken = await attachments.take(turn)
+            text = text if text.strip() else attachments.files_line(taken)  # only files: their names are the message
+            if not text.strip():  # nothing usable came (every file refused): say why, open nothing
+                await attachments.refused_only(turn, taken)
+                return
+            await conversation.customer_message(turn, text, taken)
+            return
+        # A colleague writing to the bot plainly answers the request open for them.
+        if turn.conversation.kind is ConversationKind.DM and await requests.answer_in_dm(turn, text):
             return
         async with self.ctx.store.unit() as uow:
             if direct:
@@ -252,8 +268,12 @@ class Router:
                 await queries.list_tickets(turn, scope, priority=priority, page=page)
             case cmd.Show(ticket_id=ticket_id):
                 await queries.show(turn, ticket_id)
-            case cmd.Stats():
+            case cmd.SendFile(ticket_id=ticket_id, number=number):
+                await attachments.send_again(turn, ticket_id, number)
+            case cmd.Stats() if request.bare:
                 await queries.stats(turn)
+            case cmd.Stats():
+                await stats.figures(turn, request)
             case KbRequest():
                 await kb.run(turn, request)
             case cmd.Sla(ticket_id=ticket_id):
@@ -262,6 +282,16 @@ class Router:
                 async with self.ctx.store.unit() as uow:
                     await turn.reply(uow, cmd.usage_text(topic, turn.t, customer=turn.person.is_customer), private=True)
                     await turn.finish(uow)
+            case cmd.Ask(ticket_id=ticket_id, target=target, text=text):
+                ticket_id = ticket_id or await self._ticket_of_thread(turn)
+                if ticket_id is None:  # outside a ticket's thread the number is needed
+                    await self._usage(turn, cmd.UsageError("ask", cmd.WHICH_TICKET))
+                    return
+                await requests.ask(turn, ticket_id, target, text)
+            case cmd.ChangeRequest(request_id=request_id, action=action, text=text, target=target):
+                await requests.act(turn, request_id, action, text=text, target=target)
+            case cmd.ListRequests(mine=mine):
+                await requests.list_requests(turn, mine=mine)
             case cmd.Claim(ticket_id=ticket_id):
                 ticket_id = ticket_id or await self._ticket_of_thread(turn)
                 if ticket_id is None:  # outside a ticket's thread the number is needed

@@ -4,8 +4,7 @@ commands (the press table in handlers/presses.py routes a ticket's presses here)
 from __future__ import annotations
 
 from bot.events import ButtonPressed
-from bot.subjects import Subject
-from bot.tickets import MAX_TICKET_ID, Action, Priority, Ticket
+from bot.tickets import MAX_TICKET_ID, Action, Priority, Ticket, format_number
 from cards import actions
 from handlers import changes, lifecycle
 from handlers.notify import refresh_cards
@@ -18,6 +17,24 @@ CHOICES = (Action.ASSIGN, Action.PRIORITY, Action.CATEGORY)
 PRESSABLE = frozenset({*CHOICES, Action.CLAIM, Action.RESOLVE, Action.CLOSE, Action.REOPEN, Action.RESUME})
 
 
+ASK_PREFIX = "ask:"  # "Ask Finance…" in the assign list: a department that is asked, not assigned
+
+
+async def _how_to_ask(turn: Turn, ticket_id: int, department: str) -> None:
+    """'Ask Finance…' chosen on a card: a request needs a question, so say how to write it (nothing changes)."""
+    found = turn.ctx.directory.departments.get(department)
+    async with turn.ctx.store.unit() as uow:
+        if found is None:
+            await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
+        else:
+            await turn.reply(uow, turn.t._(
+                "{team} is asked, not assigned. Write your question with a deadline: {command}",
+                team=found.name(turn.t.language),
+                command=turn.t._("/ticket ask {number} @{team} <question> [by <deadline>]",
+                                 number=format_number(ticket_id), team=found.key)), private=True)
+        await turn.finish(uow)
+
+
 def builder_for(turn: Turn, action: Action | str, value: str):
     """The lifecycle builder for a card control; None when the control or its value is not valid."""
     value = value.strip()
@@ -25,7 +42,7 @@ def builder_for(turn: Turn, action: Action | str, value: str):
         action = Action(action)  # the codec carries any kind's action as text
     except ValueError:
         return None
-    if action not in PRESSABLE or (action in CHOICES and not value):
+    if action not in PRESSABLE or (action in CHOICES and not value) or value.startswith(ASK_PREFIX):
         return None
     match action:
         case Action.PRIORITY:
@@ -66,10 +83,6 @@ async def press_ticket(turn: Turn, event: ButtonPressed, refs: list[actions.Acti
             await turn.finish(uow)
         return
     ticket_id = refs[0].subject_id if refs else None
-    if ticket_id is not None and event.card_id and event.message_ref:
-        # First, so the updates this press causes can use the card's new reference (WeCom's fresh code).
-        await ctx.store.renew_placement_ref(subject=Subject.ticket(ticket_id), target=event.conversation,
-                                            card_id=event.card_id, message_ref=event.message_ref)
     changed, stopped = await _apply_choices(turn, event)
     if stopped:
         return
@@ -87,6 +100,9 @@ async def press_ticket(turn: Turn, event: ButtonPressed, refs: list[actions.Acti
             if ticket is not None:
                 await refresh_cards(uow, ticket)
             await turn.finish(uow)
+        return
+    if ref.action == Action.ASSIGN and (event.value or "").startswith(ASK_PREFIX):
+        await _how_to_ask(turn, ref.subject_id, event.value.removeprefix(ASK_PREFIX))
         return
     builder = builder_for(turn, ref.action, event.value or "")
     if builder is None:

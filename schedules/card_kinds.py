@@ -4,21 +4,59 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.attachments import ContentStore
 from bot.config import AppConfig
 from bot.directory import Directory
 from bot.ports import Clock, UnitOfWork
 from bot.sla import SlaPolicy
 from bot.subjects import SubjectKind
-from cards.ticket import TicketCards
+from cards.digest import DigestCards
+from cards.request import RequestCards, RequestView
+from cards.ticket import TicketCards, TicketView
+from schedules.files import file_kind
 from schedules.sending import CardKind
 
 
 async def _load_tickets(uow: UnitOfWork, ids: Sequence[int]):
-    return await uow.get_tickets(ids)
+    """Tickets with their open requests (the card says who is asked what, by when)."""
+    tickets = await uow.get_tickets(ids)
+    asked = await uow.open_requests_of(list(tickets))
+    return {ticket_id: TicketView(ticket, tuple(asked.get(ticket_id, ()))) for ticket_id, ticket in tickets.items()}
+
+
+async def _load_figures(uow: UnitOfWork, ids: Sequence[int]):
+    return await uow.digests().load(ids)
+
+
+def _kept_chart(record, platform: str) -> str | None:
+    return record.chart_refs.get(platform)
+
+
+async def _keep_chart(store, record, platform: str, ref: str) -> None:
+    # In memory too: the other copies of this batch were loaded before the upload.
+    record.chart_refs[platform] = ref
+    async with store.unit() as uow:
+        await uow.digests().keep_chart_ref(record.id, platform, ref)
+
+
+async def _load_requests(uow, ids: Sequence[int]):
+    """Requests with their tickets (the card shows both)."""
+    requests = [request for request_id in ids if (request := await uow.get_request(request_id)) is not None]
+    tickets = await uow.get_tickets(sorted({request.ticket_id for request in requests}))
+    return {request.id: RequestView(request, tickets[request.ticket_id]) for request in requests
+            if request.ticket_id in tickets}
 
 
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
-               clock: Clock) -> dict[SubjectKind, CardKind]:
-    """One entry per kind of subject with a card; a new kind adds its loader and card builder here."""
+               clock: Clock, content: ContentStore | None = None) -> dict[SubjectKind, CardKind]:
+    """One entry per kind of subject with a card; a new kind adds its loader and card builder here (and the files
+    the outbox sends are loaded here too, from the content store)."""
     tickets = TicketCards(directory=directory, categories=config.categories, policy=policy, clock=clock)
-    return {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build)}
+    requests = RequestCards(directory=directory, clock=clock, timezone=config.business_hours.timezone)
+    kinds = {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build),
+             SubjectKind.REQUEST: CardKind(load=_load_requests, build=requests.build),
+             SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build,
+                                          image_ref=_kept_chart, keep_image_ref=_keep_chart)}
+    if content is not None:
+        kinds[SubjectKind.ATTACHMENT] = file_kind(content)
+    return kinds

@@ -38,6 +38,10 @@ class CardKind:
 
     load: Callable[[UnitOfWork, Sequence[int]], Awaitable[Mapping[int, Any]]]
     build: Callable[[Any, str, str], Card]  # (loaded subject, viewer role, language) → neutral card
+    # A kind whose picture is the same for every copy (a digest's chart) keeps the platform's reference of its first
+    # upload: (loaded subject, platform) → the kept reference, and (store, loaded subject, platform, ref) → keep it.
+    image_ref: Callable[[Any, str], str | None] | None = None
+    keep_image_ref: Callable[[Any, Any, str, str], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -140,6 +144,9 @@ class Sender:
             resume = {"found": found} if found is not None else {}
             return await messenger.post(message.target, text=message.text, ephemeral_user=message.ephemeral_user,
                                         **tagged, **resume)
+        if message.kind is OutgoingKind.FILE:
+            from schedules.files import send_file  # (a module of its own: files are not cards)
+            return await send_file(messenger, message, loaded.subjects, self.store)
         card = await self._card(messenger, item, loaded)
         if message.kind is OutgoingKind.CARD:
             return await messenger.post(message.target, card=card, **tagged)
@@ -162,7 +169,12 @@ class Sender:
             raise SendError(f"{subject} has no card (gone, or a kind this dispatcher does not know)", permanent=True)
         card = card_kind.build(found, message.viewer_role, message.language)
         if card.image is not None and card.image.ref is None and card.image.data is not None:
-            ref = await messenger.upload_image(message.target, card.image)
+            platform = message.target.platform.value
+            ref = card_kind.image_ref(found, platform) if card_kind.image_ref else None
+            if ref is None:
+                ref = await messenger.upload_image(message.target, card.image)
+                if card_kind.keep_image_ref is not None:
+                    await card_kind.keep_image_ref(self.store, found, platform, ref)
             card = dataclasses.replace(card, image=dataclasses.replace(card.image, ref=ref, data=None))
         return card
 
@@ -190,6 +202,6 @@ def _lookup(messenger: Messenger | None, item: OutboxItem) -> SentLookup | None:
     """The messenger as a SentLookup when it can tell whether this row's message went out, else None."""
     message = item.message
     # A card update is idempotent (sent twice, it shows the same), and an ephemeral message leaves no history.
-    if message.kind is OutgoingKind.CARD_UPDATE or message.ephemeral_user:
+    if message.kind in (OutgoingKind.CARD_UPDATE, OutgoingKind.FILE) or message.ephemeral_user:
         return None
     return messenger if callable(getattr(messenger, "find_sent", None)) else None

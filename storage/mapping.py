@@ -100,6 +100,8 @@ def ticket_values(ticket: Ticket) -> dict:
         "sla_pauses": [[_iso_utc(start), _iso_utc(end)] for start, end in ticket.sla_pauses],
         "next_due_at": ticket.next_due_at,
         "escalation_acked": ticket.escalation_acked,
+        "response_due_at": ticket.response_due_at, "frt_seconds": ticket.frt_seconds,
+        "ttr_seconds": ticket.ttr_seconds,
         **sla_marks(ticket),  # derived from the deadlines above, for the breaching list's indexes
     }
 
@@ -138,6 +140,7 @@ def ticket_from_row(row: TicketRow) -> Ticket:
         sla_pauses=[(_from_iso(start), _from_iso(end)) for start, end in row.sla_pauses or []],
         next_due_at=row.next_due_at,
         escalation_acked=row.escalation_acked,
+        response_due_at=row.response_due_at, frt_seconds=row.frt_seconds, ttr_seconds=row.ttr_seconds,
     )
 
 

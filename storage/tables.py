@@ -54,6 +54,11 @@ class Base(DeclarativeBase):
 OPEN_STATUS_VALUES = ("in_progress", "new", "triaged", "waiting_colleague", "waiting_customer")
 NOT_CLOSED_PREDICATE = text("status <> 'closed'")
 OPEN_PREDICATE = text("status IN ({})".format(", ".join(f"'{value}'" for value in OPEN_STATUS_VALUES)))
+# A status line that takes a resolved or closed ticket back to work (a reopen, or the customer writing again).
+REOPEN_PREDICATE = text("kind = 'status' AND \"before\" IN ('resolved', 'closed') "
+                        "AND \"after\" NOT IN ('resolved', 'closed')")
+
+REPLY_PREDICATE = text("kind = 'reply'")
 
 
 class TicketRow(Base):
@@ -105,6 +110,10 @@ class TicketRow(Base):
     sla_due_at: Mapped[datetime | None] = mapped_column()
     sla_risk_at: Mapped[datetime | None] = mapped_column()
     sla_paused_risk_at: Mapped[datetime | None] = mapped_column()  # sla_risk_at of paused clocks only
+    # Outcome facts for the managers' figures (bot.kpis): the response promise kept, FRT and TTR in seconds.
+    response_due_at: Mapped[datetime | None] = mapped_column()
+    frt_seconds: Mapped[int | None] = mapped_column(Integer)
+    ttr_seconds: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         # Stats count per status and priority inside this index (closed = the rest of a whole-table count).
@@ -128,6 +137,14 @@ class TicketRow(Base):
         Index("ix_tickets_assignee_status", "assignee", "status"),
         Index("ix_tickets_customer_conv", "customer_conv_platform", "customer_conv_id", "customer_conv_thread"),
         Index("ix_tickets_agent_conv", "agent_conv_platform", "agent_conv_id", "agent_conv_thread"),
+        # The managers' figures: each is a range of one of these over the period (storage.kpis); the columns after
+        # the instant make FRT / TTR percentiles and resolved-per-agent index-only reads.
+        Index("ix_tickets_created_at", "created_at", "frt_seconds"),
+        Index("ix_tickets_resolved_at", "resolved_at", "ttr_seconds", "assignee"),
+        Index("ix_tickets_closed_at", "closed_at"),
+        # SLA attainment: the promises due in the period with what kept them, read from the index alone.
+        Index("ix_tickets_response_due_at", "response_due_at", "first_response_at"),
+        Index("ix_tickets_resolve_by", "resolve_by", "resolved_at", "closed_at"),
     )
 
 
@@ -147,6 +164,15 @@ class TimelineRow(Base):
     text: Mapped[str | None] = mapped_column(Text)
     visibility: Mapped[str] = mapped_column(String(16))
     detail: Mapped[dict[str, Any] | None] = mapped_column()  # why, as data (bot/reasons.py)
+
+    # Reopens (a resolved or closed ticket back to work) by time, for the managers' figures: a handful of rows.
+    # Per ticket, its reopens and its replies to the customer: first-contact resolution counts them by index alone.
+    __table_args__ = (Index("ix_timeline_reopens", "at", sqlite_where=REOPEN_PREDICATE,
+                            postgresql_where=REOPEN_PREDICATE),
+                      Index("ix_timeline_ticket_reopens", "ticket_id", sqlite_where=REOPEN_PREDICATE,
+                            postgresql_where=REOPEN_PREDICATE),
+                      Index("ix_timeline_ticket_replies", "ticket_id", sqlite_where=REPLY_PREDICATE,
+                            postgresql_where=REPLY_PREDICATE))
 
 
 class DeliveryRow(Base):
@@ -268,4 +294,45 @@ class ConsoleMessageRow(Base):
     posted_at: Mapped[datetime] = mapped_column()
 
 
-from storage import kb_tables  # noqa: E402,F401  (the knowledge base's tables join this metadata)
+OPEN_REQUEST_PREDICATE = text("status IN ('open', 'accepted')")
+
+
+class RequestRow(Base):
+    """A cross-department request on a ticket (bot.requests.Request)."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    asker: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text)
+    asked_person: Mapped[str | None] = mapped_column(String(200))
+    asked_department: Mapped[str | None] = mapped_column(String(64))
+    deadline: Mapped[datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    asked_from: Mapped[dict[str, Any] | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    settled_at: Mapped[datetime | None] = mapped_column()
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)  # the deadline sweep's bookmark
+
+    __table_args__ = (
+        # A ticket's requests (its card lists the open ones; the status follows when the last is settled).
+        Index("ix_requests_ticket", "ticket_id", "status"),
+        # `requests`: a colleague's own open ones, and their department's, most urgent (earliest deadline) first;
+        # `requests mine`: the asker's outgoing ones. Partial: settled requests are most of the table.
+        Index("ix_requests_open_person", "asked_person", "deadline", "id",
+              sqlite_where=OPEN_REQUEST_PREDICATE, postgresql_where=OPEN_REQUEST_PREDICATE),
+        Index("ix_requests_open_department", "asked_department", "deadline", "id",
+              sqlite_where=OPEN_REQUEST_PREDICATE, postgresql_where=OPEN_REQUEST_PREDICATE),
+        Index("ix_requests_open_asker", "asker", "deadline", "id",
+              sqlite_where=OPEN_REQUEST_PREDICATE, postgresql_where=OPEN_REQUEST_PREDICATE),
+    )
+
+
+# Tables that live in modules of their own (digest runs, the knowledge base, attachments), imported here so that
+# this metadata has them.
+from storage import attachment_tables, digest_tables, kb_tables  # noqa: E402,F401

@@ -6,15 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Conversation, Platform
 from bot.ports import AlreadyProcessed, CardPlacement, Clock, Outgoing, StaleTicket, TicketQuery
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, Visibility
+from storage.attachments import SqlAttachmentRecords
 from storage.db import insert_ignoring_conflicts
+from storage.digests import SqlDigestRuns
 from storage.kb_store import KbStore
+from storage.kpis import SqlKpis
 from storage.mapping import (
     outbox_values,
     placement_from_row,
@@ -32,6 +35,7 @@ from storage.queries import (
     not_closed_counts,
     ticket_filter,
 )
+from storage.requests import SqlRequests
 from storage.sla_index import time_left
 from storage.tables import (
     CardPlacementRow,
@@ -69,7 +73,7 @@ def _tickets_due() -> Select:
             .order_by(tickets.c.next_due_at, tickets.c.id, cards.c.id))
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(SqlRequests):
     """One transaction (see bot.ports.UnitOfWork); SqlStore.unit() commits or rolls it back."""
 
     def __init__(self, session: AsyncSession, clock: Clock):
@@ -78,6 +82,14 @@ class SqlUnitOfWork:
         self.kb = KbStore(session, clock)  # the knowledge base's port (bot.kb.ArticleStore) in this transaction
 
     # --- tickets -------------------------------------------------------------------------------------
+
+    def kpis(self) -> SqlKpis:
+        """The managers' figures (bot.ports.reports.KpiReads) inside this transaction."""
+        return SqlKpis(self.session)
+
+    def digests(self) -> SqlDigestRuns:
+        """Figures as sent: digest runs claimed once, stats answers kept (their cards' subjects)."""
+        return SqlDigestRuns(self.session)
 
     async def add_ticket(self, ticket: Ticket) -> Ticket:
         """Insert a new ticket; assigns its id, version 1 and (when unset) its timestamps."""
@@ -184,6 +196,14 @@ class SqlUnitOfWork:
                               priority: Priority | None = None) -> int:
         """How many open tickets are breached or at risk (counting stops at `cap` when given)."""
         return (await self.session.execute(at_risk_count(now, cap, priority))).scalar_one()
+
+    async def lock_requester(self, platform: Platform, user_id: str) -> None:
+        """Hold a customer's intake until this transaction ends, so two messages of theirs arriving together join
+        one ticket instead of opening two (PostgreSQL: a transaction-scoped advisory lock, which every replica
+        sees; SQLite: its writers already take turns, whole transaction by whole transaction)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                                       {"key": f"intake|{platform.value}|{user_id}"})
 
     async def find_open_ticket(self, *, platform: Platform, user_id: str, since: datetime) -> Ticket | None:
         """The requester's latest open or resolved ticket with activity since `since` (or waiting on them).
@@ -334,6 +354,11 @@ class SqlUnitOfWork:
             placement = placement_from_row(row)
             found.setdefault(placement.subject, []).append(placement)
         return found
+
+    @property
+    def attachments(self) -> SqlAttachmentRecords:
+        """The attachment records of this transaction (bot.attachments.AttachmentRecords)."""
+        return SqlAttachmentRecords(self.session)
 
     async def mark_delivery_done(self, platform: Platform, delivery_id: str) -> None:
         """Mark a delivery processed; it commits together with its effects. AlreadyProcessed when another

@@ -148,3 +148,30 @@ async def wecom(start_wecom):
     fake = FakeWeCom()
     client, _server = await start_wecom(fake)
     return client, fake
+
+
+@pytest.fixture
+async def dingtalk(database_url, aiohttp_client, aiohttp_server, monkeypatch):
+    """The real app with DingTalk on (tests.platforms.dingtalk_world.DingTalkWorld), against a fake OpenAPI."""
+    from tests.platforms.dingtalk_world import start_dingtalk
+
+    return await start_dingtalk(database_url=database_url, aiohttp_client=aiohttp_client,
+                                aiohttp_server=aiohttp_server, monkeypatch=monkeypatch)
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch):
+    """moto's S3-compatible server on a free local port (each test makes buckets of its own names:
+    moto keeps one state per process); skipped without moto."""
+    server_module = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    pytest.importorskip("aiobotocore", reason="aiobotocore is not installed")
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

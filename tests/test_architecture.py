@@ -12,12 +12,18 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "storage", "schedules", "cards")
 CORE = {
     "bot.events", "bot.tickets", "bot.sla", "bot.business_hours", "bot.routing", "bot.directory",
-    "bot.ports", "bot.permissions", "bot.config", "bot.config_types", "bot.config_sla", "bot.settings", "bot.reasons", "bot.i18n", "bot.subjects", "bot.metrics", "bot.text",
+    "bot.ports", "bot.permissions", "bot.config", "bot.config_types", "bot.config_sla", "bot.config_requests",
+    "bot.settings", "bot.deadlines", "bot.requests", "bot.reasons", "bot.i18n", "bot.subjects", "bot.metrics", "bot.text",
     "bot.kb", "bot.kb_config",
+    "bot.attachments",
 }
+CORE |= {"bot.kpis", "bot.digest_config"}  # the managers' figures (definitions, periods) and the digests' config
 PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "wechatpy", "dingtalk_stream", "alibabacloud_dingtalk", "aiohttp")
 # Third-party packages the core may lean on: validation, config parsing, holiday data, message catalogs.
 # (and the metrics client: counting is not a platform, and every room may count).
+# The one module of bot/platforms/ that every platform may import (token cache, pacer, error codes, parts): what
+# several platforms need lives there, since no platform imports another.
+SHARED_PLATFORM_MODULE = "bot.platforms.common"
 CORE_THIRD_PARTY = {"pydantic", "pydantic_settings", "yaml", "holidays", "babel", "prometheus_client"}
 
 
@@ -84,8 +90,11 @@ def _violations(module: str, imported: set[str]) -> list[str]:
                 problems.append(f"{module} imports {name}")
         elif module.startswith("bot.platforms."):
             own = module.split(".")[2].split("_")[0]  # slack_modal, console_static: the same platform
-            if name.startswith("bot.platforms.") and name.split(".")[2].split("_")[0] != own:
+            if (name.startswith("bot.platforms.") and name.split(".")[2].split("_")[0] != own
+                    and name != SHARED_PLATFORM_MODULE):
                 problems.append(f"platform {module} imports another platform {name}")
+            if module == SHARED_PLATFORM_MODULE and project and (top != "bot" or name.startswith("bot.platforms.")):
+                problems.append(f"the shared platform module imports {name}: it knows no platform")
             if project and top in ("storage", "schedules"):
                 problems.append(f"platform {module} imports {name}")
             if top == "cards" and name not in ("cards", "cards.model", "cards.actions", f"cards.{own}"):
@@ -158,6 +167,12 @@ def test_the_checker_catches_a_messenger_named_outside_its_rooms(module, named):
     assert _messenger_violations(module, named)
 
 
+def test_every_platform_may_import_the_one_shared_module():
+    assert _violations("bot.platforms.wecom_api", {SHARED_PLATFORM_MODULE}) == []
+    assert _violations("bot.platforms.dingtalk_messenger", {SHARED_PLATFORM_MODULE}) == []
+    assert _violations("bot.platforms.slack", {"bot.platforms.commons"})  # that one module, no other
+
+
 def test_the_checker_catches_a_platform_reaching_into_the_store():
     assert _platform_reaches_into_the_core("bot.platforms.wecom_aibot", {"ctx", "store"})
     assert _violations("bot.platforms.slack", {"storage.shared_state"})
@@ -180,6 +195,9 @@ def test_every_module_respects_the_import_directions():
         ("cards.ticket", {"handlers.notify"}),
         ("storage.store", {"aiohttp"}),
         ("bot.platforms.slack", {"bot.platforms.wecom"}),
+        ("bot.platforms.dingtalk", {"bot.platforms.wecom_api"}),
+        ("bot.platforms.common", {"bot.platforms.wecom_api"}),
+        ("bot.platforms.common", {"cards.wecom"}),
         ("handlers.router", {"bot.app"}),
         ("bot.routing", {"requests"}),
     ],

@@ -32,7 +32,9 @@ def missing_translations() -> dict[str, str]:
     """Used msgids without a Chinese translation."""
     with CATALOG.open("rb") as handle:
         catalog = read_po(handle)
-    translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and m.string}
+    # A plural entry counts only with every form translated (its msgstr is a tuple, truthy even when empty).
+    translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog
+                  if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)}
     return {msgid: where for msgid, where in used_msgids().items() if msgid not in translated}
 
 

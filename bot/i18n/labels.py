@@ -33,6 +33,7 @@ ACTION = {
     Action.RESOLVE: _("Resolve"),
     Action.CLOSE: _("Close"),
     Action.REOPEN: _("Reopen"),
+    Action.ASK: _("Ask a colleague"),
 }
 PRIORITY = {
     Priority.P0: _("P0 · critical"),

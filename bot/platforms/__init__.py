@@ -26,3 +26,4 @@ class Wiring:
     state: SharedState
     clock: Clock  # e.g. to refuse callbacks whose timestamp is too old to be a fresh delivery
     console_log: Any = None  # the console's message log (bot.platforms.console.ConsoleLog): the store
+    files: Any = None  # bot.attachments.AttachmentDesk: uploads the adapter receives itself, attachments to serve

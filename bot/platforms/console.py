@@ -6,16 +6,18 @@ import base64
 import logging
 import uuid
 from pathlib import Path
-from typing import Protocol
+from typing import Annotated, Protocol
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.attachments import AttachmentLimits, Fetched, FileRefused, Refusal
 from bot.config import Settings
 from bot.directory import Directory, Role
-from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
-from bot.i18n import translator
+from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, FileRef, MessagePosted, Platform
+from bot.i18n import SUPPORTED, translator
 from bot.platforms import Wiring
+from bot.platforms.console_files import ConsoleFiles
 from bot.platforms.console_gate import install_gate
 from bot.ports import Pacing
 from bot.text import split_text
@@ -28,6 +30,7 @@ HISTORY_LIMIT = 5000
 # The console shows what a chat app would: a long text as several messages of at most as much as a person may
 # type into the page (the send box's limit), cut at line boundaries.
 TEXT_LIMIT = 4000
+BOT_MENTION = "@ticketbot"  # how a person names the bot on the page
 PAGE_LIMIT = 500  # messages per poll: a page with a long history catches up over a few polls
 
 
@@ -103,8 +106,21 @@ class ConsoleMessenger:
     platform = Platform.CONSOLE
     pacing = Pacing()  # an in-process page: no limits to keep
 
-    def __init__(self, hub: ConsoleHub):
+    def __init__(self, hub: ConsoleHub, files: ConsoleFiles | None = None):
         self.hub = hub
+        self.files = files
+
+    async def fetch_file(self, file: FileRef, *, max_bytes: int) -> Fetched:
+        """An upload's bytes (kept when the page sent it)."""
+        if self.files is None:
+            raise FileRefused(Refusal.UNAVAILABLE, "the console takes no files here")
+        return await self.files.fetch_file(file, max_bytes=max_bytes)
+
+    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes,
+                        attachment_id: int | None = None) -> str:
+        """The file shown inline in the conversation (a picture) or as a download link."""
+        return await (self.files or ConsoleFiles(desk=None, hub=self.hub, limits=AttachmentLimits())).send_file(
+            target, name=name, mime=mime, data=data, attachment_id=attachment_id)
 
     async def upload_image(self, target: Conversation, image: Image) -> str:
         """The picture as a data: URL (base64 PNG) that the card's <img> shows; nothing leaves the process."""
@@ -139,9 +155,12 @@ CHROME = {
     "send": _("Send"), "replying": _("Replying in thread"), "reply-in-thread": _("💬 reply in thread"),
     "only-you": _("only you can see this"), "offline": _("Reconnecting to ticketbot…"),
     "hint-staff": _("Try /ticket help or /ticket list."), "hint-customer": _("Just write what is wrong."),
-    "in-thread": _("replied in a thread:"),
+    "in-thread": _("replied in a thread:"), "attach": _("Attach files (or drop them here)"),
     "no-personas": _("No personas: give people or customers a console identity in the config "
                      "(identities: {console: alice}) and restart."),
+    # Who a persona is, beside their name in the picker: their role and language in the reader's words.
+    "role-customer": _("customer"), "role-agent": _("agent"), "role-lead": _("lead"), "role-manager": _("manager"),
+    "role-colleague": _("colleague"), "lang-zh-CN": _("Chinese"), "lang-en": _("English"),
 }
 
 
@@ -150,24 +169,31 @@ def chrome(languages: set[str]) -> dict[str, dict[str, str]]:
     return {language: {key: translator(language)._(msgid) for key, msgid in CHROME.items()} for language in languages}
 
 
+# What a page may send, within what the database stores: no NUL (PostgreSQL refuses it in text), and ids no
+# longer than their columns (conversations and threads 255 characters, people 200).
+_NO_NUL = r"^[^\x00]*$"
+_Id = Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_NUL)]
+_Place = Annotated[str, Field(min_length=1, max_length=255, pattern=_NO_NUL)]
+
+
 class _SendBody(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    as_user: str = Field(alias="as", min_length=1)
-    conversation: str = Field(min_length=1)
-    text: str = Field(min_length=1, max_length=TEXT_LIMIT)
-    thread: str | None = None
-    id: str | None = Field(default=None, max_length=200)  # the delivery id, stored in 200 characters
+    as_user: _Id = Field(alias="as")
+    conversation: _Place
+    text: str = Field(min_length=1, max_length=TEXT_LIMIT, pattern=_NO_NUL)
+    thread: _Place | None = None
+    id: _Id | None = None  # the delivery id, stored in 200 characters
 
 
 class _PressBody(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    as_user: str = Field(alias="as", min_length=1)
-    conversation: str = Field(min_length=1)
-    ref: str | None = None
-    action: str = Field(min_length=1)
-    value: str | None = None
-    thread: str | None = None
-    id: str | None = Field(default=None, max_length=200)  # the delivery id, stored in 200 characters
+    as_user: _Id = Field(alias="as")
+    conversation: _Place
+    ref: _Place | None = None
+    action: _Id
+    value: _Id | None = None
+    thread: _Place | None = None
+    id: _Id | None = None  # the delivery id, stored in 200 characters
 
 
 def personas(directory: Directory) -> list[dict]:
@@ -179,15 +205,25 @@ def personas(directory: Directory) -> list[dict]:
         if not user_id:
             continue
         role = next(r for r in order if r in person.roles)
+        department = directory.find_department(person.department) if person.department else None
         found.append({"user_id": user_id, "name": person.name, "role": role.value,
-                      "department": person.department, "language": directory.language_of(person)})
+                      "department": person.department, "language": directory.language_of(person),
+                      "department_names": {lang: department.name(lang) for lang in SUPPORTED} if department else {}})
     return found
+
+
+def first_persona(found: list[dict]) -> str | None:
+    """Who the page opens as: the first customer (README's quick start begins as one), else the first persona."""
+    customers = [p["user_id"] for p in found if p["role"] == Role.CUSTOMER.value]
+    return (customers or [p["user_id"] for p in found] or [None])[0]
 
 
 def message_event(body: _SendBody, actor: Actor, conversation: Conversation) -> MessagePosted:
     """A typed message → MessagePosted (addressed in the DM with the bot); the page's id makes a resend a repeat."""
+    mentioned = body.text.lstrip().lower().startswith(BOT_MENTION)
     return MessagePosted(delivery_id=body.id or uuid.uuid4().hex, actor=actor, conversation=conversation,
-                         text=body.text, addressed=conversation.kind is ConversationKind.DM)
+                         text=body.text, addressed=conversation.kind is ConversationKind.DM or mentioned,
+                         mentioned=mentioned)
 
 
 def press_event(body: _PressBody, actor: Actor, conversation: Conversation) -> ButtonPressed:
@@ -230,11 +266,14 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     async def get_personas(_request: web.Request) -> web.Response:
         languages = {p["language"] for p in people.values()} | {directory.default_language}
         return web.json_response({"personas": list(people.values()), "language": directory.default_language,
+                                  "start": first_persona(list(people.values())),
                                   "channels": [{"id": c, "name": f"#{c}"} for c in hub.channels],
                                   "chrome": chrome(languages)})
 
     async def get_messages(request: web.Request) -> web.Response:
         viewer = request.query.get("as", "")
+        if "\x00" in viewer or len(viewer) > 255:  # no persona is named so: nothing the database could look up
+            raise web.HTTPBadRequest(text="as must name a persona")
         try:
             since = int(request.query.get("since", "0"))
         except ValueError:
@@ -264,4 +303,7 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     app.router.add_get("/console/api/messages", get_messages)
     app.router.add_post("/console/api/send", send)
     app.router.add_post("/console/api/press", press)
-    return ConsoleMessenger(hub)
+    files = ConsoleFiles(desk=wiring.files, hub=hub, limits=config.attachments) if wiring.files else None
+    if files is not None:
+        files.add_routes(app, router=router, who=actor_and_conversation)
+    return ConsoleMessenger(hub, files)

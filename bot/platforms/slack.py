@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import AppConfig, Settings, SlackSettings
@@ -28,20 +29,27 @@ from bot.events import (
     MessagePosted,
     Platform,
 )
-from bot.platforms import Malformed, Wiring
+from bot.platforms import Malformed, Wiring, slack_shapes
+from bot.platforms.slack_files import file_refs
 from bot.platforms.slack_identity import SlackIdentity
 from bot.platforms.slack_messenger import SlackMessenger
 from bot.platforms.slack_modal import INTAKE_CALLBACK, intake_modal, read_intake
+from bot.platforms.slack_shapes import Kind
 from bot.ports import Clock
 from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
 REPLAY_WINDOW = 300  # seconds: Slack's own rule (a signed request older than 5 minutes is refused)
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+# A user group: `<!subteam^S1|@finance>` → its handle (name the handle as a department alias), else its id.
+_GROUP = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|@?([^>]*))?>")
+ACTIONS = "tb:"  # the prefix of every control the bot puts on a card (cards.actions)
 
 
 def neutral_text(text: str) -> str:
-    """Slack's mention markup `<@U1|name>` → the neutral `@U1` the command grammar understands."""
+    """Slack's mention markup `<@U1|name>` → the neutral `@U1` the command grammar understands; a user group
+    `<!subteam^S1|@finance>` → `@finance`."""
+    text = _GROUP.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
     return _MENTION.sub(lambda m: "@" + m.group(1), text)
 
 
@@ -64,10 +72,20 @@ def command_event(body: dict) -> CommandIssued:
     )
 
 
+# Message subtypes, decided one by one. A person's message like any other: a plain one, one sharing files (a
+# screenshot with its line of text), and a thread reply also sent to the channel ("also send to channel").
+PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+# Everything else is ignored on purpose: an edit or a deletion (message_changed, message_deleted) cannot change
+# what the append-only timeline already holds, and bots' and the system's messages (bot_message, channel_join,
+# channel_topic, pinned_item …) are nobody asking for help.
+
+
 def message_event(body: dict, bot_user_id: str | None) -> MessagePosted | None:
-    """A message or app_mention → MessagePosted; None for bot, edited or system messages."""
+    """A person's message or app_mention → MessagePosted; None for edits, deletions, bot and system messages."""
     event = body.get("event", {})
-    if event.get("subtype") or event.get("bot_id") or not event.get("user") or event.get("user") == bot_user_id:
+    if event.get("subtype") not in PERSON_SUBTYPES:
+        return None
+    if event.get("bot_id") or not event.get("user") or event.get("user") == bot_user_id:
         return None
     channel = event.get("channel", "")
     text = event.get("text", "")
@@ -87,6 +105,8 @@ def message_event(body: dict, bot_user_id: str | None) -> MessagePosted | None:
         conversation=conversation,
         text=text,
         addressed=bool(mentioned or conversation.kind is ConversationKind.DM or (external and not event.get("thread_ts"))),
+        mentioned=bool(mentioned),
+        files=file_refs(event),
     )
 
 
@@ -142,19 +162,10 @@ def parse_body(raw: str, content_type: str) -> dict:
     return body
 
 
-# Top-level fields Bolt's middleware and our listeners read, and the type Slack always gives them.
-_SHAPE = {dict: ("event", "team", "user", "channel", "container", "view", "enterprise", "message", "state"),
-          list: ("actions", "authorizations"),
-          str: ("type", "team_id", "user_id", "channel_id", "enterprise_id", "api_app_id", "token", "trigger_id",
-                "command", "text", "response_url", "user_name", "event_id")}
-
-
 def to_event(body: dict, bot_user_id: str | None = None) -> Event | None:
     """Any body Slack posts → its neutral event (None for what the bot does not act on); Malformed for a body
     whose shape Slack never sends (a field missing, or of the wrong type)."""
-    for kind, names in _SHAPE.items():
-        if wrong := [name for name in names if name in body and not isinstance(body[name], kind)]:
-            raise Malformed(f"{', '.join(wrong)} not a {kind.__name__}")
+    slack_shapes.check(body)
     try:
         if "command" in body:
             return command_event(body)
@@ -198,6 +209,7 @@ class SlackAdapter:
         self.client = AsyncWebClient(token=settings.bot_token.get_secret_value(), base_url=settings.api_base_url)
         self.secret = secret.encode()
         self.identity = SlackIdentity(client=self.client, state=state, clock=clock)
+        self.messenger = SlackMessenger(self.client, files_base_url=settings.files_base_url)
 
         async def authorize(enterprise_id, team_id, user_id):  # Bolt passes arguments by these names
             return await self.identity.authorize(enterprise_id, team_id, user_id)
@@ -229,7 +241,7 @@ class SlackAdapter:
         async def on_message(ack, body, context):
             await self._message(ack, body, context)
 
-        @bolt.action(re.compile(r"^tb:"))
+        @bolt.action(re.compile("^" + re.escape(ACTIONS)))
         async def on_action(ack, body):
             await router.deliver(action_event(body), ack, background=True)
 
@@ -258,26 +270,60 @@ class SlackAdapter:
             return web.json_response({"error": "invalid request"}, status=401)
         try:
             body = parse_body(raw.decode("utf-8"), request.content_type or "")
-            event = to_event(body)  # the shape the listeners rely on, checked before Bolt sees the body
         except (Malformed, UnicodeDecodeError) as exc:
             log.warning("slack: refused a signed but malformed request: %s", exc)
             return web.json_response({"error": "malformed body"}, status=400)
-        if body.get("type") == "url_verification":
-            return web.json_response({"challenge": body.get("challenge")})
+        response = await self.answer(body, headers)
+        return web.Response(status=response.status, body=response.body,
+                            headers={k: v[0] for k, v in response.headers.items() if k in ("content-type",)})
+
+    async def answer(self, body: dict, headers: dict[str, str]) -> BoltResponse:
+        """A verified body → Slack's answer, over HTTP and Socket Mode alike."""
+        try:
+            event = to_event(body)  # the shape anything reads, checked before Bolt sees the body
+        except Malformed as exc:
+            log.warning("slack: refused a signed but malformed request: %s", exc)
+            return BoltResponse(status=400, body={"error": "malformed body"})
+        kind = slack_shapes.kind_of(body, (INTAKE_CALLBACK,), ACTIONS)
+        if kind is Kind.CHALLENGE:
+            return BoltResponse(status=200, body={"challenge": body.get("challenge")})
+        if kind is Kind.UNUSED:
+            # Slack counts every non-2xx against the app (and may turn its events off): acknowledged, one line.
+            log.debug("slack: acknowledged %s, which the bot does not use", slack_shapes.describe(body))
+            return BoltResponse(status=200)
+        if kind is Kind.LIFECYCLE:
+            self._lifecycle(body)
+            return BoltResponse(status=200)
         if isinstance(event, CommandIssued) and not opens_form(event, body):
             # Verified and complete: record, acknowledge, process in the pool. Bolt's dispatch (middleware chain,
             # a listener task, an ack polled every 10 ms) would only add to the 3 s Slack allows.
             await self.router.deliver(event, background=True)
-            return web.Response(status=200)
+            return BoltResponse(status=200)
         bolt_request = AsyncBoltRequest(body=body, headers={k: [v] for k, v in headers.items()}, mode="socket_mode")
         try:
-            response = await self.bolt.async_dispatch(bolt_request)
+            return await self.bolt.async_dispatch(bolt_request)
         except Exception as exc:  # Bolt's own reading of an odd body (its listeners' failures it answers itself)
             log.warning("slack: refused a request Bolt could not read: %s: %s", type(exc).__name__, exc)
-            return web.json_response({"error": "malformed body"}, status=400)
-        return web.Response(status=response.status, body=response.body,
-                            headers={k: v[0] if isinstance(v, list) else v for k, v in response.headers.items()
-                                     if k.lower() in ("content-type",)})
+            return BoltResponse(status=400, body={"error": "malformed body"})
+
+    def _lifecycle(self, body: dict) -> None:
+        """app_uninstalled, or the bot's token revoked: nothing more can be sent there, so nothing more is tried."""
+        event, team = body["event"], body.get("team_id") or "?"
+        if event["type"] == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+            log.debug("slack: user tokens revoked in %s; the bot's own token stands", team)
+            return
+        if self.messenger.stopped is None:
+            log.warning("slack: %s in workspace %s: sends there stop until the app is installed again and "
+                        "restarted with its new token", event["type"], team)
+        self.messenger.stop(f"{event['type']} in {team}")
+
+    async def _socket_request(self, client, request) -> None:
+        """A Socket Mode request (the socket is the proof it came from Slack): answered as over HTTP."""
+        from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+
+        started = time.time()
+        payload = request.payload if isinstance(request.payload, dict) else {}
+        await send_async_response(client, request, await self.answer(payload, {}), started)
 
     def add_routes(self, app: web.Application) -> None:
         """Add the HTTP endpoint, and Socket Mode when an app-level token is configured."""
@@ -287,6 +333,7 @@ class SlackAdapter:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             handler = AsyncSocketModeHandler(self.bolt, self.app_token)
+            handler.client.socket_mode_request_listeners[:] = [self._socket_request]  # one answer for both ways
 
             async def socket_mode(_app):
                 await handler.connect_async()
@@ -301,4 +348,4 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     adapter = SlackAdapter(settings=settings.slack, router=router, config=wiring.config, state=wiring.state,
                            clock=wiring.clock)
     adapter.add_routes(app)
-    return SlackMessenger(adapter.client)
+    return adapter.messenger

@@ -13,7 +13,9 @@ from datetime import datetime
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.events import Conversation, ConversationKind, Platform
+from bot.attachments import Fetched
+from bot.events import Conversation, ConversationKind, FileRef, Platform
+from bot.platforms.slack_files import download, origin
 from bot.ports import Found, Pacing, PacingDelay, SendError
 from bot.text import split_text
 from cards.model import Card, Image
@@ -48,9 +50,29 @@ class SlackMessenger:
     platform = Platform.SLACK
     pacing = Pacing(per_conversation=1.0)  # Slack allows about one message per second per channel
 
-    def __init__(self, client: AsyncWebClient):
+    def __init__(self, client: AsyncWebClient, *, files_base_url: str = "https://files.slack.com/"):
         self.client = client
         self._dm_channels: dict[str, str] = {}
+        self.stopped: str | None = None  # why nothing is sent any more (the app uninstalled, its token revoked)
+        # Files are fetched only from Slack's own hosts: the API's and the files host (both configurable).
+        self.file_origins = {origin(client.base_url), origin(files_base_url)}
+
+    def stop(self, reason: str) -> None:
+        """Send nothing more: every later message fails at once, permanently, with `reason`."""
+        self.stopped = reason
+
+    async def fetch_file(self, file: FileRef, *, max_bytes: int) -> Fetched:
+        """A shared file's bytes from its url_private, with the bot token (the app needs files:read)."""
+        return await download(file.ref, token=self.client.token or "", allowed=self.file_origins, max_bytes=max_bytes)
+
+    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes,
+                        attachment_id: int | None = None) -> str | None:
+        """files upload v2 into the conversation (its thread when given); returns the file's id."""
+        channel = await self._channel(target)
+        extra = {"thread_ts": target.thread_id} if target.thread_id else {}
+        response = await self._call(self.client.files_upload_v2, content=data, filename=name, title=name,
+                                    channel=channel, **extra)
+        return (response.get("file") or {}).get("id")
 
     async def _channel(self, target: Conversation) -> str:
         """A DM addressed by user id is opened first (conversations.open), then cached."""
@@ -62,6 +84,8 @@ class SlackMessenger:
         return self._dm_channels[target.id]
 
     async def _call(self, method, permanent: set[str] = PERMANENT, **kwargs):
+        if self.stopped is not None:  # Slack would answer token_revoked / account_inactive: no call, no retry
+            raise SendError(f"slack: not sent, {self.stopped}", permanent=True)
         try:
             return await method(**kwargs)
         except SlackApiError as exc:

@@ -18,6 +18,7 @@ from bot.config import WeComSettings
 from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, MessagePosted, Platform
 from bot.platforms import Malformed
 from bot.platforms.wecom_envelope import Forged, check_signed, ciphertext_of, decrypt, query_value, read_xml
+from bot.platforms.wecom_files import DEFAULT_NAMES, UNUSABLE, media_ref
 from bot.platforms.wecom_messenger import card_ref
 from bot.ports import Clock
 from cards import actions
@@ -53,6 +54,8 @@ def to_event(data: dict) -> MessagePosted | ButtonPressed | None:
             raise Malformed("a text message without MsgId")
         return MessagePosted(delivery_id=f"msg:{data['MsgId']}", actor=actor, conversation=dm,
                              text=_text(data, "Content"))
+    if kind in DEFAULT_NAMES or kind in UNUSABLE:
+        return media_event(data, kind, actor, dm)
     if kind == "event" and _text(data, "Event").lower() == "template_card_event":
         key = _text(data, "EventKey")
         # A click sends the button's key and, with it, what every drop-down of the card shows.
@@ -67,6 +70,27 @@ def to_event(data: dict) -> MessagePosted | ButtonPressed | None:
                              conversation=dm, action=key, choices=choices, message_ref=renewed,
                              card_id=task_id if renewed else None)
     return None
+
+
+def media_event(data: dict, kind: str, actor: Actor, dm: Conversation) -> MessagePosted:
+    """A picture, voice note, video or file (by its MediaId, fetched later), or a kind the bot cannot use (a
+    location, a link card): a MessagePosted all the same, so the sender always hears back. A voice note WeCom
+    recognized is taken as its text."""
+    if not _text(data, "MsgId"):
+        raise Malformed(f"a {kind} message without MsgId")
+    text, files, unusable = "", (), None
+    if kind in UNUSABLE:
+        unusable = UNUSABLE[kind]
+    elif not _text(data, "MediaId"):
+        raise Malformed(f"a {kind} message without MediaId")
+    else:
+        text = _text(data, "Recognition") if kind == "voice" else ""
+        if kind == "voice" and not text.strip():
+            unusable = "voice"  # nothing to read: say so rather than keep a sound nobody searches
+        else:
+            files = (media_ref(kind, data["MediaId"], name=_text(data, "FileName") or _text(data, "Title")),)
+    return MessagePosted(delivery_id=f"msg:{data['MsgId']}", actor=actor, conversation=dm, text=text, files=files,
+                         unusable=unusable)
 
 
 def _text(data: dict, name: str) -> str:

@@ -2,42 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import aiohttp
 
+from bot.platforms import common
+from bot.platforms.common import ApiError, ErrorCodes, TokenCache
 from bot.ports import SendError
-from bot.text import fit_text, split_text, utf8_size
 
-TOKEN_ERRORS = {40001, 40014, 42001}  # invalid / expired access token: fetch a new one and try again
-# Unknown user, no receiver, no permission; a 微信客服 session that no longer lets the app send (closed, handed
-# to a human servicer, "session status invalid"): retrying would only fail again. Nor would the same message
-# sent again: content over its size limit (45002), empty text content (44004), an invalid msgtype (40008) or
-# parameter (40058), a required one missing (40063), an invalid UserID (40003), a template card's card_action
-# (42045) — WeCom's global error codes, developer.work.weixin.qq.com/document/path/90313.
-PERMANENT_ERRORS = {60111, 81013, 301002, 95016, 95017, 95018, 45002, 44004, 40008, 40058, 40063, 40003, 42045}
+# Invalid / expired access token: fetch a new one and try again. Permanent: unknown user, no receiver, no
+# permission; a 微信客服 session that no longer lets the app send (closed, handed to a human servicer, "session
+# status invalid"): retrying would only fail again. Nor would the same message sent again: content over its size
+# limit (45002), empty text content (44004), an invalid msgtype (40008) or parameter (40058), a required one
+# missing (40063), an invalid UserID (40003), a template card's card_action (42045) — WeCom's global error codes,
+# developer.work.weixin.qq.com/document/path/90313. 45009: the API frequency limit, tried again after a minute.
 RATE_LIMITED = 45009
+ERRORS = ErrorCodes(token={40001, 40014, 42001},
+                    permanent={60111, 81013, 301002, 95016, 95017, 95018, 45002, 44004, 40008, 40058, 40063, 40003,
+                               42045},
+                    throttled={RATE_LIMITED: 60})
 # Text content is at most 2,048 bytes of UTF-8 (a Chinese character is three) in message/send and appchat/send
 # (docs 90236, 90248; 45002 beyond it, doc 90313) and in 微信客服 kf/send_msg (doc 94677).
 TEXT_BYTES = 2048
 
 
 def text_parts(text: str, *, most: int) -> list[str]:
-    """`text` as WeCom text messages: parts of at most TEXT_BYTES cut at line boundaries (never inside a
-    character), at most `most` of them — the last one trimmed with '…' when the text needs more."""
-    parts = split_text(text, TEXT_BYTES, size=utf8_size)
-    if len(parts) > most:
-        parts = parts[:most - 1] + [fit_text("\n".join(parts[most - 1:]), TEXT_BYTES, size=utf8_size)]
-    return parts
+    """`text` as WeCom text messages: parts of at most TEXT_BYTES (see common.text_parts), at most `most`."""
+    return common.text_parts(text, limit=TEXT_BYTES, most=most)
 
 
-class WeComApiError(SendError):
+class WeComApiError(ApiError):
     """WeCom answered a non-zero errcode."""
 
-    def __init__(self, path: str, code: int, message: str, **kw):
-        super().__init__(f"wecom {path} {code}: {message}", **kw)
-        self.code = code
+    platform = "wecom"
 
 
 class WeComApi:
@@ -47,9 +42,7 @@ class WeComApi:
         self.base_url = base_url.rstrip("/") + "/"
         self.corp_id, self.secret = corp_id, secret
         self._session = session
-        self._token: tuple[str, float] | None = None
-        # One fetch at a time: the outbox sends concurrently, and each gettoken call counts against a quota.
-        self._token_lock = asyncio.Lock()
+        self._token = TokenCache(self._fetch_token)
 
     async def http(self) -> aiohttp.ClientSession:
         """The shared HTTP session (created on first use, inside the running loop)."""
@@ -59,21 +52,16 @@ class WeComApi:
 
     async def access_token(self, *, rejected: str | None = None) -> str:
         """The cached access token (fetched again when expired, or when WeCom said `rejected` is invalid)."""
-        async with self._token_lock:
-            return await self._current_token(rejected)
+        return await self._token.get(rejected=rejected)
 
-    async def _current_token(self, rejected: str | None) -> str:
-        stale = rejected is not None and self._token is not None and self._token[0] == rejected
-        if stale or self._token is None or self._token[1] <= time.monotonic():
-            session = await self.http()
-            async with session.get(self.base_url + "gettoken",
-                                   params={"corpid": self.corp_id, "corpsecret": self.secret}) as response:
-                data = await response.json(content_type=None)
-            if data.get("errcode"):
-                raise WeComApiError("gettoken", data["errcode"], data.get("errmsg", ""))
-            # Renew five minutes early rather than fail one call at the edge of expiry.
-            self._token = (data["access_token"], time.monotonic() + int(data.get("expires_in", 7200)) - 300)
-        return self._token[0]
+    async def _fetch_token(self) -> tuple[str, float]:
+        session = await self.http()
+        async with session.get(self.base_url + "gettoken",
+                               params={"corpid": self.corp_id, "corpsecret": self.secret}) as response:
+            data = await response.json(content_type=None)
+        if data.get("errcode"):
+            raise WeComApiError("gettoken", data["errcode"], data.get("errmsg", ""))
+        return data["access_token"], int(data.get("expires_in", 7200))
 
     async def call(self, path: str, payload: dict) -> dict:
         """POST a JSON API call; one retry with a fresh token on a token error; WeComApiError otherwise."""
@@ -96,12 +84,11 @@ class WeComApi:
             async with send(session, {"access_token": token}) as response:
                 data = await response.json(content_type=None)
             code = data.get("errcode", 0)
-            if code in TOKEN_ERRORS and attempt == 0:
+            if ERRORS.is_token_error(code) and attempt == 0:
                 continue
-            if code == RATE_LIMITED:
-                raise WeComApiError(path, code, "api frequency limit", retry_after=60)
             if code:
-                raise WeComApiError(path, code, data.get("errmsg", ""), permanent=code in PERMANENT_ERRORS)
+                ERRORS.raise_for(path, code, "api frequency limit" if code == RATE_LIMITED else data.get("errmsg", ""),
+                                 error=WeComApiError)
             return data
         raise SendError(f"wecom {path}: access token rejected twice")
 

@@ -12,7 +12,9 @@ import asyncio
 import logging
 
 from bot.events import Actor, Conversation, ConversationKind, MessagePosted, Platform
-from bot.platforms.wecom_api import WeComApi, WeComApiError, text_parts
+from bot.platforms.common import send_parts
+from bot.platforms.wecom_api import WeComApi, text_parts
+from bot.platforms.wecom_files import UNUSABLE, media_ref
 from cards.wecom import render_text
 from handlers.router import Inbox
 
@@ -38,29 +40,33 @@ def parse_conversation_id(conversation: str) -> tuple[str, str]:
     return open_kfid, external_userid
 
 
-# What a customer sent that is not text, as the line that lands on their ticket: the agent learns that something
-# came (and answers, or asks for it in words) instead of the customer hearing nothing. Chinese first, as WeChat
-# customers mostly write Chinese (the language of the answer follows the text).
-PLACEHOLDERS = {"image": "[图片 image]", "voice": "[语音 voice]", "video": "[视频 video]", "file": "[文件 file]",
-                "location": "[位置 location]", "link": "[链接 link]", "business_card": "[名片 contact card]",
-                "miniprogram": "[小程序 mini program]", "channels": "[视频号 channels]"}
+MEDIA_KINDS = ("image", "video", "file")  # taken in by their media_id (media/get), like the app chat's
 
 
 def message_content(message: dict) -> str:
-    """A customer's text, or the placeholder line of what else they sent ('' for what we do not know)."""
-    kind = message.get("msgtype")
-    if kind == "text":
+    """A customer's text ('' for anything else)."""
+    if message.get("msgtype") == "text":
         return (message.get("text") or {}).get("content", "")
-    return PLACEHOLDERS.get(kind, "")
+    return ""
 
 
 def to_event(message: dict, display_name: str = "") -> MessagePosted | None:
-    """One sync_msg message → a neutral event; None for system events, servicers' messages and unknown types."""
+    """One sync_msg message → a neutral event: text, a picture, video or file (by media_id), or — for a kind the bot
+    cannot use (a location, a link, a voice note: kf gives no recognized text) — an event that gets the customer an
+    answer saying what the bot takes. None for system events and servicers' messages."""
     if message.get("origin") != ORIGIN_CUSTOMER:
         return None
-    open_kfid, user = message.get("open_kfid", ""), message.get("external_userid", "")
+    open_kfid, user, kind = message.get("open_kfid", ""), message.get("external_userid", ""), message.get("msgtype")
     content = message_content(message)
-    if not (open_kfid and user and message.get("msgid") and content.strip()):
+    files: tuple = ()
+    unusable = None
+    if kind in MEDIA_KINDS:
+        media_id = (message.get(kind) or {}).get("media_id") if isinstance(message.get(kind), dict) else None
+        files = (media_ref(kind, media_id),) if isinstance(media_id, str) and media_id else ()
+        unusable = None if files else kind
+    elif kind != "text":
+        unusable = UNUSABLE.get(kind, "voice" if kind == "voice" else "other")
+    if not (open_kfid and user and message.get("msgid") and (content.strip() or files or unusable)):
         return None
     # The requester is (wecom, external_userid): external_userid is per corp, so one WeChat user writing to
     # two kf accounts is one requester — their messages join one open ticket, and answers go to the account
@@ -71,7 +77,7 @@ def to_event(message: dict, display_name: str = "") -> MessagePosted | None:
         actor=Actor(platform=Platform.WECOM, user_id=user, display_name=display_name, external=True),
         conversation=Conversation(platform=Platform.WECOM, id=conversation_id(open_kfid, user),
                                   kind=ConversationKind.DM),
-        text=content,
+        text=content, files=files, unusable=unusable,
     )
 
 
@@ -157,17 +163,19 @@ class KfSender:
     async def post(self, target: Conversation, *, text=None, card=None, ephemeral_user=None) -> str | None:
         """Text (or the card as text) to the WeChat customer; a kf chat is one-to-one, so private is plain."""
         open_kfid, user = parse_conversation_id(target.id)
-        first = None
-        for number, part in enumerate(text_parts((text if card is None else render_text(card)) or "", most=MAX_PARTS)):
+
+        async def send(part: str) -> str | None:
             # A session that no longer lets the app send (95016-95018) fails as permanent in WeComApi: not retried.
-            try:
-                data = await self.api.call("kf/send_msg", {"touser": user, "open_kfid": open_kfid, "msgtype": "text",
-                                                           "text": {"content": part}})
-            except WeComApiError as exc:
-                exc.sent_some = number > 0
-                raise
-            first = first or data.get("msgid")
-        return first
+            data = await self.api.call("kf/send_msg", {"touser": user, "open_kfid": open_kfid, "msgtype": "text",
+                                                       "text": {"content": part}})
+            return data.get("msgid")
+        return await send_parts(text_parts((text if card is None else render_text(card)) or "", most=MAX_PARTS), send)
+
+    async def send_media(self, target: Conversation, message: dict) -> str | None:
+        """An uploaded picture or file (`message`: its msgtype and media_id) to the WeChat customer."""
+        open_kfid, user = parse_conversation_id(target.id)
+        data = await self.api.call("kf/send_msg", {"touser": user, "open_kfid": open_kfid, **message})
+        return data.get("msgid")
 
     async def update(self, target: Conversation, message_ref: str, card) -> str | None:
         """Send nothing and keep the reference: a WeChat customer's card copy is not refreshed."""

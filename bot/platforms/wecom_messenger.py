@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from bot.events import Conversation, ConversationKind, Platform
+from bot.attachments import Fetched
+from bot.events import Conversation, ConversationKind, FileRef, Platform
+from bot.platforms.common import WindowPacer, send_parts
 from bot.platforms.wecom_api import RATE_LIMITED, WeComApi, WeComApiError, text_parts
-from bot.ports import Pacing, PacingDelay, SendError
+from bot.platforms.wecom_files import fetch_media, upload_message
+from bot.ports import Pacing, SendError
 from cards.model import Card, Image
 from cards.wecom import EXPANDED, can_expand, render_template_card, render_text
 
@@ -44,26 +46,12 @@ def parse_card_ref(ref: str) -> tuple[str, str, str, bool]:
     return task_id, code, member, layout == [EXPANDED]
 
 
-class MemberPacer:
-    """A sliding window per member: at most MEMBER_LIMIT sends in MEMBER_WINDOW seconds."""
+class MemberPacer(WindowPacer):
+    """WeCom's window per member: at most MEMBER_LIMIT sends in MEMBER_WINDOW seconds."""
 
     def __init__(self, *, limit: int = MEMBER_LIMIT, window: float = MEMBER_WINDOW,
                  monotonic: Callable[[], float] = time.monotonic):
-        self.limit, self.window, self.monotonic = limit, window, monotonic
-        self._sent: dict[str, deque[float]] = {}
-
-    def take(self, member: str, count: int = 1) -> None:
-        """Count `count` sends to `member`, or raise PacingDelay saying when the window has room for them."""
-        now = self.monotonic()
-        sent = self._sent.setdefault(member, deque())
-        while sent and sent[0] <= now - self.window:
-            sent.popleft()
-        count = min(count, self.limit)
-        if len(sent) + count > self.limit:
-            # Room for `count` once that many of the oldest have left the window.
-            free_at = sent[len(sent) + count - self.limit - 1]
-            raise PacingDelay(f"wecom: {self.limit} messages a minute to {member}", retry_after=free_at + self.window - now)
-        sent.extend([now] * count)
+        super().__init__(limit=limit, window=window, label="wecom", monotonic=monotonic)
 
 
 class WeComMessenger:
@@ -85,6 +73,26 @@ class WeComMessenger:
 
     def _routed(self, target: Conversation) -> ConversationSender | None:
         return next((sender for prefix, sender in self.routes.items() if target.id.startswith(prefix)), None)
+
+    async def fetch_file(self, file: FileRef, *, max_bytes: int) -> Fetched:
+        """A media message's bytes by its MediaId (media/get, app chat and 微信客服 alike)."""
+        return await fetch_media(self.api, file.ref, max_bytes=max_bytes)
+
+    async def send_file(self, target: Conversation, *, name: str, mime: str, data: bytes,
+                        attachment_id: int | None = None) -> str | None:
+        """media/upload, then an image (JPG, PNG) or file message to the member, group chat or routed surface."""
+        sender = self._routed(target)
+        if sender is not None and not hasattr(sender, "send_media"):  # e.g. the 智能机器人's group replies
+            raise SendError(f"wecom: files cannot be sent to {target.id.split(':')[0]} conversations", permanent=True)
+        message = await upload_message(self.api, name=name, mime=mime, data=data)
+        if sender is not None:
+            return await sender.send_media(target, message)
+        if target.kind is not ConversationKind.DM:
+            await self.api.call("appchat/send", {"chatid": target.id, **message})
+            return None
+        self.pacer.take(target.id)
+        answer = await self.api.call("message/send", {"touser": target.id, "agentid": self.agent_id, **message})
+        return answer.get("msgid")
 
     async def upload_image(self, target: Conversation, image: Image) -> str:
         """media/upload (type image) of the card's picture; returns the media_id its image message sends."""
@@ -113,16 +121,13 @@ class WeComMessenger:
         # At most a minute's worth of parts (more would be dropped by WeCom), all in the window or none yet.
         parts = text_parts(text or "", most=MEMBER_LIMIT)
         self.pacer.take(member, len(parts))
-        first = None
-        for number, part in enumerate(parts):
-            try:
-                data = await self.api.call("message/send", {"touser": member, "msgtype": "text",
-                                                            "agentid": self.agent_id, "text": {"content": part}})
-            except WeComApiError as exc:
-                exc.sent_some = number > 0  # WeCom cannot be asked what went: a retry sends them again
-                raise
-            first = first or data.get("msgid")
-        return first
+
+        async def send(part: str) -> str | None:
+            data = await self.api.call("message/send", {"touser": member, "msgtype": "text",
+                                                        "agentid": self.agent_id, "text": {"content": part}})
+            return data.get("msgid")
+        # WeCom cannot be asked what went: after a failure past the first part, a retry sends them again.
+        return await send_parts(parts, send)
 
     async def _send_card(self, member: str, card: Card, *, expanded: bool = False, with_image: bool = False) -> str:
         # Unique per card sent: WeCom refuses a task id it has seen before, and clicks name it.

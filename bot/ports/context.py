@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.ports.store import TicketStore
 
 if TYPE_CHECKING:  # only for the Context's field types: these modules import the ports' neighbours
+    from bot.attachments import Files
     from bot.config import AppConfig
     from bot.directory import Directory
     from bot.sla import SlaPolicy
@@ -40,3 +41,4 @@ class Context:
     # Nudges the dispatcher after a commit; None where nothing sends (e.g. a one-off CLI run).
     wake_outbox: Callable[[], None] | None = None
     sla: SlaPolicy | None = None  # None switches SLA clocks off
+    files: Files | None = None  # attachments (bot.attachments); None where files are not taken in

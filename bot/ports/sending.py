@@ -26,6 +26,7 @@ class OutgoingKind(StrEnum):
     TEXT = "text"  # post `text`
     CARD = "card"  # post a fresh card of `ticket_id` and remember where it went
     CARD_UPDATE = "card_update"  # re-render the card at `placement_id` in place
+    FILE = "file"  # send the attachment `subject` (kind attachment) as a file
 
 
 @dataclass(frozen=True)

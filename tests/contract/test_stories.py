@@ -1,20 +1,28 @@
 """One ticket story, the same on every platform: each driver speaks its platform's wire, the story does not change.
 
-customer message → ticket → triage card → claim → priority → note → reply reaches the customer → resolve → close
+customer message → ticket → triage card → claim → priority → note → reply reaches the customer → resolve → close;
+and a customer's screenshot reaches the agent where they work.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
+from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.app import SERVICES
 from tests.platforms.console_world import messages
+from tests.platforms.dingtalk_world import TRIAGE, control_id
+from tests.platforms.dingtalk_world import card_text as dingtalk_card_text
 from tests.platforms.slack_world import action_id, card_text
-from tests.platforms.wecom_world import card_event_xml, encrypted, text_xml
+from tests.platforms.wecom_world import SAMPLE, card_event_xml, encrypted, text_xml
+
+SCREENSHOT = (Path(__file__).resolve().parent.parent / "fixtures" / "files" / "screenshot.png").read_bytes()
 
 
 async def eventually(check, timeout: float = 10.0):
@@ -85,6 +93,21 @@ class ConsoleDriver(Driver):
         return [html.unescape(m["html"]) for m in await messages(self.client, "alice")
                 if m["conversation"] == "triage" and m["bot"] and not m["card"]]
 
+    async def customer_sends_picture(self, text, data):
+        form = aiohttp.FormData()
+        for name, value in (("as", "wang-store"), ("conversation", "wang-store"), ("text", text)):
+            form.add_field(name, value)
+        form.add_field("file", data, filename="screenshot.png", content_type="image/png")
+        assert (await self.client.post("/console/api/upload", data=form)).status == 200
+
+    async def pictures_agent_sees(self):
+        found = []
+        for m in await messages(self.client, "alice"):
+            for number in re.findall(r'<img data-attachment="(\d+)"', m["html"]):
+                response = await self.client.get(f"/console/api/attachments/{number}", params={"as": "alice"})
+                found.append(await response.read())
+        return found
+
 
 class SlackDriver(Driver):
     """The story through signed Slack requests; what we see is what the real SDK sent to the fake API."""
@@ -115,6 +138,18 @@ class SlackDriver(Driver):
 
     async def agent_texts(self):
         return self.world.texts_to("C0TRIAGE", "chat.postEphemeral")
+
+    async def customer_sends_picture(self, text, data):
+        url = self.world.fake.host_file("T0OURS-F0SHOT01/download/screenshot.png", data)
+        body = self.world.fixture("event_file_share_dm")
+        body["event"]["text"] = text
+        body["event"]["files"][0].update(url_private=url, url_private_download=url, size=len(data))
+        await self.world.event(body)
+
+    async def pictures_agent_sees(self):
+        shared = [json.loads(a["files"])[0]["id"] for a in self.world.fake.of("files.completeUploadExternal")
+                  if a.get("channel_id") == "C0TRIAGE"]
+        return [self.world.fake.uploads[file_id] for file_id in shared]
 
 
 class WeComDriver(Driver):
@@ -179,13 +214,74 @@ class WeComDriver(Driver):
         return [b["text"]["content"] for p, _q, b in self.fake.calls
                 if p == "message/send" and b.get("touser") == self.AGENT and b["msgtype"] == "text"]
 
+    async def customer_sends_picture(self, text, data):
+        # WeCom sends the text and the picture as two messages; the picture is fetched by its MediaId.
+        await self.customer_says(text)
+        self.fake.host("MEDIA-SHOT", data, "image/png")
+        self.n += 1
+        await self._post(f"<xml><ToUserName><![CDATA[{SAMPLE['corp_id']}]]></ToUserName><FromUserName><![CDATA["
+                         f"customer-w]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[image]]>"
+                         f"</MsgType><PicUrl><![CDATA[https://example.com/x.png]]></PicUrl><MediaId><![CDATA[MEDIA-SHOT]]>"
+                         f"</MediaId><MsgId>{self.n}</MsgId><AgentID>218</AgentID></xml>")
 
-@pytest.fixture(params=["console", "slack", "wecom"])
+    async def pictures_agent_sees(self):
+        # The ticket's assignee (WeCom has no triage group chat in the sample) gets it as an image message.
+        async with self.app[SERVICES].store.unit() as uow:
+            ticket = await uow.get_ticket(1)
+        member = self.app[SERVICES].directory.person(ticket.assignee).identity_on("wecom") if ticket else None
+        return [self.fake.media[b["image"]["media_id"]][2] for p, _q, b in self.fake.calls
+                if p == "message/send" and b.get("touser") == member and b["msgtype"] == "image"]
+
+
+class DingTalkDriver(Driver):
+    """The story through signed DingTalk callbacks: an outsider writes to the robot 1:1, the lead works the
+    interactive card in the triage group (@-mentioning the robot for commands; private answers reach her 1:1)."""
+
+    CUSTOMER = "$:LWCP_v1:$wangStore"
+    AGENT = "staff-linfang"
+    agent_name = "林芳"
+
+    def __init__(self, world):
+        self.world = world
+        self.app = world.client.app
+
+    async def customer_says(self, text):
+        response = await self.world.say(None, text, sender_id=self.CUSTOMER, nick="王记小店", external=True)
+        assert response.status == 200
+
+    async def customer_texts(self):
+        return self.world.fake.hook_texts(self.CUSTOMER)
+
+    def _card(self):
+        cards = self.world.fake.cards_in(TRIAGE)
+        return cards[0] if cards else None
+
+    async def card_text(self):
+        card = self._card()
+        return dingtalk_card_text(card) if card else ""
+
+    async def _press(self, verb, value=None):
+        card = self._card()
+        response = await self.world.post(self.world.card_callback(self.AGENT, card, control_id(card, verb, value)))
+        assert response.status == 200
+
+    async def command(self, text):
+        response = await self.world.say(self.AGENT, f"工单 {text}", group=TRIAGE, nick="林芳")
+        assert response.status == 200
+
+    async def agent_texts(self):
+        fake = self.world.fake
+        return fake.texts_to_user(self.AGENT) + fake.hook_texts(TRIAGE) + fake.texts_to_group(TRIAGE)
+
+
+@pytest.fixture(params=["console", "slack", "wecom", "dingtalk"])
 def driver(request):
     if request.param == "console":
         return ConsoleDriver(request.getfixturevalue("console"))
     if request.param == "slack":
         return SlackDriver(request.getfixturevalue("slack"))
+    if request.param == "dingtalk":
+        return DingTalkDriver(request.getfixturevalue("dingtalk"))
     return WeComDriver(*request.getfixturevalue("wecom"))
 
 
@@ -239,6 +335,19 @@ async def test_nothing_closes_silently(driver):
     assert "T-000001" in linked and "已关闭" in linked
 
 
+async def test_a_customers_screenshot_reaches_the_agent(driver):
+    if not hasattr(driver, "customer_sends_picture"):
+        pytest.skip("DingTalk's pictures (downloadCode) join when its adapter takes files")
+    await driver.customer_sends_picture("付款页面报错，截图如下", SCREENSHOT)
+    await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
+    assert await eventually(driver.pictures_agent_sees) == [SCREENSHOT]
+    async with driver.app[SERVICES].store.unit() as uow:
+        [kept] = await uow.attachments.attachments_of(1)
+        opened = [e for e in await uow.timeline(1) if e.kind in ("created", "customer_message")]
+    assert kept.size == len(SCREENSHOT) and kept.public and kept.entry_id in [e.id for e in opened]
+    assert "付款页面报错" in opened[0].text
+
+
 async def _having(texts, fragment):
     return next((t for t in await texts if fragment in t), None)
 
@@ -248,6 +357,96 @@ async def _contains(text, fragment):
     return value if fragment in value else None
 
 
+class Colleague:
+    """赵会计 of Finance, on the same platform as the story's agent: their card, their presses, their words."""
+
+    def __init__(self, driver):
+        self.driver = driver
+
+    async def card_text(self) -> str:
+        d = self.driver
+        if isinstance(d, ConsoleDriver):
+            cards = [m for m in await messages(d.client, "zhao") if m["conversation"] == "zhao" and m["card"]]
+            return html.unescape(cards[-1]["html"]) if cards else ""
+        if isinstance(d, SlackDriver):
+            cards = [c for c in d.world.fake.calls if c.status == 200 and c.args.get("channel") == "D0ZHAO"
+                     and c.method in ("chat.postMessage", "chat.update") and c.args.get("blocks")]
+            return card_text(cards[-1].args) if cards else ""
+        if isinstance(d, DingTalkDriver):
+            cards = d.world.fake.cards_to("staff-zhao")
+            return dingtalk_card_text(cards[-1]) if cards else ""
+        cards = d.fake.cards("zhao")
+        if not cards:
+            return ""
+        card = cards[-1][1]["template_card"]
+        rows = [f"{r['keyname']}: {r['value']}" for r in card.get("horizontal_content_list", [])]
+        return "\n".join([card["main_title"]["title"], card.get("sub_title_text", ""), *rows,
+                          *[b["key"] for b in card.get("button_list", [])]])
+
+    async def press(self, verb: str) -> None:
+        d = self.driver
+        await eventually(lambda: settled(d.app))
+        if isinstance(d, ConsoleDriver):
+            card = [m for m in await messages(d.client, "zhao") if m["conversation"] == "zhao" and m["card"]][-1]
+            control = re.search(rf'data-action="(tb:request:{verb}:\d+:\d+)"', card["html"]).group(1)
+            await d.client.post("/console/api/press", json={"as": "zhao", "conversation": "zhao", "ref": card["ref"],
+                                                            "action": control})
+        elif isinstance(d, SlackDriver):
+            call = [c for c in d.world.fake.calls if c.status == 200 and c.method == "chat.postMessage"
+                    and c.args.get("channel") == "D0ZHAO" and c.args.get("blocks")][-1]
+            card = {"ts": d.world.fake.answer_ts(call), "channel": "D0ZHAO", "blocks": call.args["blocks"]}
+            await d.world.press("U0ZHAO", card, action_id(card, verb))
+        elif isinstance(d, DingTalkDriver):
+            card = d.world.fake.cards_to("staff-zhao")[-1]
+            response = await d.world.post(d.world.card_callback("staff-zhao", card, control_id(card, verb)))
+            assert response.status == 200
+        else:
+            card = d.fake.cards("zhao")[-1][1]["template_card"]
+            key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[2] == verb)
+            await asyncio.sleep(0.002)
+            await d._post(card_event_xml("zhao", key, "RC", card["task_id"]))
+
+    async def says(self, text: str) -> None:
+        """Writes to the bot in their DM (the answer to the request open for them)."""
+        d = self.driver
+        if isinstance(d, ConsoleDriver):
+            await d.client.post("/console/api/send", json={"as": "zhao", "conversation": "zhao", "text": text})
+        elif isinstance(d, SlackDriver):
+            await d.world.say("U0ZHAO", text, "D0ZHAO")
+        elif isinstance(d, DingTalkDriver):
+            response = await d.world.say("staff-zhao", text, nick="赵会计")
+            assert response.status == 200
+        else:
+            await d._text("zhao", text)
+
+
+async def test_asking_finance_story(driver):
+    """Agent asks Finance on a ticket → the colleague's card → accept → answer in their DM → the ticket's timeline
+    → the ticket back in progress → the agent answers the customer."""
+    finance = Colleague(driver)
+    await driver.customer_says("发票金额不对")
+    await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
+    await eventually(lambda: _contains(driver.card_text(), "T-000001"))
+    await driver.press("claim")
+    await eventually(lambda: _contains(driver.card_text(), "处理中"))
+
+    await driver.command("ask T-000001 @finance 请核对发票金额 截止 2h")
+    card = await eventually(lambda: _contains(finance.card_text(), "R-000001"))
+    assert "请核对发票金额" in card and "T-000001" in card
+    await eventually(lambda: _contains(driver.card_text(), "等待同事"))
+
+    await finance.press("accept")
+    await eventually(lambda: _contains(finance.card_text(), "处理中"))
+    await finance.says("金额无误，可以退款")
+    await eventually(lambda: _contains(finance.card_text(), "已答复"))
+    await eventually(lambda: _contains(driver.card_text(), "处理中"))
+
+    await driver.command("reply T-000001 已核实金额，退款处理中")
+    assert await eventually(lambda: _having(driver.customer_texts(), "退款处理中"))
+    assert not [t for t in await driver.customer_texts() if "金额无误" in t], "the colleague's answer stays internal"
+    async with driver.app[SERVICES].store.unit() as uow:
+        steps = [e.detail["event"] for e in await uow.timeline(1) if e.kind == "request"]
+    assert steps == ["asked", "accepted", "answered"]
 async def test_knowledge_base_story(driver):
     """Search the knowledge base, send an article to the customer (their first answer), save the solved ticket."""
     from bot.kb import ArticleDraft, ArticleVisibility

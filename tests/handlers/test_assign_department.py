@@ -20,16 +20,16 @@ async def test_a_department_without_agents_is_not_a_queue(store, clock):
     assert before.assignee == "alice"
     await bot.say("alice", "/ticket assign T-000001 @finance", bot.channel())
     answer = bot.last_text("triage", visible_to="alice")
-    assert "Finance has no agents" in answer and "request" in answer and "T-000001" in answer
+    assert "Finance has no agents" in answer and "/ticket ask T-000001 @finance" in answer and "T-000001" in answer
     after = await bot.ticket()
     assert (after.assignee, after.department, after.version) == ("alice", before.department, before.version)
 
 
-async def test_the_card_choice_of_a_department_without_agents_is_refused_too(store, clock):
+async def test_the_card_offers_to_ask_a_department_without_agents_instead_of_assigning(store, clock):
     bot = await _opened(store, clock)
     before = await bot.ticket()
-    await bot.press(LEAD, bot.cards("triage")[0], "assign", "d:finance")
-    assert "财务 没有客服人员" in bot.last_text("triage", visible_to=LEAD)
+    await bot.press(LEAD, bot.cards("triage")[0], "assign", "ask:finance")
+    assert "工单 协助 T-000001 @finance" in bot.last_text("triage", visible_to=LEAD)
     assert (await bot.ticket()).version == before.version
 
 

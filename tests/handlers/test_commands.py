@@ -19,6 +19,7 @@ from handlers.commands import (
     Reply,
     Resolve,
     Resume,
+    SendFile,
     SetCategory,
     SetPriority,
     Show,
@@ -26,6 +27,7 @@ from handlers.commands import (
     Stats,
     UsageError,
     Wait,
+    command_after_mention,
     format_usage_error,
     parse_command,
     split_command_word,
@@ -67,6 +69,8 @@ ZH, EN = translator("zh-CN"), translator("en")
         ("/ticket close T-3 duplicate", Close(3, "duplicate")),
         ("工单 重开 T-3", Reopen(3, None)),
         ("/ticket sla T-9", Sla(9)),
+        ("/ticket file T-9", SendFile(9)),
+        ("工单 附件 T-9 2", SendFile(9, 2)),
         ("工单 统计", Stats()),
         ("/ticket help", Help(None)),
         ("工单 帮助 指派", Help("assign")),
@@ -101,6 +105,7 @@ def test_ordinary_messages_are_not_commands(text):
         ("wait T-1 lunch", "wait", "客户", "customer"),
         ("list everything", "list", "未分配", "unassigned"),
         ("category T-1", "category", "分类", "category"),
+        ("附件 T-1 第二个", "file", "附件编号", "number"),
         ("frobnicate T-1", None, "未知命令", "Unknown command"),
     ],
 )
@@ -122,3 +127,16 @@ def test_help_lists_every_subcommand_in_both_languages():
     zh, en = usage_text(None, ZH), usage_text(None, EN)
     for aliases, usage, _description in SUBCOMMANDS.values():
         assert usage in en and ZH._(usage) in zh and aliases[0] in zh
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("claim", "claim"),
+    ("@U0BOT claim T-000001", "claim T-000001"),
+    ("认领T-000001", "认领 T-000001"),
+    ("  List mine ", "List mine"),
+    ("claims from the CDN look wrong", None),
+    ("the export is broken", None),
+    ("", None),
+])
+def test_words_to_the_bot_that_start_with_a_subcommand_are_a_command(text, expected):
+    assert command_after_mention(text) == expected

@@ -71,3 +71,16 @@ async def test_fifty_concurrent_notes_over_two_replicas_all_apply(bot, replica):
     notes = [entry.text for entry in await bot.timeline() if entry.kind == "note"]
     assert sorted(notes) == sorted(f"finding {n}" for n in range(RACERS))
     assert sum(answer == "Internal note added to T-000001." for answer in answers) == RACERS
+
+
+async def test_a_customers_messages_arriving_together_join_one_ticket(store, clock, replica):
+    # A text and a screenshot sent together are two deliveries processed side by side (and, with replicas, maybe
+    # by two processes): before, each found no open ticket and opened its own.
+    bot = Harness(store, clock)
+    events = [MessagePosted(delivery_id=f"cust-{n}", actor=bot.actor("acme-buyer"), conversation=bot.dm("acme-buyer"),
+                            text=text) for n, text in enumerate(["付款页面报错", "截图如下", "还有一个问题", "谢谢"])]
+    await asyncio.gather(*((bot, replica)[n % 2].router.receive(event) for n, event in enumerate(events)))
+    async with store.unit() as uow:
+        assert await uow.get_ticket(2) is None, "one ticket"
+        entries = [e.kind for e in await uow.timeline(1) if e.kind in ("created", "customer_message")]
+    assert sorted(entries) == ["created", "customer_message", "customer_message", "customer_message"]

@@ -25,6 +25,7 @@ COMMANDS = {
     "resolve": "/ticket resolve T-000001 restarted",
     "close": "/ticket close T-000001",
     "reopen": "/ticket reopen T-000001",
+    "ask": "/ticket ask T-000001 @finance please check the invoice",
 }
 CASES = [(s, a, row[i]) for s, row in EXPECTED.items() for i, a in enumerate(ACTIONS)]
 

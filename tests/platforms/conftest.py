@@ -6,9 +6,12 @@ import pytest
 from aiohttp import web
 
 from bot.events import Platform
+from bot.platforms.dingtalk_api import DingTalkApi
+from bot.platforms.dingtalk_messenger import DingTalkMessenger, SessionWebhooks
 from bot.platforms.wecom_api import WeComApi
 from bot.platforms.wecom_messenger import MemberPacer, WeComMessenger
 from tests.harness import Harness
+from tests.platforms.dingtalk_world import APP_KEY, SECRET, FakeDingTalk
 from tests.platforms.wecom_world import AES_KEY, TOKEN, AibotFake, FakeWeCom
 
 
@@ -33,5 +36,21 @@ async def wecom_bot(store, clock, aiohttp_server):
                                agent_id=218, pacer=MemberPacer(monotonic=lambda: clock.now().timestamp()))
     bot = Harness(store, clock)
     bot.dispatcher.messengers[Platform.WECOM] = messenger
+    yield bot, fake
+    await messenger.close()
+
+
+@pytest.fixture
+async def dingtalk_bot(store, clock, aiohttp_server):
+    """A Harness whose dispatcher also sends to DingTalk: the real messenger against a fake OpenAPI, paced and
+    its sessionWebhooks timed on the fake clock."""
+    fake = FakeDingTalk()
+    fake.server = await aiohttp_server(fake.routes())
+    base = str(fake.server.make_url("")).rstrip("/")
+    api = DingTalkApi(base_url=base, oapi_base_url=base, app_key=APP_KEY, app_secret=SECRET)
+    messenger = DingTalkMessenger(api=api, robot_code=APP_KEY, monotonic=lambda: clock.now().timestamp(),
+                                  sessions=SessionWebhooks(store, clock=lambda: clock.now().timestamp()))
+    bot = Harness(store, clock)
+    bot.dispatcher.messengers[Platform.DINGTALK] = messenger
     yield bot, fake
     await messenger.close()

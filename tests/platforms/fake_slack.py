@@ -54,7 +54,25 @@ class FakeSlack:
     # channel → the messages posted there, oldest first, as conversations.history shows them (with `metadata`),
     # each with `posted`, the time.time() it arrived (the fake's ts values are not times).
     messages: dict[str, list[dict]] = field(default_factory=dict)
+    # Files people shared, served at /files-pri/<path> as url_private: path → (bytes, content type); every download
+    # is recorded with the Authorization header it carried.
+    hosted: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    downloads: list[dict] = field(default_factory=list)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def host_file(self, path: str, data: bytes, mime: str = "image/png") -> str:
+        """Serve `data` at url_private `<base>files-pri/<path>`; returns that URL."""
+        self.hosted[path] = (data, mime)
+        return f"{self.base_url}files-pri/{path}"
+
+    async def file(self, request: web.Request) -> web.Response:
+        """url_private: the bytes of a shared file, to a request carrying the bot token (else Slack's sign-in page)."""
+        path = request.match_info["path"]
+        self.downloads.append({"path": path, "authorization": request.headers.get("Authorization")})
+        if path not in self.hosted or not (request.headers.get("Authorization") or "").startswith("Bearer xox"):
+            return web.Response(text="<html>sign in</html>", content_type="text/html")
+        data, mime = self.hosted[path]
+        return web.Response(body=data, content_type=mime)
 
     def add_message(self, channel: str, text: str = "", *, metadata: dict | None = None,
                     thread_ts: str | None = None, posted: float | None = None) -> str:
@@ -223,6 +241,7 @@ async def start_fake_slack(aiohttp_server) -> tuple[FakeSlack, str]:
     app.router.add_get("/api/{method}", fake.handle)
     app.router.add_get("/ws", fake.websocket)
     app.router.add_post("/upload/{file_id}", fake.upload)
+    app.router.add_get("/files-pri/{path:.+}", fake.file)
 
     async def close_sockets(_app):
         for ws in fake.sockets:  # as Slack would, so the server does not wait on open handlers at shutdown

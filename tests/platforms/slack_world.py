@@ -152,7 +152,7 @@ async def slack_app(base_url: str, database_url: str, monkeypatch, *, config=Non
     """The real app with Slack on (its Web API at `base_url`), the sample config's triage channels on Slack."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     for name, value in {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
-                        "SLACK_API_BASE_URL": base_url}.items():
+                        "SLACK_API_BASE_URL": base_url, "SLACK_FILES_BASE_URL": base_url.removesuffix("api/")}.items():
         monkeypatch.setenv(name, value)
     config = config or load_config(EXAMPLE_CONFIG)
     config.triage_channels[Platform.SLACK] = "C0TRIAGE"

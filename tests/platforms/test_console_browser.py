@@ -265,13 +265,25 @@ async def test_the_readme_quick_start_in_a_browser(serve, browser, database_url)
     await _write(browser, "/ticket reply T-000001 Please clear your cache")
     await _shows(browser, "Reply sent")
 
-    await _be(browser, "wang-store")  # 3. the reply arrived, the note did not
+    await _write(browser, "/ticket ask T-000001 @finance 请核对发票金额 截止 2h")  # 3. ask Finance
+    await _shows(browser, "Asked 赵会计 (R-000001)")
+    await _be(browser, "zhao")  # Finance's contact: the request card in their DM
+    await _open(browser, "zhao")
+    await _shows(browser, "R-000001 · 关于 T-000001 的问题")
+    await _press(browser, "接受 / 我来处理")
+    await browser.wait_for(f"{SHOWN}.includes('处理中')")
+    await _write(browser, "金额无误")
+    await _shows(browser, "你对 R-000001 的答复已记录在 T-000001")
+    await _be(browser, "alice")
+    await _shows(browser, "answered R-000001 on T-000001: 金额无误")
+
+    await _be(browser, "wang-store")  # 4. the reply arrived, the note did not
     await _shows(browser, "Please clear your cache")
     assert "looks like the CDN" not in await browser.evaluate(SHOWN)
     await _write(browser, "好了，谢谢")
     await _shows(browser, "好了，谢谢")
 
-    await _be(browser, "alice")  # 4. resolve, close: every copy follows
+    await _be(browser, "alice")  # 5. resolve, close: every copy follows
     await _shows(browser, "好了，谢谢")  # it landed on the ticket (in the card's thread)
     await _press(browser, "解决")
     await browser.wait_for(f"{SHOWN}.includes('已解决')")

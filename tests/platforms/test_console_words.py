@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from tests.platforms.console_world import AGENT, CUSTOMER, eventually, messages, send
@@ -34,3 +35,92 @@ async def test_messages_carry_the_time_the_page_shows(console):
     assert shown and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d", m["at"]) for m in shown)
     script = await (await console.get("/static/console/app.js")).text()
     assert "clockTime(m.at)" in script and "unread" in script
+
+
+async def test_the_page_opens_as_the_persona_the_quick_start_begins_with(console):
+    data = await (await console.get("/console/api/personas")).json()
+    assert data["start"] == CUSTOMER  # README's step 1: as 王记小店 (a customer); it opened as Alice on #triage
+    script = await (await console.get("/static/console/app.js")).text()
+    assert "data.start" in script
+
+
+async def test_who_each_persona_is_reads_in_the_readers_language(console):
+    data = await (await console.get("/console/api/personas")).json()
+    for language in ("zh-CN", "en"):
+        words = data["chrome"][language]
+        for persona in data["personas"]:
+            assert words.get(f"role-{persona['role']}"), (language, persona["role"])
+            assert words.get(f"lang-{persona['language']}"), (language, persona["language"])
+    zh = data["chrome"]["zh-CN"]
+    assert (zh["role-customer"], zh["role-agent"], zh["lang-en"]) == ("客户", "客服专员", "英文")
+    alice = next(p for p in data["personas"] if p["user_id"] == AGENT)
+    assert alice["department_names"] == {"zh-CN": "客服", "en": "Support"}
+    script = await (await console.get("/static/console/app.js")).text()
+    assert 'word("role-" + p.role)' in script and "${p.role}" not in script  # the raw "agent" is gone
+
+
+def _bot_texts(found: list[dict], since: int = 0) -> list[str]:
+    """What the bot said, as a person reads it (tags gone)."""
+    return [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", m["html"]))).strip()
+            for m in found[since:] if m["bot"]]
+
+
+async def _answers(console, who: str, texts: list[str]) -> list[str]:
+    """Send each text as `who` in their DM, each once the bot has answered the one before; the bot's words to them."""
+    for text in texts:
+        await send(console, who, who, text)
+
+        async def answered(text=text):
+            found = [m for m in await messages(console, who) if m["conversation"] == who]
+            mine = max(i for i, m in enumerate(found) if not m["bot"] and text in m["html"])
+            return any(m["bot"] for m in found[mine + 1:])
+        await eventually(answered)
+    return _bot_texts([m for m in await messages(console, who) if m["conversation"] == who])
+
+
+async def test_one_ticket_reads_as_one_ticket(console):
+    await send(console, CUSTOMER, CUSTOMER, "页面打不开")
+    await _answers(console, AGENT, ["/ticket list"])
+
+    async def listed():
+        return [a for a in _bot_texts(await messages(console, AGENT)) if "T-000001 [" in a]
+    assert (await eventually(listed))[0].startswith("1 ticket:")  # it said "1 tickets:"
+
+
+async def test_an_action_not_possible_now_is_a_sentence_of_the_catalog(console):
+    await send(console, CUSTOMER, CUSTOMER, "页面打不开")
+    await _answers(console, AGENT, ["/ticket claim T-000001", "/ticket wait T-000001 colleague",
+                                    "/ticket wait T-000001 colleague"])
+
+    async def refused():
+        return [a for a in _bot_texts(await messages(console, AGENT)) if "not possible" in a]
+    refusal = (await eventually(refused))[0]
+    assert "cannot Wait for colleague it" not in refusal
+    assert "“Wait for colleague” is not possible now" in refusal and "Claim, " in refusal
+    chinese = await _answers(console, "liming", ["工单 等待 T-000001 同事"])
+    assert any("现在不能执行“等待同事”" in a and "、" in a for a in chinese), chinese
+
+
+async def test_a_ticket_staff_open_shows_their_name(console):
+    await send(console, "liming", "liming", "工单 新建 打印机坏了")
+
+    async def card():
+        return next((m for m in await messages(console, "liming") if m["card"]), None)
+    shown = _bot_texts([await eventually(card)])[0]
+    assert "客户 李明" in shown and "liming" not in shown  # it showed the raw id
+
+
+# Latin letters a zh-CN reader may see: ticket numbers, priorities, the product's name, people's own names.
+ALLOWED_LATIN = re.compile(r"T-\d+|\bP[0-3]\b|ticketbot|Alice Wang|SLA|#\w+|@\w+|YYYY-MM-DD|\bvip\b")
+
+
+async def test_a_zh_cn_workspace_speaks_no_english(console):
+    await send(console, CUSTOMER, CUSTOMER, "我的订单页面打不开")
+    said = await _answers(console, "liming", [
+        "工单 列表", "工单 认领 T-000001", "工单 等待 T-000001 同事", "工单 等待 T-000001 同事", "工单 继续 T-000001",
+        "工单 优先级 T-000001 P1", "工单 查看 T-000001", "工单 时效 T-000001", "工单 统计", "工单 列表 我的",
+        "工单 新建 打印机坏了 #bug", "工单 解决 T-000001", "工单 回复 T-000001 已修复，请刷新", "工单 解决 T-000001",
+        "工单 关闭 T-000001", "工单 重开 T-000009", "工单 帮助"])
+    said += _bot_texts(await messages(console, CUSTOMER))
+    leaks = [(text, word) for text in said for word in re.findall(r"[A-Za-z]{3,}", ALLOWED_LATIN.sub(" ", text))]
+    assert leaks == []

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.platforms.fake_slack import slack_sign, start_fake_slack
-from tests.platforms.slack_world import SECRET
+from tests.platforms.slack_world import FIXTURES, SECRET
 from tests.platforms.wecom_world import AES_KEY, TOKEN, AibotFake, callback, encrypted
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))  # per test: enough to walk every branch of the parsers, few enough to keep the suite fast
@@ -23,6 +23,8 @@ SLACK_KEYS = ["type", "command", "user_id", "channel_id", "trigger_id", "text", 
               "action_id", "value", "container", "view", "callback_id", "state", "channel", "ts", "team_id", "id"]
 AIBOT_KEYS = ["msgid", "msgtype", "text", "content", "from", "userid", "chattype", "chatid", "stream", "id",
               "mixed", "msg_item", "response_url"]
+CONSOLE_KEYS = ["as", "conversation", "text", "thread", "id", "ref", "action", "value"]
+SLACK_PAYLOADS = sorted(path.stem for path in FIXTURES.glob("*.json"))  # captured payloads, by scenario
 WECOM_FIELDS = ["FromUserName", "MsgType", "Content", "MsgId", "Event", "EventKey", "TaskId", "ResponseCode",
                 "CreateTime", "OpenKfId", "Token"]
 
@@ -35,6 +37,45 @@ def json_values(keys: list[str]):
     return st.recursive(leaves, lambda inner: st.lists(inner, max_size=3)
                         | st.dictionaries(st.sampled_from(keys) | st.text(max_size=6), inner, max_size=6),
                         max_leaves=16)
+
+
+def leaf_paths(value, prefix: tuple = ()) -> list[tuple]:
+    """Every place in a JSON value a field could be changed: each key of each object, each item of each list."""
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += leaf_paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += leaf_paths(item, (*prefix, index))
+    return found
+
+
+@st.composite
+def slack_payload_with_one_field_changed(draw) -> dict:
+    """A captured Slack payload with one field (anywhere in it) given another value of any type, or removed."""
+    body = json.loads(FIXTURES.joinpath(f"{draw(st.sampled_from(SLACK_PAYLOADS))}.json").read_text())
+    path = draw(st.sampled_from(leaf_paths(body)))
+    node = body
+    for key in path[:-1]:
+        node = node[key]
+    if draw(st.booleans()) and isinstance(node, dict):
+        del node[path[-1]]
+    else:
+        node[path[-1]] = draw(json_values(SLACK_KEYS) | st.text(max_size=300))
+    return body
+
+
+@st.composite
+def console_body(draw) -> dict:
+    """A console request: mostly a real persona and place, any field of any value (NUL bytes, long ids)."""
+    body = {"as": draw(st.sampled_from(["wang-store", "alice", "x"])),
+            "conversation": draw(st.sampled_from(["wang-store", "triage", "alice"])),
+            "text": "hello", "action": "tb:ticket:claim:1:1"}
+    for key in draw(st.lists(st.sampled_from(CONSOLE_KEYS), max_size=3)):
+        body[key] = draw(st.text(max_size=8) | st.text(min_size=250, max_size=300) | st.just("a\x00b")
+                         | json_values(CONSOLE_KEYS))
+    return body
 
 
 @st.composite
@@ -86,6 +127,25 @@ async def test_signed_slack_bodies_never_get_a_5xx(everything, value, as_form):
     response = await everything.post("/slack/events", data=body.encode(),
                                      headers={"Content-Type": content_type, **slack_sign(SECRET, body)})
     assert response.status < 500, (body, await response.text())
+
+
+@FUZZ
+@given(body=slack_payload_with_one_field_changed())
+async def test_signed_slack_payloads_with_one_field_changed_never_get_a_5xx(everything, body):
+    raw = json.dumps(body)
+    response = await everything.post("/slack/events", data=raw.encode(),
+                                     headers={"Content-Type": "application/json", **slack_sign(SECRET, raw)})
+    assert response.status < 500, (raw, await response.text())
+
+
+@FUZZ
+@given(path=st.sampled_from(["/console/api/send", "/console/api/press"]), body=console_body(),
+       viewer=st.sampled_from(["wang-store", "a\x00b", "x" * 300]))
+async def test_console_requests_never_get_a_5xx(everything, path, body, viewer):
+    response = await everything.post(path, json=body)
+    assert response.status < 500, (body, await response.text())
+    response = await everything.get("/console/api/messages", params={"as": viewer, "since": "0"})
+    assert response.status < 500, (viewer, await response.text())
 
 
 @FUZZ

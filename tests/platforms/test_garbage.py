@@ -139,3 +139,27 @@ async def test_console_garbage_gets_400(console, path, body):
     response = await console.post(path, data=body, headers={"Content-Type": "application/json"})
     assert response.status == 400
     assert await nothing_happened(console.app)
+
+
+@pytest.mark.parametrize(("path", "fields"), [
+    ("/console/api/send", {"text": "my order\x00 page"}),  # PostgreSQL stores no NUL: it was a 500 there
+    ("/console/api/send", {"thread": "1" * 256}),  # longer than a thread id is stored: a 500 on PostgreSQL
+    ("/console/api/send", {"conversation": "wang-store\x00"}),
+    ("/console/api/send", {"as": "x" * 300}),
+    ("/console/api/press", {"thread": "1" * 256}),
+    ("/console/api/press", {"action": "tb:ticket:claim:1:1\x00"}),
+    ("/console/api/press", {"value": "\x00"}),
+    ("/console/api/press", {"ref": "r" * 500}),
+])
+async def test_console_fields_no_database_can_store_get_400(console, path, fields):
+    body = {"as": "wang-store", "conversation": "wang-store", "text": "hello", "action": "tb:ticket:claim:1:1",
+            **fields}
+    response = await console.post(path, json=body)
+    assert response.status == 400, await response.text()
+    assert await nothing_happened(console.app)
+
+
+@pytest.mark.parametrize("viewer", ["wang-store\x00", "x" * 256])
+async def test_console_polls_for_a_persona_no_database_can_name_get_400(console, viewer):
+    response = await console.get("/console/api/messages", params={"as": viewer, "since": "0"})
+    assert response.status == 400  # a NUL reached PostgreSQL's query: a 500 there

@@ -252,6 +252,8 @@ def test_slack_mentions_become_neutral_before_the_grammar_sees_them():
 
     assert neutral_text("assign 12 <@U123|bob>") == "assign 12 @U123"
     assert neutral_text("<@U0LIMING> please look") == "@U0LIMING please look"
+    assert neutral_text("ask T-000001 <!subteam^S0FIN|@财务部> refund?") == "ask T-000001 @财务部 refund?"
+    assert neutral_text("ask T-000001 <!subteam^S0FIN> refund?") == "ask T-000001 @S0FIN refund?"
 
 
 async def test_assign_by_slack_mention(slack):

@@ -84,7 +84,7 @@ async def test_group_command_opens_a_ticket_and_the_group_sees_the_answer(aibot)
     second = await post(client, message("alice.wang", "@ticketbot ticket list", "m-2",
                                         str(server.make_url("/aibot/response/b"))))
     listing = await finished_stream(client, second["stream"]["id"])
-    assert "1 tickets:" in listing and "T-000001" in listing and "打印机坏了" in listing
+    assert "1 ticket:" in listing and "T-000001" in listing and "打印机坏了" in listing
 
 
 async def test_redelivery_has_one_effect(aibot):
@@ -96,7 +96,7 @@ async def test_redelivery_has_one_effect(aibot):
     assert content.count("T-000001") == 1
     listing = await finished_stream(client, (await post(client, message(
         "alice.wang", "@ticketbot ticket list", "m-list", str(server.make_url("/aibot/response/l")))))["stream"]["id"])
-    assert "1 tickets:" in listing and "T-000002" not in listing
+    assert "1 ticket:" in listing and "T-000002" not in listing
 
 
 async def test_later_answers_use_the_response_url_once(aibot):

@@ -15,8 +15,9 @@ from bot.events import Conversation, Platform
 from bot.platforms.wecom_api import WeComApi, WeComApiError
 from bot.platforms.wecom_kf import KfSender, KfSync, conversation_id
 from tests.harness import long_text
-from tests.platforms.wecom_world import FIXTURES, encrypted, eventually, text_xml
+from tests.platforms.wecom_world import FIXTURES, FakeWeCom, HostedMedia, encrypted, eventually, text_xml
 
+PNG = (FIXTURES.parent / "files" / "screenshot.png").read_bytes()
 CALLBACK = json.loads((FIXTURES / "kf_msg_or_event_callback.json").read_text())
 FIRST_CONTACT = json.loads((FIXTURES / "kf_sync_msg_first_contact.json").read_text())
 BATCHGET = json.loads((FIXTURES / "kf_customer_batchget.json").read_text())
@@ -26,7 +27,7 @@ SYNC_TOKEN = "ENCApHxnGDNAVNY4AaSJKj4Tb5mwsEMzxhFmHVGcra996NR"
 OPENED = "已为您创建工单"
 
 
-class FakeKf:
+class FakeKf(HostedMedia):
     """WeCom's kf API and message/send: serves queued messages in pages by cursor and records every call."""
 
     def __init__(self):
@@ -37,6 +38,7 @@ class FakeKf:
         self.delay = 0.0  # makes a sync slow enough for two events to overlap
         self.tokens = itertools.count(1)
         self.msgids = itertools.count(1)
+        self.media: dict[str, tuple[str, str, bytes]] = {}  # what media/upload received
 
     def queue(self, *messages: dict) -> None:
         """Messages WeCom now holds for the app (sync_msg serves them after the caller's cursor)."""
@@ -49,6 +51,8 @@ class FakeKf:
 
     async def api(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
+        if path == "media/upload":
+            return await FakeWeCom.upload(self, request)
         body = json.loads(await request.text() or "{}")
         self.calls.append((path, dict(request.query), body))
         if path == "kf/sync_msg":
@@ -297,20 +301,39 @@ async def test_a_closed_session_is_not_retried(code, permanent, aiohttp_server):
     assert len(payload["text"]["content"].encode()) <= 2048, "kf text is cut to its limit"
 
 
-async def test_a_picture_from_the_customer_lands_on_their_ticket_as_a_line(kf):
+async def test_a_picture_from_the_customer_is_fetched_kept_and_reaches_the_agent(kf):
     client, fake = kf
     fake.queue(customer_text("m-text", "订单页面打不开"))
     await notify(client)
     await eventually(lambda: fake.to_customer())
+    fake.host("MEDIA_ID", PNG, "image/png")
     picture = {"msgid": "m-image", "open_kfid": KFID, "external_userid": CUSTOMER, "send_time": 1732068200,
                "origin": 3, "msgtype": "image", "image": {"media_id": "MEDIA_ID"}}
     fake.queue(picture)
     await notify(client, token="ENCnext")
-    for _ in range(200):
-        lines = [e.text for e in (await ticket(client))[1] if e.kind == "customer_message"]
-        if lines:
-            break
-        await asyncio.sleep(0.05)
-    assert lines == ["[图片 image]"], "the agent sees that a picture came"
+    # The agent working the ticket (its assignee: no WeCom triage group in the sample) gets the picture itself.
+    saved, _timeline = await ticket(client)
+    member = client.server.app[SERVICES].directory.person(saved.assignee).identity_on(Platform.WECOM)
+    sent = await eventually(lambda: [b for b in fake.bodies("message/send")
+                                     if b["touser"] == member and b["msgtype"] == "image"])
+    assert fake.media[sent[0]["image"]["media_id"]] == ("image", "image.jpg", PNG)
+    assert [f["media_id"] for f in fake.fetches] == ["MEDIA_ID"], "fetched by media_id from the API base"
+    _saved, timeline = await ticket(client)
+    lines = [e.text for e in timeline if e.kind == "customer_message"]
+    assert lines == ["📎 image.jpg (70 B)"], "the timeline says what came"
+    async with client.server.app[SERVICES].store.unit() as uow:
+        [kept] = await uow.attachments.attachments_of(1)
+    assert (kept.mime, kept.size, kept.public) == ("image/png", len(PNG), True)
     assert (await ticket(client, 2))[0] is None
+
+
+async def test_a_location_is_answered_with_what_the_bot_takes(kf):
+    client, fake = kf
+    fake.queue({"msgid": "m-loc", "open_kfid": KFID, "external_userid": CUSTOMER, "send_time": 1732068200,
+                "origin": 3, "msgtype": "location",
+                "location": {"latitude": 23.1, "longitude": 113.3, "name": "广州塔", "address": "广州市海珠区"}})
+    await notify(client)
+    [answer] = await eventually(lambda: fake.to_customer())
+    assert "位置" in answer and "文字" in answer
+    assert (await ticket(client))[0] is None, "nothing to open a ticket with"
 

@@ -20,7 +20,26 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "wecom"
 SAMPLE = json.loads((FIXTURES / "tencent_sample.json").read_text())
 
 
-class FakeWeCom:
+class HostedMedia:
+    """media/get as WeCom serves it: the bytes of a temporary media by media_id (with its type and file name), or a
+    JSON error for an unknown one; every fetch recorded with the access token it carried."""
+
+    def host(self, media_id: str, data: bytes, mime: str = "image/jpeg", filename: str = "") -> None:
+        """Hold `data` as the temporary media `media_id`."""
+        self.__dict__.setdefault("hosted", {})[media_id] = (data, mime, filename)
+
+    async def media_get(self, request: web.Request) -> web.Response:
+        fetches = self.__dict__.setdefault("fetches", [])
+        fetches.append(dict(request.query))
+        found = self.__dict__.get("hosted", {}).get(request.query.get("media_id"))
+        if found is None or not request.query.get("access_token", "").startswith("TOKEN"):
+            return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
+        data, mime, filename = found
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else {}
+        return web.Response(body=data, content_type=mime, headers=headers)
+
+
+class FakeWeCom(HostedMedia):
     """gettoken, message/send and appchat/send; records calls and can answer an error once."""
 
     def __init__(self):
@@ -81,20 +100,29 @@ async def start_wecom_app(fake, *, database_url, aiohttp_client, aiohttp_server,
     `fake` answers gettoken and every cgi-bin call; `routes` are (path, handler) POST routes served beside them.
     Returns (test client of the app, the fake's server).
     """
+    server = await serve_fake_wecom(fake, aiohttp_server, monkeypatch, routes=routes)
+    for name, value in {"DATABASE_URL": database_url, **(env or {})}.items():
+        monkeypatch.setenv(name, value)
+    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG), clock=clock))
+    return client, server
+
+
+async def serve_fake_wecom(fake, aiohttp_server, monkeypatch, *, routes=()):
+    """Serve `fake` on port 0 and point WeCom's settings (Tencent's sample keys) at it; returns the server."""
     api = web.Application()
     api.router.add_get("/cgi-bin/gettoken", fake.gettoken)
+    if isinstance(fake, HostedMedia):
+        api.router.add_get("/cgi-bin/media/get", fake.media_get)
     for path, handler in routes:
         api.router.add_post(path, handler)
     api.router.add_post("/cgi-bin/{path:.+}", fake.api)
     server = await aiohttp_server(api)
-    settings = {"DATABASE_URL": database_url, "WECOM_CORP_ID": SAMPLE["corp_id"], "WECOM_AGENT_ID": "218",
-                "WECOM_SECRET": "secret", "WECOM_TOKEN": SAMPLE["token"],
-                "WECOM_ENCODING_AES_KEY": SAMPLE["encoding_aes_key"],
-                "WECOM_API_BASE_URL": str(server.make_url("/cgi-bin/")), **(env or {})}
+    settings = {"WECOM_CORP_ID": SAMPLE["corp_id"], "WECOM_AGENT_ID": "218", "WECOM_SECRET": "secret",
+                "WECOM_TOKEN": SAMPLE["token"], "WECOM_ENCODING_AES_KEY": SAMPLE["encoding_aes_key"],
+                "WECOM_API_BASE_URL": str(server.make_url("/cgi-bin/"))}
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    client = await aiohttp_client(await build_app(Settings(), config=load_config(EXAMPLE_CONFIG), clock=clock))
-    return client, server
+    return server
 
 
 def encrypted(xml: str, *, age: float = 0) -> tuple[dict, str]:

@@ -53,6 +53,7 @@ def _full_ticket() -> Ticket:
         resolved_at=at(12), closed_at=at(13), customer_conversation=DM, agent_thread=THREAD,
         last_customer_message_at=at(14), respond_by=at(15), resolve_by=at(16), sla_paused_at=at(17),
         sla_pauses=[(at(11), at(12)), (at(13), at(14))], next_due_at=at(18), escalation_acked="respond:L1",
+        response_due_at=at(19), frt_seconds=5400, ttr_seconds=86_400,
     )
 
 
@@ -77,7 +78,7 @@ async def test_ticket_round_trip_keeps_every_field(store):
     assert loaded == added
     stamps = [v for v in vars(loaded).values() if isinstance(v, datetime)]
     stamps += [moment for pause in loaded.sla_pauses for moment in pause]
-    assert len(stamps) == 14 and all(s.utcoffset() == timedelta(0) for s in stamps), "aware UTC on every database"
+    assert len(stamps) == 15 and all(s.utcoffset() == timedelta(0) for s in stamps), "aware UTC on every database"
     assert loaded.closed_at == datetime(2026, 11, 20, 5, 30, 15, 123456, tzinfo=UTC)
 
 

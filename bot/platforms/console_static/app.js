@@ -34,6 +34,16 @@ function applyWords() {
   const isCustomer = state.me && state.me.role === "customer";
   $("hint").textContent = word(isCustomer ? "hint-customer" : "hint-staff");
   document.documentElement.lang = (state.me && state.me.language) || state.language;
+  // Who everyone is, in this reader's words: "王记小店 · 客户", "Alice Wang · agent · Support · English".
+  for (const option of $("persona").options) {
+    const p = state.personas.find((x) => x.user_id === option.value);
+    if (p) option.textContent = `${p.name} · ${word("role-" + p.role)}`;
+  }
+  const me = state.me;
+  const language = (me && me.language) || state.language;
+  const department = me && me.department ? (me.department_names || {})[language] || me.department : "";
+  $("persona-info").textContent = me ? [word("role-" + me.role), department, word("lang-" + me.language)]
+    .filter(Boolean).join(" · ") : "";
 }
 
 function showPersonas(data) {
@@ -49,11 +59,12 @@ function showPersonas(data) {
   for (const p of state.personas) {
     const option = document.createElement("option");
     option.value = p.user_id;
-    option.textContent = `${p.name} · ${p.role}`;
+    option.textContent = p.name; // completed with the role in the reader's words (applyWords)
     select.appendChild(option);
   }
   const saved = localStorage.getItem("ticketbot.persona");
-  select.value = state.personas.some((p) => p.user_id === saved) ? saved : (state.personas[0] || {}).user_id;
+  // A first visit opens as the persona README's quick start begins with (a customer), not on an empty channel.
+  select.value = state.personas.some((p) => p.user_id === saved) ? saved : data.start || (state.personas[0] || {}).user_id;
   select.onchange = () => switchPersona(select.value);
   switchPersona(select.value);
 }
@@ -83,7 +94,6 @@ function switchPersona(userId) {
   const saved = JSON.parse(localStorage.getItem(`ticketbot.seen.${userId}`) || "{}");
   state.seenEpoch = saved.epoch || null;
   state.seen = saved.epoch ? saved.seen || {} : {};
-  $("persona-info").textContent = state.me ? `${state.me.role}${state.me.department ? " · " + state.me.department : ""} · ${state.me.language}` : "";
   applyWords();
   const isCustomer = state.me && state.me.role === "customer";
   const channels = $("channels");

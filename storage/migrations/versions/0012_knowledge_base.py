@@ -5,7 +5,7 @@ GIN index. The terms come from the application's analysis (jieba for Chinese, Sn
 database needs a Chinese parser of its own.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0015
 Create Date: 2026-12-05 17:30:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
