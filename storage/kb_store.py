@@ -271,6 +271,8 @@ class KbStore:
 
     async def search_articles(self, request: SearchRequest) -> list[SearchHit]:
         """Articles ranked by relevance to the request's words, best first (a full-text query, never a scan)."""
+        if not await self.count_articles():
+            return []  # no knowledge base yet: jieba's dictionary (~60 MB) is not worth loading for it
         await _segmenter_ready()
         synonyms = kb_text.synonyms_for(request.synonyms or DEFAULT_GROUPS)
         # Without a reader's language, the question's own: an English question prefers English articles.
