@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from bot.directory import Person, Role
 from bot.i18n import translator
-from bot.kb import Audience, SearchRequest
+from bot.kb import Audience, SearchRequest, parse_article_number
 from bot.ports import Outgoing, OutgoingKind, Urgency
 from bot.tickets import Ticket, Tier, TimelineEntry, TimelineKind, Visibility
 from handlers import changes, lifecycle
@@ -87,21 +87,34 @@ async def _offer_to_customer(turn: Turn, ticket: Ticket) -> None:
 
 
 async def answer_to_offer(turn: Turn, ticket: Ticket, text: str) -> bool:
-    """A customer's answer to articles offered on their ticket: solved resolves it as deflected. True when handled."""
+    """A customer's answer to articles offered on their ticket: solved resolves it as deflected (the first article
+    counted helpful), still need help counts them not helpful and goes on as usual. True when handled here."""
     word = " ".join(text.lower().split()).strip("!！。.")
-    if word not in SOLVED_WORDS:
-        return False  # 'still need help' (or anything else) joins the ticket as usual, the offer on its timeline
+    if word not in SOLVED_WORDS and word not in HELP_WORDS:
+        return False  # anything else joins the ticket as usual, the offer on its timeline
     async with turn.ctx.store.snapshot() as view:
         recent = await view.recent_timeline(ticket.id, 5)
     offered = next((entry.detail[OFFER] for entry in reversed(recent)
                     if entry.kind == TimelineKind.KB_OFFER and entry.detail and OFFER in entry.detail), None)
     if offered is None or recent[-1].kind != TimelineKind.KB_OFFER:
         return False  # no offer, or the conversation went on since: a plain message
+    numbers = [parse_article_number(number) for number in offered.split()]
+    if word in HELP_WORDS:
+        # None of them helped: counted on each, and the message goes on to the team.
+        async with turn.ctx.store.unit() as uow:
+            for article_id in filter(None, numbers):
+                await uow.kb.rate_article(article_id, helpful=False)
+        return False
     system = replace(turn, person=SELF_SERVICE)
     resolve = changes.resolve(system, turn.t._("Solved with {articles} (self-service)", articles=offered))
 
     def build(saved: Ticket):
         change = resolve(saved)
+
+        async def rate(uow, _saved: Ticket) -> None:
+            if numbers and numbers[0]:  # the customer did not say which: the first, the best ranked, gets it
+                await uow.kb.rate_article(numbers[0], helpful=True)
+        change.followups.append(rate)
         change.detail = {"deflected": offered}  # a deflection: solved by the knowledge base, not by a person
         change.visibility = Visibility.PUBLIC
         return change

@@ -188,6 +188,8 @@ async def test_self_service_solved_resolves_the_ticket_as_deflected(store, clock
     [resolved] = [e for e in await bot.timeline(1) if e.kind == "status" and e.after == "resolved"]
     assert resolved.detail == {"deflected": "KB-1"} and resolved.actor == "kb"
     assert "T-000001" in bot.last_text("wang-store", visible_to="wang-store")
+    async with store.snapshot() as view:
+        assert (await view.kb.get_article(1)).helpful == 1
 
 
 async def test_self_service_still_need_help_goes_on_and_vips_get_a_person(store, clock):
@@ -200,6 +202,8 @@ async def test_self_service_still_need_help_goes_on_and_vips_get_a_person(store,
     assert ticket.status.value != "resolved"
     kinds = [e.kind for e in await bot.timeline(1)]
     assert "kb_offer" in kinds and kinds[-1] == "customer_message", "the answer joins the ticket, offer noted"
+    async with store.snapshot() as view:
+        assert (await view.kb.get_article(1)).not_helpful == 1
     await bot.say("acme-buyer", "发票抬头写错了")
     assert not any("这些文章可能有帮助" in text for text in bot.texts("acme-buyer", visible_to="acme-buyer")), \
         "VIP customers are answered by a person"
