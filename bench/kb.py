@@ -130,17 +130,38 @@ async def main() -> None:
     parser.add_argument("--articles", type=int, default=0, help="synthetic articles beside the shipped corpus")
     parser.add_argument("--runs", type=int, default=3, help="runs of each query (latency percentiles over all)")
     parser.add_argument("--database-url", help="postgresql+asyncpg://…/db (a fresh schema is made and dropped)")
+    parser.add_argument("--keep", help="a SQLite file (with --database-url: a schema name) to seed once and search "
+                                       "again on later runs, without re-seeding")
     args = parser.parse_args()
     await asyncio.to_thread(kb_text.warm_up)
     with tempfile.TemporaryDirectory() as folder:
-        url, schema = await fresh_url(folder, args.database_url)
+        if args.keep and args.database_url:
+            base = normalize_database_url(args.database_url)
+            url, schema = make_url(base).update_query_dict({SCHEMA_PARAM: args.keep}).render_as_string(
+                hide_password=False), None
+            admin = create_async_engine(base)
+            async with admin.begin() as connection:
+                kept = bool((await connection.execute(text(
+                    "SELECT 1 FROM information_schema.tables WHERE table_schema = :s AND table_name = 'kb_articles'"),
+                    {"s": args.keep})).first())
+                await connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{args.keep}"'))
+            await admin.dispose()
+        elif args.keep:
+            url, schema, kept = f"sqlite+aiosqlite:///{args.keep}", None, Path(args.keep).exists()
+        else:
+            url, schema = await fresh_url(folder, args.database_url)
+            kept = False
         await upgrade(url)
         store = SqlStore(create_engine(url), SystemClock())
         try:
             started = time.perf_counter()
             drafts = corpus()
-            ids = await seed(store, drafts)
-            if args.articles:
+            if kept:
+                async with store.snapshot() as uow:
+                    ids = {draft.key: (await uow.kb.find_article_by_key(draft.key)).id for draft in drafts}
+            else:
+                ids = await seed(store, drafts)
+            if args.articles and not kept:
                 await seed(store, synthetic(args.articles))
                 print(f"seeded {len(drafts) + args.articles} articles in {time.perf_counter() - started:.1f} s",
                       flush=True)

@@ -14,6 +14,7 @@ class SubjectKind(StrEnum):
     DIGEST = "digest"
     ALERT = "alert"
     ATTACHMENT = "attachment"  # not a card: a file the outbox sends (loaded like a subject)
+    ARTICLE = "article"  # a knowledge-base article (bot/kb.py)
 
 
 @dataclass(frozen=True)

@@ -305,6 +305,7 @@ class TimelineKind(StrEnum):
     REPLY = "reply"
     CUSTOMER_MESSAGE = "customer_message"
     ESCALATION_ACK = "escalation_ack"
+    KB_OFFER = "kb_offer"  # knowledge-base articles offered to the customer (self-service): detail names them
     LINKED = "linked"  # another ticket of the same conversation: `after` names it, `detail` says which way
     REQUEST = "request"  # a cross-department request asked, answered, declined …: `after` is its number
 

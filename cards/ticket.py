@@ -21,7 +21,7 @@ from bot.i18n.labels import (
 from bot.ports import Clock
 from bot.requests import Request
 from bot.sla import SlaPolicy
-from bot.subjects import Subject, Viewer
+from bot.subjects import Subject, SubjectKind, Viewer
 from bot.tickets import Action, Priority, Status, Ticket, allowed_actions
 from cards import actions
 from cards.model import Button, Card, Field, Option, Select
@@ -30,6 +30,7 @@ from cards.sla_text import badge
 
 # Staff see these actions on the card, when the lifecycle allows them; the rest are commands.
 _BUTTONS = (Action.CLAIM, Action.RESOLVE, Action.CLOSE, Action.REOPEN)
+SAVE_TO_KB = "save"  # an article press: draft an article from the ticket named in its variant
 _SELECTS = (Action.ASSIGN, Action.PRIORITY, Action.CATEGORY)
 _STYLE = {Action.CLAIM: "primary", Action.RESOLVE: "primary", Action.CLOSE: "danger"}
 
@@ -136,6 +137,10 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
                     Button(action_label(action, t), actions.encode(subject, action, ticket.version),
                            _STYLE.get(action, "default"))
                 )
+        if ticket.status in (Status.RESOLVED, Status.CLOSED):
+            # The knowledge base's press (kind article, the ticket in the variant): handlers/kb_presses.py.
+            controls.append(Button(t._("Save to knowledge base"), actions.encode(
+                Subject(SubjectKind.ARTICLE, 0), SAVE_TO_KB, ticket.version, str(ticket.id or 0))))
         for action in _SELECTS:
             if action not in allowed:
                 continue

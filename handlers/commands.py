@@ -45,6 +45,9 @@ SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "file": (("附件", "文件"), _("/ticket file T-000123 [N]"), _("list a ticket's files, or send file N again")),
     "stats": (("统计",), _("/ticket stats [today|yesterday|week|last-week|month|YYYY-MM-DD..YYYY-MM-DD] "
                           "[@department|@person] [P0-P3|vip]"), _("ticket figures")),
+    "kb": (("知识库",), _("/ticket kb <words> | save T-000123 | suggest T-000123 | send T-000123 KB-12 | show KB-12 | "
+                         "edit KB-12 solution <text> | publish KB-12 [public|internal]"),
+           _("search the knowledge base, save a ticket's solution, suggest and send articles")),
     "help": (("帮助",), _("/ticket help [command]"), _("this help")),
 }
 # What a customer may do (bot.permissions), in their words: their own tickets only, no staff fields.
@@ -55,6 +58,7 @@ CUSTOMER_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("sla", _("/ticket sla T-000123"), _("when we promised to answer")),
     ("file", _("/ticket file T-000123 [N]"), _("the files of your ticket, or file N again")),
     ("reopen", _("/ticket reopen T-000123 [reason]"), _("reopen a resolved or closed ticket")),
+    ("kb", _("/ticket kb <words>"), _("search our help articles")),
     ("help", _("/ticket help"), _("this help")),
 )
 ALIASES = {alias: name for name, (aliases, _u, _d) in SUBCOMMANDS.items() for alias in (name, *aliases)}
@@ -368,6 +372,10 @@ def parse_command(text: str) -> Command:
             if len(args) > 1 or (args and args[0].lower() not in ("mine", "我的")):
                 raise UsageError(sub, _("List what is asked of you, or 'mine' for what you asked."))
             return ListRequests(mine=bool(args))
+        case "kb":
+            from handlers.kb_commands import parse_kb  # its grammar imports this module's helpers
+
+            return parse_kb(args)
         case _:
             topic = ALIASES.get(args[0].lower().lstrip("/")) if args else None
             return Help(topic)

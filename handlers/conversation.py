@@ -9,7 +9,7 @@ from bot.events import ConversationKind
 from bot.ports import Outgoing, OutgoingKind, UnitOfWork
 from bot.tickets import Action, Status, Ticket, TimelineKind, Visibility
 from cards.ticket import STAFF_VIEW
-from handlers import attachments, changes, lifecycle
+from handlers import attachments, changes, kb_intake, lifecycle
 from handlers.intake import Intake, open_ticket, title_from_message, triage_target
 from handlers.turn import Turn
 
@@ -39,8 +39,13 @@ async def customer_message(turn: Turn, text: str, taken: Taken = attachments.NOT
             added = await attachments.land(turn, uow, saved, TimelineKind.CREATED, taken, public=True)
             await attachments.to_agents(turn, uow, saved, added, new_in=triage_target(turn))
             await turn.finish(uow)
-            _wake(turn)
-            return
+    if ticket is None:
+        _wake(turn)
+        await kb_intake.after_intake(turn, saved)  # articles for it, once the ticket is saved and announced
+        _wake(turn)
+        return
+    if not (taken.stored or taken.refused) and await kb_intake.answer_to_offer(turn, ticket, text):
+        return
     await lifecycle.change_ticket(turn, ticket.id, _customer_said(turn, text, taken))
 
 

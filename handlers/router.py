@@ -13,10 +13,11 @@ from pydantic import TypeAdapter
 from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, FormSubmitted, MessagePosted
 from bot.ports import AlreadyProcessed, Context
 from bot.tickets import Action, Impact, Priority
-from handlers import attachments, changes, conversation, lifecycle, queries, requests, stats
+from handlers import attachments, changes, conversation, kb, lifecycle, queries, requests, stats
 from handlers import commands as cmd
 from handlers.background import BackgroundWork, WorkerPool
 from handlers.intake import Intake, new_from_command
+from handlers.kb_commands import KbRequest
 from handlers.presses import handle_press, handle_reply_under_card
 from handlers.turn import Turn
 
@@ -275,6 +276,8 @@ class Router:
                 await queries.stats(turn)
             case cmd.Stats():
                 await stats.figures(turn, request)
+            case KbRequest():
+                await kb.run(turn, request)
             case cmd.Sla(ticket_id=ticket_id):
                 await queries.sla(turn, ticket_id)
             case cmd.Help(topic=topic):

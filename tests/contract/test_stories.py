@@ -464,3 +464,31 @@ async def test_asking_finance_story(driver):
     async with driver.app[SERVICES].store.unit() as uow:
         steps = [e.detail["event"] for e in await uow.timeline(1) if e.kind == "request"]
     assert steps == ["asked", "accepted", "answered"]
+async def test_knowledge_base_story(driver):
+    """Search the knowledge base, send an article to the customer (their first answer), save the solved ticket."""
+    from bot.kb import ArticleDraft, ArticleVisibility
+
+    async with driver.app[SERVICES].store.unit() as uow:
+        await uow.kb.add_article(ArticleDraft(title="发票抬头开错了如何重开", problem="电子发票上的公司名称写错了",
+                                              solution="在「我的订单 → 发票详情」点击申请换开",
+                                              visibility=ArticleVisibility.PUBLIC), author="lin")
+    await driver.customer_says("发票抬头写错了，能重新开吗")
+    await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
+
+    await driver.command("kb 公司名称 写错")
+    found = await eventually(lambda: _having(driver.agent_texts(), "“公司名称 写错”"))
+    assert "KB-1 发票抬头开错了如何重开" in found and "电子发票上的公司名称写错了" in found, "with the passage that matched"
+    await driver.command("kb send T-000001 KB-1")
+    sent = await eventually(lambda: _having(driver.customer_texts(), "申请换开"))
+    assert "KB-1" in sent and driver.agent_name in sent
+
+    await driver.command("resolve T-000001 已换开")
+    await eventually(lambda: _having(driver.customer_texts(), "已换开"))
+    await driver.command("kb save T-000001")
+    await eventually(lambda: _having(driver.agent_texts(), "KB-2"))
+    async with driver.app[SERVICES].store.unit() as uow:
+        ticket = await uow.get_ticket(1)
+        [reply] = [e for e in await uow.timeline(1) if e.kind == "reply"]
+        draft = await uow.kb.get_article(2)
+    assert ticket.first_response_at is not None and reply.detail == {"article": "KB-1"}
+    assert draft.problem == "发票抬头写错了，能重新开吗" and draft.source_tickets == (1,)

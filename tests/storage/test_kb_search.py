@@ -137,3 +137,9 @@ def test_markdown_and_json_lines_import_formats():
     assert (reissue.visibility, reissue.language, reissue.tags) == (ArticleVisibility.PUBLIC, "zh-CN", ("发票", "补打"))
     router = by_key["md-router-reset"]
     assert (router.tags, router.visibility, router.language) == (("router", "wifi"), ArticleVisibility.INTERNAL, "en")
+
+
+async def test_an_empty_knowledge_base_answers_without_reading_text(kb_store):
+    assert await _search(kb_store, "发票抬头") == []
+    async with kb_store.snapshot() as uow:
+        assert await uow.kb.count_articles() == 0
