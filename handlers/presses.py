@@ -15,6 +15,7 @@ from bot.subjects import Subject, SubjectKind
 from cards import actions
 from handlers import conversation, requests
 from handlers.request_presses import press_request, reply_under_request
+from handlers.survey import press_survey
 from handlers.ticket_presses import press_ticket
 from handlers.turn import Turn
 
@@ -53,6 +54,7 @@ async def _ticket_reply(turn: Turn, subject: Subject, text: str) -> bool:
 HANDLERS: dict[SubjectKind, SubjectHandlers] = {
     SubjectKind.TICKET: SubjectHandlers(press=press_ticket, reply=_ticket_reply),
     SubjectKind.REQUEST: SubjectHandlers(press=press_request, reply=reply_under_request),
+    SubjectKind.SURVEY: SubjectHandlers(press=press_survey),  # the customer's answer; typed numbers: conversation
 }
 
 

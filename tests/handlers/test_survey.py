@@ -1,0 +1,117 @@
+"""The CSAT survey on resolve: the card in the customer's conversation, numbered replies, a comment, a change within
+the window, the polite refusal after it, expiry, Not solved → reopened, and one survey per resolution."""
+
+from __future__ import annotations
+
+from bot.config import load_config
+from bot.csat import CsatConfig
+from bot.tickets import Status, TimelineKind
+from tests.harness import EXAMPLE_CONFIG, Harness
+
+CUSTOMER, AGENT = "wang-store", "alice"
+
+
+async def _resolved(store, clock, **csat) -> Harness:
+    config = load_config(EXAMPLE_CONFIG)
+    if csat:
+        config = config.model_copy(update={"csat": CsatConfig(**csat)})
+    bot = Harness(store, clock, config)
+    await bot.say(CUSTOMER, "我的订单页面打不开")
+    await bot.say(AGENT, "/ticket claim T-000001", bot.channel())
+    await bot.say(AGENT, "/ticket resolve T-000001 请清除缓存", bot.channel())
+    return bot
+
+
+def _survey_card(bot: Harness):
+    cards = [m for m in bot.cards(CUSTOMER) if "满意" in m.card.title]
+    assert cards, "the customer got no survey"
+    return cards[-1]
+
+
+def _csat_lines(entries) -> list[dict]:
+    return [dict(e.detail, text=e.text or "") for e in entries if e.kind is TimelineKind.CSAT]
+
+
+async def test_resolve_sends_the_survey_in_the_customers_language_with_a_scale_and_not_solved(store, clock):
+    bot = await _resolved(store, clock)
+    card = _survey_card(bot).card
+    assert card.title == "您对本次服务满意吗？"
+    assert [b.label for b in card.actions] == ["1", "2", "3", "4", "5", "还没解决"]
+    assert "0" in card.footer and "5" in card.footer  # for whoever cannot press
+
+
+async def test_a_typed_number_rates_then_the_next_message_is_the_comment(store, clock):
+    bot = await _resolved(store, clock)
+    await bot.say(CUSTOMER, "4")
+    assert "4 / 5" in bot.last_text(CUSTOMER)
+    assert (await bot.ticket()).status is Status.RESOLVED, "a rating is not a message that reopens the ticket"
+    await bot.say(CUSTOMER, "回复很快，谢谢")
+    assert "感谢" in bot.last_text(CUSTOMER)
+    lines = _csat_lines(await bot.timeline())
+    assert [(line["event"], line.get("score")) for line in lines] == [("rated", "4"), ("commented", "4")]
+    assert lines[-1]["text"] == "回复很快，谢谢"
+    assert (await bot.ticket()).status is Status.RESOLVED
+    staff_card = bot.cards("triage")[-1].card
+    assert any(f.value == "4 / 5 “回复很快，谢谢”" for f in staff_card.fields), staff_card.fields
+
+
+async def test_a_second_press_within_the_window_changes_it_and_after_the_window_is_refused(store, clock):
+    bot = await _resolved(store, clock)
+    await bot.press(CUSTOMER, _survey_card(bot), "rate4")
+    clock.advance(minutes=5)
+    await bot.press(CUSTOMER, _survey_card(bot), "rate5")
+    assert "5 / 5" in bot.last_text(CUSTOMER)
+    clock.advance(minutes=6)
+    await bot.say(CUSTOMER, "1")
+    refused = bot.last_text(CUSTOMER)
+    assert "已评价" in refused and "10" in refused, refused
+    assert _survey_card(bot).card.actions == (), "after the window the card (refreshed) offers no buttons"
+    lines = _csat_lines(await bot.timeline())
+    assert [(line["event"], line.get("score")) for line in lines] == [("rated", "4"), ("changed", "5")]
+    assert (await bot.ticket()).status is Status.RESOLVED
+
+
+async def test_someone_elses_press_on_the_survey_is_refused(store, clock):
+    bot = await _resolved(store, clock)
+    await bot.press("zhang-corp", _survey_card(bot), "rate1")
+    assert _csat_lines(await bot.timeline()) == []
+
+
+async def test_not_solved_reopens_the_ticket_and_tells_the_assignee(store, clock):
+    bot = await _resolved(store, clock)
+    await bot.say(CUSTOMER, "0")
+    ticket = await bot.ticket()
+    assert ticket.status is Status.TRIAGED
+    assert "T-000001" in bot.last_text(CUSTOMER) and "重新" in bot.last_text(CUSTOMER)
+    assert any("T-000001" in text and "not solved" in text.lower() or "未解决" in text for text in bot.texts(AGENT))
+    assert [line["event"] for line in _csat_lines(await bot.timeline())] == ["not_solved"]
+
+
+async def test_the_survey_expires(store, clock):
+    bot = await _resolved(store, clock)
+    clock.advance(days=8)
+    await bot.press(CUSTOMER, _survey_card(bot), "rate5")
+    assert "已结束" in bot.last_text(CUSTOMER) or "closed" in bot.last_text(CUSTOMER)
+    await bot.say(CUSTOMER, "5")  # no longer an answer: it is a message like any other
+    assert _csat_lines(await bot.timeline()) == []
+
+
+async def test_the_three_point_scale(store, clock):
+    bot = await _resolved(store, clock, scale="three")
+    assert [b.label for b in _survey_card(bot).card.actions] == ["不满意", "一般", "满意", "还没解决"]
+    await bot.say(CUSTOMER, "3")
+    assert "满意 (5 / 5)" in bot.last_text(CUSTOMER)
+    await bot.say(CUSTOMER, "7")  # not on the scale: it is the comment
+    assert [line["event"] for line in _csat_lines(await bot.timeline())] == ["rated", "commented"]
+
+
+async def test_one_survey_per_resolution(store, clock):
+    bot = await _resolved(store, clock)
+    await bot.say(CUSTOMER, "0")  # reopened
+    clock.advance(hours=2)
+    await bot.say(AGENT, "/ticket resolve T-000001 已修复", bot.channel())
+    assert len([m for m in bot.cards(CUSTOMER) if "满意" in m.card.title]) == 2
+    async with store.unit() as uow:
+        survey = await uow.surveys().latest_of(bot.actor(CUSTOMER).platform, CUSTOMER)
+    assert survey.rated_at is None, "the second resolution's survey waits for its own answer"
+
