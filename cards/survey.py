@@ -102,8 +102,10 @@ def survey_card(view: SurveyView, *, t, now: datetime, change_minutes: int) -> C
         footer = t._("This survey has closed. If you need more help, just write here.")
     else:
         footer = t._("Thank you for your feedback!")
-    return Card(title=t._("How satisfied are you with our help?"), subtitle=ticket.title, fields=tuple(fields),
-                actions=tuple(buttons), footer=footer)
+    # While it may be answered, the numbers go under the title too: where a platform drops the buttons and the
+    # footer (an outsider's markdown copy on DingTalk, 微信客服 text), the customer still reads how to answer.
+    return Card(title=t._("How satisfied are you with our help?"), subtitle=footer if buttons else None,
+                fields=tuple(fields), actions=tuple(buttons), footer=footer)
 
 
 def timeline_words(entry_detail: dict[str, str], t) -> str:

@@ -127,9 +127,11 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
             fields.append(Field(t._("Asked"), "; ".join(
                 f"{r.number} {_name(directory, r.asked_person)} · {deadline_text(r.deadline, zone, t)}"
                 for r in requests)))
-    if survey is not None:  # what the customer said of the last resolution
-        fields.append(Field(t._("Satisfaction"), score_text(survey, t) + (f" “{survey.comment}”"
-                                                                          if survey.comment else "")))
+    if survey is not None:  # what the customer said of the last resolution: right after the status, since some
+        # surfaces show only the first rows (WeCom's template card six)
+        rating = score_text(survey, t) + (f" “{survey.comment}”" if survey.comment else "")
+        fields.insert(fields.index(next(f for f in fields if f.label == t._("Status"))) + 1,
+                      Field(t._("Satisfaction"), rating))
     allowed = set(allowed_actions(ticket.status))
     subject = Subject.ticket(ticket.id or 0)
     controls: list[Button | Select] = []
