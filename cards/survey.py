@@ -89,7 +89,6 @@ def survey_card(view: SurveyView, *, t, now: datetime, change_minutes: int) -> C
         fields.append(Field(t._("Your comment"), survey.comment))
     open_to_answer = (not survey.answered and not survey.expired(now)) or survey.may_change(now, change_minutes)
     buttons: list[Button] = []
-    footer = None
     if open_to_answer:
         for number in scores(survey.scale):
             buttons.append(Button(choice_label(number, survey.scale, t),
@@ -97,15 +96,16 @@ def survey_card(view: SurveyView, *, t, now: datetime, change_minutes: int) -> C
                                   "primary" if number == survey.number() else "default"))
         buttons.append(Button(t._("Not solved"), actions.encode(survey.subject, rate_action(NOT_SOLVED),
                                                                 survey.version), "danger"))
-        footer = numbers_hint(survey.scale, t)
+        # A field, not the footer: every surface shows fields, even where the buttons and the footer are dropped
+        # (微信客服's text copy, a DingTalk outsider's markdown), so whoever cannot press reads how to answer.
+        fields.append(Field(t._("Or reply"), numbers_hint(survey.scale, t)))
+        footer = None
     elif not survey.answered:
         footer = t._("This survey has closed. If you need more help, just write here.")
     else:
         footer = t._("Thank you for your feedback!")
-    # While it may be answered, the numbers go under the title too: where a platform drops the buttons and the
-    # footer (an outsider's markdown copy on DingTalk, 微信客服 text), the customer still reads how to answer.
-    return Card(title=t._("How satisfied are you with our help?"), subtitle=footer if buttons else None,
-                fields=tuple(fields), actions=tuple(buttons), footer=footer)
+    return Card(title=t._("How satisfied are you with our help?"), fields=tuple(fields), actions=tuple(buttons),
+                footer=footer)
 
 
 def timeline_words(entry_detail: dict[str, str], t) -> str:

@@ -21,6 +21,8 @@ from handlers.lifecycle import Change, change_ticket, needs_unit
 from handlers.notify import post_card, refresh_cards, tell_person
 from handlers.turn import Turn
 
+MAX_SURVEY_ID = 2**31 - 1  # the id column's range
+
 
 def ask_on_resolve(turn: Turn):
     """A resolve's followup: the requester gets the survey in their own conversation, in their language."""
@@ -49,7 +51,9 @@ async def press_survey(turn: Turn, event: ButtonPressed, refs: list[actions.Acti
     ref = actions.decode(event.action)
     number = pressed_number(ref.action) if ref is not None else None
     async with turn.ctx.store.snapshot() as uow:
-        survey = await uow.surveys().get(ref.subject_id) if ref is not None else None
+        # Only a forged press names an id beyond the column's range: refused below, never sent to the database.
+        known = ref is not None and ref.subject_id <= MAX_SURVEY_ID
+        survey = await uow.surveys().get(ref.subject_id) if known else None
     if survey is None or not _theirs(turn, survey) or number is None or (
             number != NOT_SOLVED and number not in scores(survey.scale)):
         async with turn.ctx.store.unit() as uow:
@@ -117,11 +121,15 @@ async def answer(turn: Turn, survey: Survey, number: int) -> None:
             return
         await _on_timeline(turn, uow, survey, "changed" if before is not None else "rated",
                            before=str(before) if before is not None else None)
-        await turn.reply(uow, t._("Thank you! You rated {number}: {score}.", number=_number(survey),
-                                  score=score_text(survey, t)) + " " + (
-            t.ngettext("Anything to add? Just write it here within {minutes} minute.",
-                       "Anything to add? Just write it here within {minutes} minutes.", config.change_minutes,
-                       minutes=config.change_minutes) if survey.comment is None else ""))
+        if survey.comment is None:  # the comment is still to come: invite it
+            thanks = t.ngettext("Thank you! You rated {number}: {score}. Anything to add? Just write it here within "
+                                "{minutes} minute.", "Thank you! You rated {number}: {score}. Anything to add? Just "
+                                "write it here within {minutes} minutes.", config.change_minutes,
+                                number=_number(survey), score=score_text(survey, t), minutes=config.change_minutes)
+        else:
+            thanks = t._("Thank you! You rated {number}: {score}.", number=_number(survey),
+                         score=score_text(survey, t))
+        await turn.reply(uow, thanks)
         await turn.finish(uow)
 
 

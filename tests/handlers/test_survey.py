@@ -3,9 +3,12 @@ the window, the polite refusal after it, expiry, Not solved → reopened, and on
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.config import load_config
 from bot.csat import CsatConfig
 from bot.tickets import Status, TimelineKind
+from cards.model import Button
 from tests.harness import EXAMPLE_CONFIG, Harness
 
 CUSTOMER, AGENT = "wang-store", "alice"
@@ -37,7 +40,8 @@ async def test_resolve_sends_the_survey_in_the_customers_language_with_a_scale_a
     card = _survey_card(bot).card
     assert card.title == "您对本次服务满意吗？"
     assert [b.label for b in card.actions] == ["1", "2", "3", "4", "5", "还没解决"]
-    assert "0" in card.footer and "5" in card.footer  # for whoever cannot press
+    hint = next(f.value for f in card.fields if f.label == "或回复")  # for whoever cannot press (a field: shown everywhere)
+    assert "1-5" in hint and "0" in hint
 
 
 async def test_a_typed_number_rates_then_the_next_message_is_the_comment(store, clock):
@@ -115,3 +119,23 @@ async def test_one_survey_per_resolution(store, clock):
         survey = await uow.surveys().latest_of(bot.actor(CUSTOMER).platform, CUSTOMER)
     assert survey.rated_at is None, "the second resolution's survey waits for its own answer"
 
+
+
+async def test_a_forged_or_odd_press_is_refused_and_changes_nothing(store, clock):
+    bot = await _resolved(store, clock)
+    card = _survey_card(bot)
+    forged = card.card.actions[0].action.replace("rate1", "rate9")
+    beyond = card.card.actions[0].action.replace(":rate1:1:", f":rate1:{2**40}:")
+    for action in (forged, beyond):  # what only a hand-made request carries
+        odd = replace(card, card=replace(card.card, actions=(Button("x", action),)))
+        await bot.press(CUSTOMER, odd, action)
+        assert "无效" in bot.last_text(CUSTOMER, visible_to=CUSTOMER)
+    assert _csat_lines(await bot.timeline()) == []
+
+
+async def test_a_retried_delivery_rates_once(store, clock):
+    bot = await _resolved(store, clock)
+    await bot.say(CUSTOMER, "4", delivery_id="same")
+    await bot.say(CUSTOMER, "4", delivery_id="same")
+    assert [line["event"] for line in _csat_lines(await bot.timeline())] == ["rated"]
+    assert len([t for t in bot.texts(CUSTOMER) if "4 / 5" in t]) == 1
