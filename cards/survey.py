@@ -60,12 +60,10 @@ def score_text(survey: Survey, t) -> str:
 
 
 def numbers_hint(scale: str, t) -> str:
-    """The line for customers who cannot press: which number means what."""
-    choices = [*scores(scale), NOT_SOLVED]
+    """Which number means what, for customers who cannot press (or would rather type)."""
     if scale == "five":
-        return t._("Reply with a number: 1 (poor) … 5 (excellent), or 0 if it is not solved.")
-    return t._("Reply with a number: {choices}.", choices=t._(", ").join(
-        f"{n} = {choice_label(n, scale, t)}" for n in choices))
+        return t._("1 (poor) … 5 (excellent); 0 = not solved")
+    return t._(", ").join(f"{n} = {choice_label(n, scale, t)}" for n in [*scores(scale), NOT_SOLVED])
 
 
 class SurveyCards:
@@ -98,7 +96,7 @@ def survey_card(view: SurveyView, *, t, now: datetime, change_minutes: int) -> C
                                                                 survey.version), "danger"))
         # A field, not the footer: every surface shows fields, even where the buttons and the footer are dropped
         # (微信客服's text copy, a DingTalk outsider's markdown), so whoever cannot press reads how to answer.
-        fields.append(Field(t._("Or reply"), numbers_hint(survey.scale, t)))
+        fields.append(Field(t._("Or reply with a number"), numbers_hint(survey.scale, t)))
         footer = None
     elif not survey.answered:
         footer = t._("This survey has closed. If you need more help, just write here.")

@@ -40,7 +40,7 @@ async def test_resolve_sends_the_survey_in_the_customers_language_with_a_scale_a
     card = _survey_card(bot).card
     assert card.title == "您对本次服务满意吗？"
     assert [b.label for b in card.actions] == ["1", "2", "3", "4", "5", "还没解决"]
-    hint = next(f.value for f in card.fields if f.label == "或回复")  # for whoever cannot press (a field: shown everywhere)
+    hint = next(f.value for f in card.fields if f.label == "或直接回复数字")  # for whoever cannot press (a field: shown everywhere)
     assert "1-5" in hint and "0" in hint
 
 
