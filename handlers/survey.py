@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.csat import NOT_SOLVED, StaleSurvey, Survey, read_number, scores
 from bot.events import Actor, ButtonPressed
 from bot.ports import UnitOfWork
+from bot.ports.surveys import HasSurveys
 from bot.subjects import Viewer
 from bot.tickets import Action, Status, Ticket, TimelineEntry, TimelineKind, Visibility, format_number
 from cards import actions
@@ -171,7 +172,7 @@ async def _not_solved(turn: Turn, survey: Survey) -> None:
     await change_ticket(turn, survey.ticket_id, reopening)
 
 
-async def _saved(uow, survey: Survey) -> bool:
+async def _saved(uow: HasSurveys, survey: Survey) -> bool:
     """Save the answer; False when a racing press saved first (this one then changes nothing)."""
     try:
         await uow.surveys().save(survey)

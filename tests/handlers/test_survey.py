@@ -139,3 +139,15 @@ async def test_a_retried_delivery_rates_once(store, clock):
     await bot.say(CUSTOMER, "4", delivery_id="same")
     assert [line["event"] for line in _csat_lines(await bot.timeline())] == ["rated"]
     assert len([t for t in bot.texts(CUSTOMER) if "4 / 5" in t]) == 1
+
+
+async def test_the_timeline_tells_the_rating_in_the_readers_words(store, clock):
+    bot = await _resolved(store, clock)
+    await bot.say(CUSTOMER, "2")
+    await bot.say(CUSTOMER, "等了太久")
+    await bot.say("linfang", "/ticket show T-000001", bot.channel())
+    shown = bot.last_text("triage", visible_to="linfang")
+    assert "客户评分 2 / 5" in shown and "客户的评价意见： “等了太久”" in shown, shown
+    assert "csat" not in shown and "rated" not in shown
+    await bot.say(AGENT, "/ticket show T-000001", bot.channel())
+    assert "the customer rated it 2 / 5" in bot.last_text("triage", visible_to=AGENT)
