@@ -37,8 +37,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("ticket_id", "resolved_at", name="uq_csat_ticket_resolution"),
     )
     op.create_index("ix_csat_requester", "csat", ["requester_platform", "requester_user_id", "asked_at"])
-    op.create_index("ix_csat_asked_at", "csat", ["asked_at"])
-    op.create_index("ix_csat_rated_at", "csat", ["rated_at"])
+    op.create_index("ix_csat_asked_at", "csat", ["asked_at", "rated_at"])
+    op.create_index("ix_csat_rated_at", "csat", ["rated_at", "score"])
 
 
 def downgrade() -> None:
