@@ -18,7 +18,7 @@ from bot.subjects import Viewer
 from bot.tickets import Action, Status, Ticket, TimelineEntry, TimelineKind, Visibility, format_number
 from cards import actions
 from cards.survey import pressed_number, score_text
-from handlers.lifecycle import Change, change_ticket, needs_unit
+from handlers.lifecycle import Change, Refusal, change_ticket, needs_unit
 from handlers.notify import post_card, refresh_cards, tell_person
 from handlers.turn import Turn
 
@@ -156,6 +156,11 @@ async def _not_solved(turn: Turn, survey: Survey) -> None:
             return Change(Action.REOPEN, TimelineKind.CSAT, unchanged=True, followups=[],
                           confirm=t._("Thank you — {number} is already being worked on again.",
                                       number=ticket.number))
+        window = timedelta(days=turn.ctx.config.lifecycle.reopen_window_days)
+        if ticket.status is Status.CLOSED and ticket.closed_at and turn.ctx.clock.now() - ticket.closed_at > window:
+            # Said before anything is saved: a refused reopen leaves the survey waiting, as it was.
+            raise Refusal(t._("{number} was closed too long ago to reopen. Just write here and we will open a new "
+                              "ticket for you.", number=ticket.number))
         await _saved(uow, survey)
 
         async def recorded(uow: UnitOfWork, saved: Ticket) -> None:

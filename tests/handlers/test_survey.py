@@ -151,3 +151,23 @@ async def test_the_timeline_tells_the_rating_in_the_readers_words(store, clock):
     assert "csat" not in shown and "rated" not in shown
     await bot.say(AGENT, "/ticket show T-000001", bot.channel())
     assert "the customer rated it 2 / 5" in bot.last_text("triage", visible_to=AGENT)
+
+
+async def test_not_solved_after_the_reopen_window_is_refused_and_the_survey_still_waits(store, clock):
+    bot = await _resolved(store, clock, expire_days=30)
+    await bot.say(AGENT, "/ticket close T-000001", bot.channel())
+    clock.advance(days=8)  # the sample's reopen window is 7 days
+    await bot.say(CUSTOMER, "0")
+    assert "无法重新打开" in bot.last_text(CUSTOMER, visible_to=CUSTOMER)
+    assert (await bot.ticket()).status is Status.CLOSED
+    await bot.say(CUSTOMER, "3")  # still waiting: a score is taken
+    assert [line["event"] for line in _csat_lines(await bot.timeline())] == ["rated"]
+
+
+async def test_stats_show_the_csat_figures(store, clock):
+    bot = await _resolved(store, clock)
+    await bot.say(CUSTOMER, "4")
+    await bot.say("linfang", "/ticket stats week", bot.channel())
+    stats = bot.cards("triage")[-1].card
+    # 4 of the one survey sent this week, answered: 4.0 / 5 and a 100 % response rate.
+    assert any("4.0 / 5" in f.value and "100" in f.value for f in stats.fields), stats.fields
