@@ -6,7 +6,7 @@ storage/surveys.py; the conversation (cards, numbered replies, comments, Not sol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -74,6 +74,8 @@ class Survey:
     rated_at: datetime | None = None
     id: int | None = None
     version: int = 0
+    next_due_at: datetime | None = None  # when its card next changes by itself (the sweep's bookmark)
+    fired: set[str] = field(default_factory=set)  # the sweep's keys already claimed (read with the bookmark)
 
     @property
     def subject(self) -> Subject:
@@ -92,6 +94,12 @@ class Survey:
     def may_change(self, now: datetime, change_minutes: int) -> bool:
         """True while a given answer (or the comment after it) may still be changed or added."""
         return self.rated_at is not None and now < self.rated_at + timedelta(minutes=change_minutes)
+
+    def card_changes_at(self, change_minutes: int) -> datetime | None:
+        """When its card next changes by itself: the end of the change window once answered, else its expiry."""
+        if self.rated_at is not None:
+            return self.rated_at + timedelta(minutes=change_minutes)
+        return self.expires_at
 
     def number(self) -> int | None:
         """The number the customer chose (0 for not solved), as the scale shows it; None before an answer."""

@@ -41,7 +41,7 @@ def ask_on_resolve(turn: Turn):
             ticket_id=ticket.id, resolved_at=ticket.resolved_at, requester_platform=ticket.requester.platform,
             requester_user_id=ticket.requester.user_id, conversation=target,
             language=ticket.customer_language or directory.default_language, scale=config.scale, asked_at=now,
-            expires_at=now + timedelta(days=config.expire_days)))
+            expires_at=now + timedelta(days=config.expire_days), next_due_at=now + timedelta(days=config.expire_days)))
         if survey is not None:  # None: this resolution was already asked about (a retried delivery)
             await post_card(uow, survey, target, viewer=Viewer.CUSTOMER, language=survey.language)
     return ask
@@ -116,7 +116,7 @@ async def answer(turn: Turn, survey: Survey, number: int) -> None:
     survey.score, survey.not_solved = scores(survey.scale)[number], False
     survey.rated_at = survey.rated_at or now
     async with turn.ctx.store.unit() as uow:
-        if not await _saved(uow, survey):
+        if not await _saved(uow, survey, turn.ctx.config.csat.change_minutes):
             await turn.reply(uow, t._("That choice is not valid."), private=True)
             await turn.finish(uow)
             return
@@ -137,7 +137,7 @@ async def answer(turn: Turn, survey: Survey, number: int) -> None:
 async def _comment(turn: Turn, survey: Survey, text: str) -> None:
     survey.comment = text
     async with turn.ctx.store.unit() as uow:
-        if await _saved(uow, survey):
+        if await _saved(uow, survey, turn.ctx.config.csat.change_minutes):
             await _on_timeline(turn, uow, survey, "commented", text=text)
             await turn.reply(uow, turn.t._("Thank you for your feedback!"))
         await turn.finish(uow)
@@ -152,7 +152,7 @@ async def _not_solved(turn: Turn, survey: Survey) -> None:
         survey.not_solved, survey.score = True, None
         survey.rated_at = survey.rated_at or turn.ctx.clock.now()
         if ticket.status not in (Status.RESOLVED, Status.CLOSED):  # already reopened: only the answer is new
-            await _saved(uow, survey)
+            await _saved(uow, survey, turn.ctx.config.csat.change_minutes)
             return Change(Action.REOPEN, TimelineKind.CSAT, unchanged=True, followups=[],
                           confirm=t._("Thank you — {number} is already being worked on again.",
                                       number=ticket.number))
@@ -161,7 +161,7 @@ async def _not_solved(turn: Turn, survey: Survey) -> None:
             # Said before anything is saved: a refused reopen leaves the survey waiting, as it was.
             raise Refusal(t._("{number} was closed too long ago to reopen. Just write here and we will open a new "
                               "ticket for you.", number=ticket.number))
-        await _saved(uow, survey)
+        await _saved(uow, survey, turn.ctx.config.csat.change_minutes)
 
         async def recorded(uow: UnitOfWork, saved: Ticket) -> None:
             await _on_timeline(turn, uow, survey, "not_solved")
@@ -177,8 +177,9 @@ async def _not_solved(turn: Turn, survey: Survey) -> None:
     await change_ticket(turn, survey.ticket_id, reopening)
 
 
-async def _saved(uow: HasSurveys, survey: Survey) -> bool:
+async def _saved(uow: HasSurveys, survey: Survey, change_minutes: int) -> bool:
     """Save the answer; False when a racing press saved first (this one then changes nothing)."""
+    survey.next_due_at = survey.card_changes_at(change_minutes)  # the card loses its buttons then (the sweep)
     try:
         await uow.surveys().save(survey)
     except StaleSurvey:

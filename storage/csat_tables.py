@@ -31,6 +31,8 @@ class CsatRow(Base):
     not_solved: Mapped[bool] = mapped_column(Boolean, default=False)
     comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None] = mapped_column()
+    # When the card next changes by itself (the change window ends, or it expires): the deadline sweep's bookmark.
+    next_due_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
         # One survey per resolution: a retried resolve (or a second replica) inserts nothing new.
@@ -41,4 +43,5 @@ class CsatRow(Base):
         # whether answered), the scores given in it.
         Index("ix_csat_asked_at", "asked_at", "rated_at"),
         Index("ix_csat_rated_at", "rated_at", "score"),
+        Index("ix_csat_next_due_at", "next_due_at"),
     )

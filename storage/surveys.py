@@ -5,14 +5,21 @@ The KPIs' aggregates over this table (average score, response rate) are in stora
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.csat import StaleSurvey, Survey
 from bot.events import Conversation, Platform
+from bot.ports import CardPlacement
+from bot.subjects import SubjectKind
 from storage.csat_tables import CsatRow
+from storage.mapping import placement_from_row
+from storage.tables import CardPlacementRow, NotificationClaimRow
+
+SURVEY_KIND = SubjectKind.SURVEY.value
 
 
 def survey_from_row(row: CsatRow) -> Survey:
@@ -22,7 +29,7 @@ def survey_from_row(row: CsatRow) -> Survey:
         requester_platform=Platform(row.requester_platform), requester_user_id=row.requester_user_id,
         conversation=Conversation.model_validate(row.conversation), language=row.language, scale=row.scale,
         asked_at=row.asked_at, expires_at=row.expires_at, score=row.score, not_solved=row.not_solved,
-        comment=row.comment, rated_at=row.rated_at)
+        comment=row.comment, rated_at=row.rated_at, next_due_at=row.next_due_at)
 
 
 class SqlSurveys:
@@ -37,7 +44,7 @@ class SqlSurveys:
             version=1, ticket_id=survey.ticket_id, resolved_at=survey.resolved_at,
             requester_platform=survey.requester_platform.value, requester_user_id=survey.requester_user_id,
             conversation=survey.conversation.model_dump(mode="json"), language=survey.language, scale=survey.scale,
-            asked_at=survey.asked_at, expires_at=survey.expires_at, not_solved=False)
+            asked_at=survey.asked_at, expires_at=survey.expires_at, not_solved=False, next_due_at=survey.next_due_at)
         try:
             async with self.session.begin_nested():
                 self.session.add(row)
@@ -79,8 +86,44 @@ class SqlSurveys:
         result = await self.session.execute(
             update(CsatRow).where(CsatRow.id == survey.id, CsatRow.version == survey.version)
             .values(version=survey.version + 1, score=survey.score, not_solved=survey.not_solved,
-                    comment=survey.comment, rated_at=survey.rated_at))
+                    comment=survey.comment, rated_at=survey.rated_at, next_due_at=survey.next_due_at))
         if result.rowcount != 1:
             raise StaleSurvey(survey.id)
         survey.version += 1
         return survey
+
+    async def surveys_due(self, now: datetime, limit: int) -> list[tuple[Survey, list[CardPlacement]]]:
+        """Surveys whose card is due to change (ix_csat_next_due_at, oldest first), with fired keys and cards."""
+        rows = (await self.session.execute(
+            select(CsatRow).where(CsatRow.next_due_at <= now).order_by(CsatRow.next_due_at, CsatRow.id)
+            .limit(limit))).scalars().all()
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        fired: dict[int, set[str]] = {}
+        for subject_id, key in await self.session.execute(
+                select(NotificationClaimRow.subject_id, NotificationClaimRow.key)
+                .where(NotificationClaimRow.subject_kind == SURVEY_KIND, NotificationClaimRow.subject_id.in_(ids))):
+            fired.setdefault(subject_id, set()).add(key)
+        cards: dict[int, list[CardPlacement]] = {}
+        for row in (await self.session.execute(
+                select(CardPlacementRow).where(CardPlacementRow.subject_kind == SURVEY_KIND,
+                                               CardPlacementRow.subject_id.in_(ids))
+                .order_by(CardPlacementRow.id))).scalars():
+            cards.setdefault(row.subject_id, []).append(placement_from_row(row))
+        found = []
+        for row in rows:
+            survey = survey_from_row(row)
+            survey.fired = fired.get(row.id, set())
+            found.append((survey, cards.get(row.id, [])))
+        return found
+
+    async def set_survey_bookmarks(self, bookmarks: Sequence[tuple[Survey, datetime | None]]) -> None:
+        """One executemany; a survey answered since it was read keeps the bookmark its answer set."""
+        if not bookmarks:
+            return
+        table = CsatRow.__table__
+        stmt = (update(table).where(table.c.id == bindparam("sid"), table.c.version == bindparam("seen"))
+                .values(next_due_at=bindparam("due")))
+        await (await self.session.connection()).execute(
+            stmt, [{"sid": s.id, "seen": s.version, "due": due} for s, due in bookmarks])

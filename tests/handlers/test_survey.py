@@ -171,3 +171,27 @@ async def test_stats_show_the_csat_figures(store, clock):
     stats = bot.cards("triage")[-1].card
     # 4 of the one survey sent this week, answered: 4.0 / 5 and a 100 % response rate.
     assert any("4.0 / 5" in f.value and "100" in f.value for f in stats.fields), stats.fields
+
+
+async def test_the_card_loses_its_buttons_when_the_window_ends_and_when_it_expires(store, clock):
+    bot = await _resolved(store, clock)
+    await bot.press(CUSTOMER, _survey_card(bot), "rate4")
+    assert _survey_card(bot).card.actions, "still changeable"
+    clock.advance(minutes=9)
+    await bot.tick()
+    assert _survey_card(bot).card.actions, "not yet"
+    clock.advance(minutes=2)
+    await bot.tick()
+    card = _survey_card(bot)
+    assert card.card.actions == () and card.card.footer == "感谢您的反馈！"
+    redrawn = card.updates
+    await bot.tick()
+    assert _survey_card(bot).updates == redrawn, "re-drawn once"
+
+    await bot.say(AGENT, "/ticket reopen T-000001", bot.channel())
+    clock.advance(hours=1)
+    await bot.say(AGENT, "/ticket resolve T-000001 再次修复", bot.channel())
+    clock.advance(days=7, minutes=1)
+    await bot.tick()
+    expired = _survey_card(bot).card
+    assert expired.actions == () and "已结束" in expired.footer

@@ -34,11 +34,13 @@ def upgrade() -> None:
         sa.Column("not_solved", sa.Boolean(), nullable=False),
         sa.Column("comment", sa.Text()),
         sa.Column("rated_at", sa.DateTime(timezone=True)),
+        sa.Column("next_due_at", sa.DateTime(timezone=True)),
         sa.UniqueConstraint("ticket_id", "resolved_at", name="uq_csat_ticket_resolution"),
     )
     op.create_index("ix_csat_requester", "csat", ["requester_platform", "requester_user_id", "asked_at"])
     op.create_index("ix_csat_asked_at", "csat", ["asked_at", "rated_at"])
     op.create_index("ix_csat_rated_at", "csat", ["rated_at", "score"])
+    op.create_index("ix_csat_next_due_at", "csat", ["next_due_at"])
 
 
 def downgrade() -> None:
