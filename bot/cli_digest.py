@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.config import ConfigError, load_config
+from bot.config import load_config
 from bot.digest_config import DigestConfig, DigestScope
 from bot.directory import Directory
 from bot.i18n import translator
@@ -116,19 +116,14 @@ def run(args: argparse.Namespace) -> int:
 
 def describe(config) -> str:
     """One line per check-config: each digest with its cron, period and time zone (the cron checked by APScheduler)."""
-    from apscheduler.triggers.cron import CronTrigger
+    from schedules.digests import DigestRunner
 
-    from schedules.digests import crontab
-
+    runner = DigestRunner(store=None, config=config, directory=Directory(config), clock=SystemClock(), platforms={})
     parts = []
     for digest in config.digests:
-        zone = digest.timezone or config.business_hours.timezone
-        try:
-            CronTrigger.from_crontab(crontab(digest), timezone=zone)
-        except ValueError as exc:
-            raise ConfigError(f"digests: {digest.name}: schedule {digest.schedule!r}: {exc}") from None
+        runner.trigger(digest)  # ConfigError when APScheduler cannot read the cron
         holidays = ", business days only" if digest.skip_holidays else ""
-        parts.append(f"{digest.name} ({digest.schedule} {zone}, {digest.period}{holidays})")
+        parts.append(f"{digest.name} ({digest.schedule} {runner.timezone(digest)}, {digest.period}{holidays})")
     return "; ".join(parts)
 
 

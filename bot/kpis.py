@@ -318,6 +318,7 @@ class FiguresRecord:
     report: Report
     previous: Report | None
     chart: bytes | None = None
+    chart_refs: dict[str, str] = field(default_factory=dict)  # platform → the uploaded chart's reference
 
 
 def dump_report(report: Report) -> dict:

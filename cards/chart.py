@@ -44,8 +44,11 @@ def cjk_font() -> str | None:
     return found
 
 
-def draw(points: Sequence[DailyPoint], *, language: str, title: str) -> bytes:
-    """A PNG (WIDTH_PX × HEIGHT_PX) of `points`: bars of new and resolved per day, a line of SLA response %."""
+def draw(points: Sequence[DailyPoint], *, languages: Sequence[str], title: str) -> bytes:
+    """A PNG (WIDTH_PX × HEIGHT_PX) of `points`: bars of new and resolved per day, a line of SLA response %.
+
+    Drawn once for every reader of a run: with several `languages` each label says it in each ("新建 / New").
+    """
     import matplotlib
 
     matplotlib.use("Agg")  # no display, no GUI toolkit: a server draws into memory
@@ -53,9 +56,15 @@ def draw(points: Sequence[DailyPoint], *, language: str, title: str) -> bytes:
     from matplotlib.figure import Figure
 
     font = cjk_font()
-    if language.startswith("zh") and font is None:
-        language, title = "en", ""  # clean fallback: English labels, and no title that would show as boxes
-    t = translator(language)
+    wanted = list(dict.fromkeys(languages)) or ["en"]
+    if font is None and any(language.startswith("zh") for language in wanted):
+        # Clean fallback: English labels, and no title that could show as boxes.
+        wanted, title = ["en"], title if title.isascii() else ""
+    translators = [translator(language) for language in wanted]
+
+    def say(msgid: str) -> str:
+        return " / ".join(dict.fromkeys(each._(msgid) for each in translators))
+
     with _DRAWING:
         figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
         FigureCanvasAgg(figure)
@@ -64,18 +73,18 @@ def draw(points: Sequence[DailyPoint], *, language: str, title: str) -> bytes:
         family = {"fontfamily": [font, "DejaVu Sans"]} if font else {}
         xs = list(range(len(points)))
         width = 0.4
-        axes.bar([x - width / 2 for x in xs], [p.new for p in points], width, label=t._("New"), color="#4e79a7")
-        axes.bar([x + width / 2 for x in xs], [p.resolved for p in points], width, label=t._("Resolved"),
+        axes.bar([x - width / 2 for x in xs], [p.new for p in points], width, label=say("New"), color="#4e79a7")
+        axes.bar([x + width / 2 for x in xs], [p.resolved for p in points], width, label=say("Resolved"),
                  color="#59a14f")
         axes.set_xticks(xs, [p.day.strftime("%m-%d") for p in points], rotation=45, fontsize=8)
-        axes.set_ylabel(t._("Tickets per day"), **family)
+        axes.set_ylabel(say("Tickets per day"), **family)
         sla = axes.twinx()
         known = [(x, p.sla_pct) for x, p in zip(xs, points, strict=True) if p.sla_pct is not None]
         if known:
             sla.plot([x for x, _pct in known], [pct for _x, pct in known], color="#e15759", marker="o",
-                     label=t._("SLA response met %"))
+                     label=say("SLA response met %"))
         sla.set_ylim(0, 105)
-        sla.set_ylabel(t._("SLA response met %"), **family)
+        sla.set_ylabel(say("SLA response met %"), **family)
         handles = axes.get_legend_handles_labels()[0] + sla.get_legend_handles_labels()[0]
         labels = axes.get_legend_handles_labels()[1] + sla.get_legend_handles_labels()[1]
         legend = axes.legend(handles, labels, loc="upper left", fontsize=9)

@@ -66,7 +66,7 @@ def _change(now: int, before: int | None) -> str:
 def _spread(spread: Spread, t) -> str:
     if spread.median is None:
         return DASH
-    return t._("{median} median · {p90} p90", median=duration(spread.median, t), p90=duration(spread.p90, t))
+    return t._("median {median} · p90 {p90}", median=duration(spread.median, t), p90=duration(spread.p90, t))
 
 
 def scope_text(scope: Scope, t, name_of: NameOf) -> str:

@@ -27,6 +27,21 @@ async def _load_tickets(uow: UnitOfWork, ids: Sequence[int]):
             for ticket_id, ticket in tickets.items()}
 
 
+async def _load_figures(uow: UnitOfWork, ids: Sequence[int]):
+    return await uow.digests().load(ids)
+
+
+def _kept_chart(record, platform: str) -> str | None:
+    return record.chart_refs.get(platform)
+
+
+async def _keep_chart(store, record, platform: str, ref: str) -> None:
+    # In memory too: the other copies of this batch were loaded before the upload.
+    record.chart_refs[platform] = ref
+    async with store.unit() as uow:
+        await uow.digests().keep_chart_ref(record.id, platform, ref)
+
+
 async def _load_requests(uow, ids: Sequence[int]):
     """Requests with their tickets (the card shows both)."""
     requests = [request for request_id in ids if (request := await uow.get_request(request_id)) is not None]
@@ -43,10 +58,6 @@ async def _load_surveys(uow, ids: Sequence[int]):
             if survey.ticket_id in tickets}
 
 
-async def _load_figures(uow: UnitOfWork, ids: Sequence[int]):
-    return await uow.digests().load(ids)
-
-
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
                clock: Clock, content: ContentStore | None = None) -> dict[SubjectKind, CardKind]:
     """One entry per kind of subject with a card; a new kind adds its loader and card builder here (and the files
@@ -55,7 +66,8 @@ def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | N
     requests = RequestCards(directory=directory, clock=clock, timezone=config.business_hours.timezone)
     kinds = {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build),
              SubjectKind.REQUEST: CardKind(load=_load_requests, build=requests.build),
-             SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build),
+             SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build,
+                                          image_ref=_kept_chart, keep_image_ref=_keep_chart),
              SubjectKind.SURVEY: CardKind(load=_load_surveys, build=SurveyCards(
                  clock=clock, change_minutes=config.csat.change_minutes).build)}
     if content is not None:

@@ -18,21 +18,20 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.business_hours import build_calendar, parse_duration
-from bot.config import AppConfig
+from bot.config import AppConfig, ConfigError
 from bot.digest_config import DigestConfig
 from bot.directory import Directory
 from bot.events import Conversation, ConversationKind, Platform
-from bot.i18n import translator
 from bot.kpis import Period, PeriodKind, Report, parse_period
 from bot.ports import Clock, Outgoing, OutgoingKind
 from bot.subjects import Subject, SubjectKind
 from cards import chart
-from cards.digest import Figures, title
 from schedules.scheduler import JobSpec
 
 log = logging.getLogger(__name__)
 CHART_DAYS = 14
 SENT, SKIPPED = "sent", "skipped"
+ANSWERS_KEPT = timedelta(days=7)  # a stats answer's card is sent within seconds; a week covers any outbox retry
 
 
 def crontab(digest: DigestConfig) -> str:
@@ -64,9 +63,17 @@ class DigestRunner:
         return digest.timezone or self.config.business_hours.timezone
 
     def jobs(self) -> list[JobSpec]:
-        """One cron job per digest, with a stable id."""
-        return [JobSpec(f"digest:{d.name}", self._job(d), cron=crontab(d), timezone=self.timezone(d))
-                for d in self.config.digests]
+        """One cron job per digest, with a stable id (a cron APScheduler cannot read stops start-up: ConfigError)."""
+        for digest in self.config.digests:
+            self.trigger(digest)
+        return [*(JobSpec(f"digest:{d.name}", self._job(d), cron=crontab(d), timezone=self.timezone(d))
+                  for d in self.config.digests),
+                JobSpec("stats-answers-purge", self.purge_answers, every_seconds=3600.0)]
+
+    async def purge_answers(self) -> int:
+        """Forget `/ticket stats` answers older than ANSWERS_KEPT (their cards went out long ago)."""
+        async with self.store.unit() as uow:
+            return await uow.digests().purge_answers(self.clock.now() - ANSWERS_KEPT)
 
     def _job(self, digest: DigestConfig):
         async def run() -> None:
@@ -75,7 +82,10 @@ class DigestRunner:
 
     def trigger(self, digest: DigestConfig) -> CronTrigger:
         """The APScheduler trigger of the digest (also what catch_up walks)."""
-        return CronTrigger.from_crontab(crontab(digest), timezone=self.timezone(digest))
+        try:
+            return CronTrigger.from_crontab(crontab(digest), timezone=self.timezone(digest))
+        except ValueError as exc:
+            raise ConfigError(f"digests: {digest.name}: schedule {digest.schedule!r}: {exc}") from None
 
     # ---- one run --------------------------------------------------------------------------------------------
     def period_of(self, digest: DigestConfig, fired: datetime) -> Period:
@@ -101,9 +111,10 @@ class DigestRunner:
                 days = await kpis.daily(Period(PeriodKind.RANGE, first, period.last, period.timezone), scope, now)
         png = None
         if days is not None:
-            t = translator(language or self.config.language)
-            heading = title(Figures(report, name=digest.name), t)
-            png = await asyncio.to_thread(chart.draw, days, language=t.language, title=heading)
+            # One chart for every reader of the run: labelled in each of their languages.
+            languages = [language or self.config.language] + [lang for _target, lang in self.recipients(digest)]
+            png = await asyncio.to_thread(chart.draw, days, languages=languages,
+                                          title=f"{digest.name} · {period.key}")
         return report, previous, png
 
     async def fire(self, digest: DigestConfig, fired: datetime) -> int | None:

@@ -38,6 +38,10 @@ class CardKind:
 
     load: Callable[[UnitOfWork, Sequence[int]], Awaitable[Mapping[int, Any]]]
     build: Callable[[Any, str, str], Card]  # (loaded subject, viewer role, language) → neutral card
+    # A kind whose picture is the same for every copy (a digest's chart) keeps the platform's reference of its first
+    # upload: (loaded subject, platform) → the kept reference, and (store, loaded subject, platform, ref) → keep it.
+    image_ref: Callable[[Any, str], str | None] | None = None
+    keep_image_ref: Callable[[Any, Any, str, str], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -165,7 +169,12 @@ class Sender:
             raise SendError(f"{subject} has no card (gone, or a kind this dispatcher does not know)", permanent=True)
         card = card_kind.build(found, message.viewer_role, message.language)
         if card.image is not None and card.image.ref is None and card.image.data is not None:
-            ref = await messenger.upload_image(message.target, card.image)
+            platform = message.target.platform.value
+            ref = card_kind.image_ref(found, platform) if card_kind.image_ref else None
+            if ref is None:
+                ref = await messenger.upload_image(message.target, card.image)
+                if card_kind.keep_image_ref is not None:
+                    await card_kind.keep_image_ref(self.store, found, platform, ref)
             card = dataclasses.replace(card, image=dataclasses.replace(card.image, ref=ref, data=None))
         return card
 

@@ -27,6 +27,8 @@ class DigestRunRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # sent | skipped (a holiday, or missed past the grace window) | answer
     figures: Mapped[dict[str, Any]] = mapped_column()
     chart: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The chart as each platform took it (Slack file id, WeCom media id …): uploaded once per run and platform.
+    chart_refs: Mapped[dict[str, Any] | None] = mapped_column()
 
     # The claim: the cron job fires on every replica; the first insert wins, the others change nothing.
     __table_args__ = (UniqueConstraint("name", "period", name="uq_digest_runs_name_period"),)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.kpis import FiguresRecord, Report, dump_report, load_report
@@ -47,6 +47,20 @@ class SqlDigestRuns:
         await self.session.flush()
         return row.id
 
+    async def keep_chart_ref(self, run_id: int, platform: str, ref: str) -> None:
+        """Remember the platform's reference of the run's uploaded chart (later copies there reuse it)."""
+        row = await self.session.get(DigestRunRow, run_id)
+        if row is not None:
+            row.chart_refs = {**(row.chart_refs or {}), platform: ref}
+            await self.session.flush()
+
+    async def purge_answers(self, before: datetime) -> int:
+        """Forget stats answers kept before `before` (their cards were sent long ago); digest runs stay, as claims."""
+        result = await self.session.execute(
+            delete(DigestRunRow).where(DigestRunRow.status == "answer", DigestRunRow.claimed_at < before)
+            .execution_options(synchronize_session=False))
+        return result.rowcount
+
     async def load(self, ids: Sequence[int]) -> dict[int, FiguresRecord]:
         """The kept figures of several runs by id (one read)."""
         if not ids:
@@ -63,4 +77,4 @@ def _figures(report: Report | None, previous: Report | None) -> dict:
 def _record(row: DigestRunRow) -> FiguresRecord:
     previous = row.figures.get("previous")
     return FiguresRecord(row.id, row.name, load_report(row.figures["report"]),
-                         load_report(previous) if previous else None, row.chart)
+                         load_report(previous) if previous else None, row.chart, dict(row.chart_refs or {}))

@@ -97,3 +97,15 @@ def test_bad_input_is_refused_clearly(database, capsys):
         _run(capsys, "digest", "weekly")
     code, _out, err = _run(capsys, "digest", "--send")
     assert code == 2 and "--send needs a digest of the config" in err
+
+
+def test_check_config_lists_the_digests(capsys):
+    assert main(["check-config", "--config", str(EXAMPLE_CONFIG)]) == 0
+    assert "digests: daily-sla (0 9 * * mon-fri Asia/Shanghai, yesterday, business days only)" in capsys.readouterr().out
+
+
+def test_check_config_refuses_a_cron_apscheduler_cannot_read(tmp_path, capsys):
+    config = tmp_path / "bad.yaml"
+    config.write_text(EXAMPLE_CONFIG.read_text().replace('schedule: "0 9 * * mon-fri"', 'schedule: "0 25 * * *"'))
+    assert main(["check-config", "--config", str(config)]) == 2
+    assert "digests: daily-sla: schedule '0 25 * * *'" in capsys.readouterr().err

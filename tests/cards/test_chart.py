@@ -26,7 +26,7 @@ def _pixels(png: bytes):
 
 
 def test_a_png_of_the_expected_size_with_bars_and_a_line():
-    png = chart.draw(POINTS, language="en", title="daily-sla · 2026-12-03")
+    png = chart.draw(POINTS, languages=["en"], title="daily-sla · 2026-12-03")
     assert _size(png) == (chart.WIDTH_PX, chart.HEIGHT_PX)
     pixels = _pixels(png)
     rgb = pixels[..., :3].reshape(-1, 3)
@@ -38,13 +38,15 @@ def test_a_png_of_the_expected_size_with_bars_and_a_line():
 @pytest.mark.skipif(chart.cjk_font() is None, reason="no CJK font installed (the Dockerfile and .ci/run install one)")
 def test_chinese_labels_use_the_cjk_font_and_render():
     from matplotlib import font_manager
-    chinese = chart.draw(POINTS, language="zh-CN", title="每日简报")
-    english = chart.draw(POINTS, language="en", title="daily")
-    assert _size(chinese) == _size(english) and chinese != english
+    chinese = chart.draw(POINTS, languages=["zh-CN"], title="每日简报")
+    english = chart.draw(POINTS, languages=["en"], title="daily")
+    both = chart.draw(POINTS, languages=["zh-CN", "en"], title="daily")
+    assert _size(chinese) == _size(english) == _size(both) and len({chinese, english, both}) == 3
     path = font_manager.findfont(font_manager.FontProperties(family=chart.cjk_font()), fallback_to_default=False)
     assert "DejaVu" not in path, "a real CJK font, not the fallback that draws boxes"
 
 
 def test_without_a_cjk_font_chinese_falls_back_to_english_labels(monkeypatch):
     monkeypatch.setattr(chart, "cjk_font", lambda: None)
-    assert chart.draw(POINTS, language="zh-CN", title="每日简报") == chart.draw(POINTS, language="en", title="")
+    assert chart.draw(POINTS, languages=["zh-CN", "en"], title="每日简报") == chart.draw(POINTS, languages=["en"],
+                                                                                     title="")

@@ -1,5 +1,6 @@
 """A manager's figures on every platform: `工单 统计 本周` answers with a card, and the scheduled digest reaches the
-director (周总) by DM with its chart, uploaded the platform's way — what each fake platform API received."""
+director (周总) by DM with its chart, uploaded the platform's way — what each fake platform API received (the console,
+Slack, WeCom and DingTalk)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from bot.kpis import parse_period
 from schedules.digests import DigestRunner
 from tests.contract.test_stories import eventually, settled
 from tests.platforms.console_world import messages
+from tests.platforms.dingtalk_world import TRIAGE
+from tests.platforms.dingtalk_world import card_text as dingtalk_card_text
 from tests.platforms.wecom_world import encrypted, text_xml
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -96,12 +99,34 @@ class WeComManager:
         return json.dumps(card, ensure_ascii=False), self.fake.media[images[-1]["image"]["media_id"]][2]
 
 
-@pytest.fixture(params=["console", "slack", "wecom"])
+class DingTalkManager:
+    def __init__(self, world):
+        self.world, self.app = world, world.client.app
+
+    async def ask(self, text):
+        assert (await self.world.say("staff-zhou", text, group=TRIAGE, nick="周总")).status == 200
+
+    async def figures_card(self):
+        cards = [c for c in self.world.fake.cards_in(TRIAGE) if "工单数据" in dingtalk_card_text(c)]
+        return json.dumps(cards[-1]["data"], ensure_ascii=False) if cards else None
+
+    async def digest(self) -> tuple[str, bytes]:
+        cards = self.world.fake.cards_to("staff-zhou")
+        if not cards:
+            return None
+        data = cards[-1]["data"]
+        media = next(part["image"] for part in data["contents"] if part["type"] == "image")
+        return json.dumps(data, ensure_ascii=False), self.world.fake.media[media]
+
+
+@pytest.fixture(params=["console", "slack", "wecom", "dingtalk"])
 def manager(request):
     if request.param == "console":
         return ConsoleManager(request.getfixturevalue("console"))
     if request.param == "slack":
         return SlackManager(request.getfixturevalue("slack"))
+    if request.param == "dingtalk":
+        return DingTalkManager(request.getfixturevalue("dingtalk"))
     return WeComManager(*request.getfixturevalue("wecom"))
 
 

@@ -77,3 +77,14 @@ async def test_the_bare_stats_keeps_its_quick_counts(store, clock):
     bot = Harness(store, clock)
     await bot.say("alice", "/ticket stats", bot.channel())
     assert "Unassigned open tickets: 1" in bot.last_text("triage") and bot.cards("triage") == []
+
+
+async def test_kept_answers_are_forgotten_after_a_week(store, clock):
+    from schedules.digests import DigestRunner
+
+    bot = Harness(store, clock)
+    await bot.say("zhou", "工单 统计 本周", bot.channel())
+    runner = DigestRunner(store=store, config=bot.config, directory=bot.directory, clock=clock, platforms={})
+    assert await runner.purge_answers() == 0
+    clock.advance(days=8)
+    assert await runner.purge_answers() == 1

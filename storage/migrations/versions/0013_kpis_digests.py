@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column('status', sa.String(length=16), nullable=False),
         sa.Column('figures', sa.JSON(), nullable=False),
         sa.Column('chart', sa.LargeBinary(), nullable=True),
+        sa.Column('chart_refs', sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_digest_runs')),
         sa.UniqueConstraint('name', 'period', name='uq_digest_runs_name_period'),
     )
