@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.config import load_config
+import pytest
+
+from bot.config import ConfigError, load_config
 from bot.csat import CsatConfig
 from bot.tickets import Status, TimelineKind
 from cards.model import Button
@@ -195,3 +197,13 @@ async def test_the_card_loses_its_buttons_when_the_window_ends_and_when_it_expir
     await bot.tick()
     expired = _survey_card(bot).card
     assert expired.actions == () and "已结束" in expired.footer
+
+
+def test_a_bad_csat_section_is_named_by_check_config(tmp_path):
+    for section, problem in (("{scale: ten}", "csat.scale"), ("{expire_days: 0}", "csat.expire_days"),
+                             ("{change_minutes: -1}", "csat.change_minutes"), ("{remind: yes}", "csat.remind")):
+        path = tmp_path / "bad.yaml"
+        path.write_text(f"csat: {section}\n", encoding="utf-8")
+        with pytest.raises(ConfigError) as raised:
+            load_config(path)
+        assert problem in str(raised.value), str(raised.value)
