@@ -16,6 +16,7 @@ from bot.attachments import AttachmentLimits
 from bot.config_requests import RequestsConfig
 from bot.config_sla import BusinessHoursConfig, SlaConfig
 from bot.config_types import Duration, Language, Role, Strict, TimeZone
+from bot.csat import CsatConfig
 from bot.digest_config import Digests
 from bot.events import Platform
 from bot.kb_config import KbConfig
@@ -98,6 +99,7 @@ class AppConfig(Strict):
     business_hours: BusinessHoursConfig = BusinessHoursConfig()
     sla: SlaConfig = SlaConfig()
     requests: RequestsConfig = RequestsConfig()
+    csat: CsatConfig = CsatConfig()  # the survey on resolve (bot/csat.py)
     # Per platform, the conversation id where triage cards are posted.
     triage_channels: dict[Platform, str] = {}
     kb: KbConfig = KbConfig()  # the knowledge base: synonyms, suggestions, self-service (bot/kb_config.py)

@@ -268,8 +268,8 @@ class Report:
     breached: tuple[BreachedTicket, ...] = ()
     fcr: Share = Share(0, 0)
     reopen_rate: Share = Share(0, 0)
-    csat_avg: float | None = None  # the CSAT issue fills these; "—" until there is data
-    csat_response: Share = Share(0, 0)
+    csat_avg: float | None = None  # the average 1–5 score of the answers given; "—" until there is one
+    csat_response: Share = Share(0, 0)  # surveys answered / surveys sent in the period
     by_category: tuple[tuple[str, int], ...] = ()
     by_module: tuple[tuple[str, int], ...] = ()
     by_customer: tuple[tuple[str, int], ...] = ()

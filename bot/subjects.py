@@ -13,6 +13,7 @@ class SubjectKind(StrEnum):
     REQUEST = "request"
     DIGEST = "digest"
     ALERT = "alert"
+    SURVEY = "survey"  # a CSAT survey sent to a ticket's customer on resolve (bot/csat.py)
     ATTACHMENT = "attachment"  # not a card: a file the outbox sends (loaded like a subject)
     ARTICLE = "article"  # a knowledge-base article (bot/kb.py)
 

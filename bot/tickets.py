@@ -308,6 +308,7 @@ class TimelineKind(StrEnum):
     KB_OFFER = "kb_offer"  # knowledge-base articles offered to the customer (self-service): detail names them
     LINKED = "linked"  # another ticket of the same conversation: `after` names it, `detail` says which way
     REQUEST = "request"  # a cross-department request asked, answered, declined …: `after` is its number
+    CSAT = "csat"  # the customer's survey answer: `detail` has the score (or not solved), `text` the comment
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.csat import Survey
 from bot.directory import Directory, Role
 from bot.events import Actor
 from bot.i18n import translator
@@ -27,6 +28,7 @@ from cards import actions
 from cards.model import Button, Card, Field, Option, Select
 from cards.request import deadline_text
 from cards.sla_text import badge
+from cards.survey import score_text
 
 # Staff see these actions on the card, when the lifecycle allows them; the rest are commands.
 _BUTTONS = (Action.CLAIM, Action.RESOLVE, Action.CLOSE, Action.REOPEN)
@@ -74,6 +76,7 @@ class TicketView:
 
     ticket: Ticket
     requests: tuple[Request, ...] = ()
+    survey: Survey | None = None  # the customer's latest answered CSAT survey
 
     @property
     def subject(self) -> Subject:
@@ -90,12 +93,12 @@ class TicketCards:
     def build(self, view: TicketView, viewer: str, language: str) -> Card:
         """The card of a ticket (with its open requests) for `viewer` in `language`."""
         return ticket_card(view.ticket, viewer=viewer, directory=self.directory, categories=self.categories,
-                           t=translator(language), policy=self.policy, now=self.clock.now(), requests=view.requests)
+                           t=translator(language), policy=self.policy, now=self.clock.now(), requests=view.requests, survey=view.survey)
 
 
 def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories: list[str], t,
                 policy: SlaPolicy | None = None, now: datetime | None = None,
-                requests: Sequence[Request] = ()) -> Card:
+                requests: Sequence[Request] = (), survey: Survey | None = None) -> Card:
     """The card for `ticket` as `viewer` (staff or customer) should see it, in `t`'s language, its clock at `now`."""
     state = policy.state(ticket, now) if policy is not None and now is not None else None
     clock_badge = badge(state, ticket, t) if state is not None else None
@@ -125,6 +128,11 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
             fields.append(Field(t._("Asked"), "; ".join(
                 f"{r.number} {_name(directory, r.asked_person)} · {deadline_text(r.deadline, zone, t)}"
                 for r in requests)))
+    if survey is not None:  # what the customer said of the last resolution: right after the status, since some
+        # surfaces show only the first rows (WeCom's template card six)
+        rating = score_text(survey, t) + (f" “{survey.comment}”" if survey.comment else "")
+        fields.insert(fields.index(next(f for f in fields if f.label == t._("Status"))) + 1,
+                      Field(t._("Satisfaction"), rating))
     allowed = set(allowed_actions(ticket.status))
     subject = Subject.ticket(ticket.id or 0)
     controls: list[Button | Select] = []

@@ -22,6 +22,7 @@ from bot.tickets import (
 from handlers.assignment import agents_of, pick_agent, strategy
 from handlers.lifecycle import Change, Refusal, check_permission, needs_unit
 from handlers.notify import tell_customer, tell_person
+from handlers.survey import ask_on_resolve
 from handlers.turn import Turn
 
 
@@ -268,7 +269,8 @@ def _customer_translator(turn: Turn, ticket: Ticket):
     return translator(ticket.customer_language or turn.ctx.directory.default_language)
 
 
-def _finishing(turn: Turn, action: Action, status: Status, text: str | None, words: tuple[Callable, ...], done):
+def _finishing(turn: Turn, action: Action, status: Status, text: str | None, words: tuple[Callable, ...], done,
+               after: tuple[Callable, ...] = ()):
     """Resolve or close: ask for an answer first when the customer heard nothing, then tell them, in their language.
 
     `words` builds the customer's lines from their translator: the news, the summary or reason, what happens next.
@@ -283,7 +285,7 @@ def _finishing(turn: Turn, action: Action, status: Status, text: str | None, wor
             lines = [news(ct, saved), *([detail(ct, text)] if text else []), next_step(ct)]
             await tell_customer(uow, saved, "\n".join(lines), ct.language)
         return Change(action, TimelineKind.STATUS, ticket.status.value, status.value, text=text,
-                      visibility=visibility, followups=[tell], confirm=done(ticket))
+                      visibility=visibility, followups=[tell, *after], confirm=done(ticket))
     return build
 
 
@@ -294,7 +296,7 @@ def resolve(turn: Turn, summary: str | None):
                                title=saved.title),
         lambda ct, text: ct._("Summary: {summary}", summary=text),
         lambda ct: ct._("If the problem is not solved, just reply here and we will pick it up again."),
-    ), lambda ticket: turn.t._("{number} resolved.", number=ticket.number))
+    ), lambda ticket: turn.t._("{number} resolved.", number=ticket.number), after=(ask_on_resolve(turn),))
 
 
 def close(turn: Turn, reason: str | None):

@@ -9,7 +9,7 @@ from bot.events import ConversationKind
 from bot.ports import Outgoing, OutgoingKind, UnitOfWork
 from bot.tickets import Action, Status, Ticket, TimelineKind, Visibility
 from cards.ticket import STAFF_VIEW
-from handlers import attachments, changes, kb_intake, lifecycle
+from handlers import attachments, changes, kb_intake, lifecycle, survey
 from handlers.intake import Intake, open_ticket, title_from_message, triage_target
 from handlers.turn import Turn
 
@@ -21,6 +21,8 @@ _ACK = "ack:"  # the notification key of an acknowledgement: ack:<unix seconds>
 async def customer_message(turn: Turn, text: str, taken: Taken = attachments.NOTHING) -> None:
     """A customer wrote: join their open ticket within the window, else open a new one (saying so after a close);
     the files that came with it join the same timeline entry and go on to the agents."""
+    if not taken.stored and not taken.refused and await survey.take_message(turn, text):
+        return  # a survey's answer ("4", "0") or the comment after it: not a message on the ticket
     ctx, user_id = turn.ctx, turn.event.actor.user_id
     now = ctx.clock.now()
     since = now - timedelta(minutes=ctx.config.intake.join_window_minutes)

@@ -16,6 +16,7 @@ from cards import actions
 from handlers import conversation, requests
 from handlers.kb_presses import press_article
 from handlers.request_presses import press_request, reply_under_request
+from handlers.survey import press_survey
 from handlers.ticket_presses import press_ticket
 from handlers.turn import Turn
 
@@ -55,6 +56,7 @@ HANDLERS: dict[SubjectKind, SubjectHandlers] = {
     SubjectKind.TICKET: SubjectHandlers(press=press_ticket, reply=_ticket_reply),
     SubjectKind.REQUEST: SubjectHandlers(press=press_request, reply=reply_under_request),
     SubjectKind.ARTICLE: SubjectHandlers(press=press_article),
+    SubjectKind.SURVEY: SubjectHandlers(press=press_survey),  # the customer's answer; typed numbers: conversation
 }
 
 

@@ -11,6 +11,7 @@ from bot.reasons import How, LinkDirection
 from bot.routing import rule_title
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, TimelineKind, format_number
 from cards.sla_text import sla_lines
+from cards.survey import timeline_words
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
 from handlers import attachments
 from handlers.notify import post_card
@@ -107,6 +108,8 @@ def _timeline_line(turn: Turn, entry: TimelineEntry) -> str:
                     else t._("continued in {number}", number=entry.after or "?"))
         case TimelineKind.REQUEST:
             said = _request_line(turn, entry, who) + quoted
+        case TimelineKind.CSAT:
+            said = timeline_words(detail, t) + quoted
         case _:
             said = f"{who} {entry.kind}{quoted}"
     return f"· {entry.at.astimezone(zone).strftime('%m-%d %H:%M')} {said}".rstrip()

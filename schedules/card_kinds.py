@@ -12,6 +12,7 @@ from bot.sla import SlaPolicy
 from bot.subjects import SubjectKind
 from cards.digest import DigestCards
 from cards.request import RequestCards, RequestView
+from cards.survey import SurveyCards, SurveyView
 from cards.ticket import TicketCards, TicketView
 from schedules.files import file_kind
 from schedules.sending import CardKind
@@ -21,7 +22,9 @@ async def _load_tickets(uow: UnitOfWork, ids: Sequence[int]):
     """Tickets with their open requests (the card says who is asked what, by when)."""
     tickets = await uow.get_tickets(ids)
     asked = await uow.open_requests_of(list(tickets))
-    return {ticket_id: TicketView(ticket, tuple(asked.get(ticket_id, ()))) for ticket_id, ticket in tickets.items()}
+    rated = await uow.surveys().latest_of_tickets(list(tickets))  # the customer's rating, shown to staff
+    return {ticket_id: TicketView(ticket, tuple(asked.get(ticket_id, ())), rated.get(ticket_id))
+            for ticket_id, ticket in tickets.items()}
 
 
 async def _load_figures(uow: UnitOfWork, ids: Sequence[int]):
@@ -47,6 +50,14 @@ async def _load_requests(uow, ids: Sequence[int]):
             if request.ticket_id in tickets}
 
 
+async def _load_surveys(uow, ids: Sequence[int]):
+    """Surveys with their tickets (the card names the ticket)."""
+    surveys = await uow.surveys().load(ids)
+    tickets = await uow.get_tickets(sorted({survey.ticket_id for survey in surveys.values()}))
+    return {survey_id: SurveyView(survey, tickets[survey.ticket_id]) for survey_id, survey in surveys.items()
+            if survey.ticket_id in tickets}
+
+
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
                clock: Clock, content: ContentStore | None = None) -> dict[SubjectKind, CardKind]:
     """One entry per kind of subject with a card; a new kind adds its loader and card builder here (and the files
@@ -56,7 +67,9 @@ def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | N
     kinds = {SubjectKind.TICKET: CardKind(load=_load_tickets, build=tickets.build),
              SubjectKind.REQUEST: CardKind(load=_load_requests, build=requests.build),
              SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build,
-                                          image_ref=_kept_chart, keep_image_ref=_keep_chart)}
+                                          image_ref=_kept_chart, keep_image_ref=_keep_chart),
+             SubjectKind.SURVEY: CardKind(load=_load_surveys, build=SurveyCards(
+                 clock=clock, change_minutes=config.csat.change_minutes).build)}
     if content is not None:
         kinds[SubjectKind.ATTACHMENT] = file_kind(content)
     return kinds

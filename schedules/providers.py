@@ -7,13 +7,14 @@ from bot.ports import Clock, TicketStore
 from bot.sla import SlaPolicy
 from schedules.requests import RequestProvider
 from schedules.sla import SlaProvider
+from schedules.surveys import SurveyProvider
 from schedules.sweep import DeadlineSweep, SweepProvider
 
 
 def sweep_providers(*, policy: SlaPolicy, directory: Directory, config) -> list[SweepProvider]:
     """Every provider of the deadline sweep, in the order a tick runs them."""
     return [SlaProvider(policy=policy, directory=directory, config=config),
-            RequestProvider(policy=policy, directory=directory, config=config)]
+            RequestProvider(policy=policy, directory=directory, config=config), SurveyProvider()]
 
 
 def deadline_sweep(*, store: TicketStore, policy: SlaPolicy, directory: Directory, config, clock: Clock,

@@ -29,6 +29,7 @@ from bot.kpis import (
     percentile_offset,
 )
 from bot.tickets import Priority
+from storage.csat_tables import CsatRow
 from storage.tables import OPEN_PREDICATE, REOPEN_PREDICATE, REPLY_PREDICATE, TicketRow, TimelineRow
 
 T = TicketRow
@@ -87,8 +88,9 @@ class SqlKpis:
         resolution = await self._attainment(T.resolve_by, func.coalesce(T.resolved_at, T.closed_at), start,
                                             due_end, where)
         fcr, reopen_rate = await self._first_contact(start, end, where)
+        csat_avg, csat_response = await self._csat(start, end, where)
         return dataclasses.replace(
-            counts,
+            counts, csat_avg=csat_avg, csat_response=csat_response,
             frt=await self._spread(T.frt_seconds, _in(T.created_at, start, end), where),
             ttr=await self._spread(T.ttr_seconds, _in(T.resolved_at, start, end), where),
             sla_response=response, sla_resolution=resolution,
@@ -100,6 +102,17 @@ class SqlKpis:
             by_customer=await self._top(T.customer_name, start, end, where),
             agents=await self._agents(start, end, where),
         )
+
+    async def _csat(self, start: datetime, end: datetime, where: list) -> tuple[float | None, Share]:
+        """CSAT: the average score of answers given in the period (ix_csat_rated_at), and answered / sent of the
+        surveys sent in it (ix_csat_asked_at); "not solved" answers count as answered but carry no score."""
+        def scoped(query):
+            return query.join(T, T.id == CsatRow.ticket_id).where(*where) if where else query
+        average = (await self.session.execute(scoped(select(func.avg(CsatRow.score)).where(
+            _in(CsatRow.rated_at, start, end), CsatRow.score.is_not(None))))).scalar()
+        sent, answered = (await self.session.execute(scoped(select(func.count(), func.count(CsatRow.rated_at)).where(
+            _in(CsatRow.asked_at, start, end))))).one()
+        return (round(float(average), 2) if average is not None else None), Share(int(answered), int(sent))
 
     async def _reopened(self, start: datetime, end: datetime, where: list) -> int:
         """Reopen lines in the period (the partial index's own predicate, repeated so that it serves)."""

@@ -335,4 +335,4 @@ class RequestRow(Base):
 
 # Tables that live in modules of their own (digest runs, the knowledge base, attachments), imported here so that
 # this metadata has them.
-from storage import attachment_tables, digest_tables, kb_tables  # noqa: E402,F401
+from storage import attachment_tables, csat_tables, digest_tables, kb_tables  # noqa: E402,F401

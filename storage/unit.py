@@ -37,6 +37,7 @@ from storage.queries import (
 )
 from storage.requests import SqlRequests
 from storage.sla_index import time_left
+from storage.surveys import SqlSurveys
 from storage.tables import (
     CardPlacementRow,
     DeliveryRow,
@@ -90,6 +91,10 @@ class SqlUnitOfWork(SqlRequests):
     def digests(self) -> SqlDigestRuns:
         """Figures as sent: digest runs claimed once, stats answers kept (their cards' subjects)."""
         return SqlDigestRuns(self.session)
+
+    def surveys(self) -> SqlSurveys:
+        """CSAT surveys (bot.ports.surveys.Surveys) inside this transaction."""
+        return SqlSurveys(self.session)
 
     async def add_ticket(self, ticket: Ticket) -> Ticket:
         """Insert a new ticket; assigns its id, version 1 and (when unset) its timestamps."""

@@ -492,3 +492,140 @@ async def test_knowledge_base_story(driver):
         draft = await uow.kb.get_article(2)
     assert ticket.first_response_at is not None and reply.detail == {"article": "KB-1"}
     assert draft.problem == "发票抬头写错了，能重新开吗" and draft.source_tickets == (1,)
+
+
+class SurveyCustomer:
+    """The story's customer answering the CSAT survey on the same platform: what they see of it, their presses on
+    its card where their platform shows buttons, their typed numbers where it does not (DingTalk's outsider)."""
+
+    def __init__(self, driver):
+        self.driver = driver
+
+    async def _console_cards(self):
+        d = self.driver
+        return [m for m in await messages(d.client, "wang-store") if m["card"] and "tb:survey:" in m["html"]]
+
+    def _slack_cards(self):
+        calls = self.driver.world.fake.calls
+        return [c for c in calls if c.status == 200 and c.args.get("channel") == "D0CUST"
+                and c.method in ("chat.postMessage", "chat.update") and "tb:survey:" in json.dumps(c.args)]
+
+    def _wecom_cards(self):
+        return [body["template_card"] for _path, body in self.driver.fake.cards("customer-w")
+                if "tb:survey:" in json.dumps(body, ensure_ascii=False)]
+
+    async def survey_text(self) -> str:
+        """The survey as the customer sees it now (its latest copy), '' before it came."""
+        d = self.driver
+        if isinstance(d, ConsoleDriver):
+            cards = await self._console_cards()
+            return html.unescape(cards[-1]["html"]) if cards else ""
+        if isinstance(d, SlackDriver):
+            cards = self._slack_cards()
+            return card_text(cards[-1].args) if cards else ""
+        if isinstance(d, WeComDriver):
+            cards = self._wecom_cards()
+            return json.dumps(cards[-1], ensure_ascii=False) if cards else ""
+        # An outsider's copy is markdown, never updated: what they see of it is every line about it so far.
+        texts = await d.customer_texts()
+        start = next((i for i, t in enumerate(texts) if "满意" in t), len(texts))
+        return "\n".join(texts[start:])
+
+    async def assignee_texts(self) -> list[str]:
+        """What the ticket's assignee (the story's agent) was told in their own DM, and where the driver looks."""
+        d = self.driver
+        if isinstance(d, ConsoleDriver):
+            return [html.unescape(m["html"]) for m in await messages(d.client, "alice")
+                    if m["conversation"] == "alice" and m["bot"] and not m["card"]]
+        if isinstance(d, SlackDriver):
+            return d.world.texts_to("U0ALICE") + d.world.texts_to("D0ALICE")
+        return await d.agent_texts()
+
+    async def press(self, number: int) -> None:
+        """Press the survey card's button for `number` (0: not solved); types it where there are no buttons."""
+        d = self.driver
+        await eventually(lambda: settled(d.app))
+        if isinstance(d, ConsoleDriver):
+            card = (await self._console_cards())[-1]
+            control = re.search(rf'data-action="(tb:survey:rate{number}:\d+:\d+)"', card["html"]).group(1)
+            await d.client.post("/console/api/press", json={"as": "wang-store", "conversation": "wang-store",
+                                                            "ref": card["ref"], "action": control})
+        elif isinstance(d, SlackDriver):
+            posted = [c for c in self._slack_cards() if c.method == "chat.postMessage"][-1]
+            latest = self._slack_cards()[-1]
+            card = {"ts": d.world.fake.answer_ts(posted), "channel": "D0CUST", "blocks": latest.args["blocks"]}
+            await d.world.press("U0CUST", card, action_id(card, f"rate{number}"))
+        elif isinstance(d, WeComDriver):
+            card = self._wecom_cards()[-1]
+            key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[2] == f"rate{number}")
+            await asyncio.sleep(0.002)
+            await d._post(card_event_xml("customer-w", key, "RC", card["task_id"]))
+        else:
+            await d.customer_says(str(number))
+
+
+async def _survey_lines(app) -> list[tuple[str, str | None, str | None]]:
+    async with app[SERVICES].store.unit() as uow:
+        return [(e.detail["event"], e.detail.get("score"), e.text) for e in await uow.timeline(1) if e.kind == "csat"]
+
+
+async def _window_passes(app, minutes: int = 11) -> None:
+    """As if `minutes` had passed since the answer (the app runs on the system clock): move the answer back."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storage.csat_tables import CsatRow
+    async with app[SERVICES].store.unit() as uow:
+        survey = await uow.surveys().get(1)
+        await uow.session.execute(update(CsatRow).where(CsatRow.id == 1).values(
+            rated_at=survey.rated_at - timedelta(minutes=minutes)))
+
+
+async def _resolved_story(driver) -> SurveyCustomer:
+    customer = SurveyCustomer(driver)
+    await driver.customer_says("我的订单页面打不开")
+    await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
+    await eventually(lambda: _contains(driver.card_text(), "T-000001"))
+    await driver.press("claim")
+    await eventually(lambda: _contains(driver.card_text(), "处理中"))
+    await driver.command("resolve T-000001 已修复页面缓存")
+    await eventually(lambda: _contains(driver.card_text(), "已解决"))
+    return customer
+
+
+async def test_csat_survey_story(driver):
+    """Resolve → the survey in the customer's conversation → they rate 4 → a comment → a second answer within the
+    window changes it → after the window one is refused politely; the score is on the timeline and the card."""
+    customer = await _resolved_story(driver)
+    survey = await eventually(lambda: _contains(customer.survey_text(), "您对本次服务满意吗"))
+    assert "还没解决" in survey and "T-000001" in survey
+
+    await driver.customer_says("4")
+    assert await eventually(lambda: _having(driver.customer_texts(), "4 / 5"))
+    await driver.customer_says("工程师很耐心")
+    assert await eventually(lambda: _having(driver.customer_texts(), "感谢您的反馈"))
+    await customer.press(5)
+    await eventually(lambda: _contains(customer.survey_text(), "5 / 5"))
+    assert await eventually(lambda: _having(driver.customer_texts(), "5 / 5"))
+
+    await _window_passes(driver.app)
+    await customer.press(1)
+    assert await eventually(lambda: _having(driver.customer_texts(), "已评价过"))
+    assert await _survey_lines(driver.app) == [("rated", "4", None), ("commented", "4", "工程师很耐心"),
+                                               ("changed", "5", None)]
+    assert "满意度" in await eventually(lambda: _contains(driver.card_text(), "5 / 5"))
+    async with driver.app[SERVICES].store.unit() as uow:
+        assert (await uow.get_ticket(1)).status == "resolved", "answering the survey never reopens the ticket"
+
+
+async def test_csat_not_solved_reopens_and_tells_the_assignee(driver):
+    customer = await _resolved_story(driver)
+    await eventually(lambda: _contains(customer.survey_text(), "您对本次服务满意吗"))
+    await customer.press(0)
+    assert await eventually(lambda: _having(driver.customer_texts(), "已重新打开"))
+    await eventually(lambda: _contains(driver.card_text(), "已分诊"))
+    async def told():  # in the assignee's own language
+        return [t for t in await customer.assignee_texts() if "T-000001" in t and ("还没解决" in t or "not solved" in t)]
+    assert await eventually(told)
+    assert await _survey_lines(driver.app) == [("not_solved", None, None)]

@@ -177,7 +177,9 @@ async def test_agent_reply_and_resolution_reach_the_customer_and_a_note_does_not
     resolved = await eventually(lambda: fake.to_customer()[before + 1:])
     assert "T-000001" in resolved[0] and "已修复" in resolved[0]
     await asyncio.sleep(0.3)
-    assert len(fake.to_customer()) == before + 2, "card changes are not re-sent to WeChat (5 messages per turn)"
+    # The reply, the resolution and its CSAT survey (as text): card changes are not re-sent (5 messages per turn).
+    assert len(fake.to_customer()) == before + 3, "card changes are not re-sent to WeChat (5 messages per turn)"
+    assert "您对本次服务满意吗" in fake.to_customer()[-1] and "0 = 还没解决" in fake.to_customer()[-1]
 
 
 async def test_an_agents_reply_as_long_as_wecom_allows_reaches_the_customer_whole(kf):

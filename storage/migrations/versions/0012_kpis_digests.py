@@ -6,8 +6,8 @@ its response deadline after it was answered, and its first response and resoluti
 (written by the domain on every change; tickets answered before this revision have none: the figures count
 what they know). Digest runs are claimed once per (digest, period) by a unique key.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05 17:30:00
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0013'
-down_revision = '0012'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

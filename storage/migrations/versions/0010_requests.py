@@ -1,7 +1,7 @@
 """cross-department requests: a question on a ticket for a colleague, with a deadline
 
-Revision ID: 0015
-Revises: 0010
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-05 18:00:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015'
-down_revision = '0010'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """attachments: a record per file on a ticket, and the bytes by digest (the database content store)
 
-Revision ID: 0011
-Revises: 0013
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05 17:40:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0013'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

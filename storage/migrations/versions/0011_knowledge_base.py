@@ -4,8 +4,8 @@ SQLite gets an FTS5 table of ready-made terms (rowid = article id); PostgreSQL a
 GIN index. The terms come from the application's analysis (jieba for Chinese, Snowball for English), so neither
 database needs a Chinese parser of its own.
 
-Revision ID: 0012
-Revises: 0015
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-05 17:30:00
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
-down_revision = '0015'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ Intake and changes wrote an entry's reason as English ("rule 'VIP'", "round-robi
 (bot/reasons.py) and put into words in the reader's language. Existing rows are converted here, once; this is the
 only place that still knows the old sentences.
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-05 17:40:00
 """
@@ -17,7 +17,7 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010'
+revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None
