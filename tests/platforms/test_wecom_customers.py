@@ -47,10 +47,12 @@ async def test_a_wecom_customer_hears_replies_waiting_and_resolution_in_words_no
     await _say(client, "liming", "工单 回复 T-000001 已为您重开发票，请查收", 20)
     await _say(client, "liming", "工单 等待 T-000001 客户", 21)
     await _say(client, "liming", "工单 解决 T-000001 发票已重开", 22)
-    await _quiet(fake, _to_customer, len(opened) + 3)
+    await _quiet(fake, _to_customer, len(opened) + 4)
     later = _to_customer(fake)[len(opened):]
-    assert [m["msgtype"] for m in later] == ["text", "text", "text"], later
-    words = [m["text"]["content"] for m in later]
+    # Three answers in words, then the satisfaction survey the resolution brings: no copy of the ticket's card.
+    assert [m["msgtype"] for m in later] == ["text", "text", "text", "template_card"], later
+    assert later[3]["template_card"]["main_title"]["title"] != opened[1]["template_card"]["main_title"]["title"]
+    words = [m["text"]["content"] for m in later[:3]]
     assert "已为您重开发票" in words[0]
     assert "T-000001" in words[1] and "等" in words[1]  # we wait for their answer: said so
     assert "已解决" in words[2] and "发票已重开" in words[2]
