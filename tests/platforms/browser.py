@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import shutil
 import signal
@@ -76,8 +77,17 @@ class Browser:
 
     async def goto(self, url: str) -> None:
         """Open `url` and wait until it has loaded."""
-        await self.send("Page.navigate", url=url)
-        await self.wait_for("document.readyState === 'complete' && location.href !== 'about:blank'")
+        await self._leave(f"location.assign({json.dumps(url)})")
+
+    async def reload(self) -> None:
+        """Reload the page and wait until the new one has loaded."""
+        await self._leave("location.reload()")
+
+    async def _leave(self, navigation: str) -> None:
+        # The old document is marked first: until the mark is gone, a "complete" page is the one being left, whose
+        # elements vanish under the next step (a race CI hit when the page being left already looked right).
+        await self.evaluate(f"window.__leaving = true; {navigation}; true")
+        await self.wait_for("!window.__leaving && document.readyState === 'complete' && location.href !== 'about:blank'")
 
     async def wait_for(self, expression: str, timeout: float = 20.0):
         """Evaluate `expression` until it is truthy, as a person watches the screen; its value."""

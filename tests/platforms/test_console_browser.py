@@ -62,8 +62,9 @@ async def test_an_open_tab_rides_out_a_restart_and_reloads_for_a_new_database(se
     port = _free_port()
     first = await serve(database_url, port)
     await browser.goto(f"http://127.0.0.1:{port}/")
-    await browser.evaluate("localStorage.setItem('ticketbot.persona', 'wang-store'); location.reload(); true")
-    await browser.wait_for("document.readyState === 'complete' && document.getElementById('persona').value === 'wang-store'")
+    await browser.evaluate("localStorage.setItem('ticketbot.persona', 'wang-store'); true")
+    await browser.reload()
+    await browser.wait_for("document.getElementById('persona').value === 'wang-store'")
     await _write(browser, "我的订单页面打不开")
     await _shows(browser, "T-000001")
 
