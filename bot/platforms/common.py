@@ -1,6 +1,6 @@
 """Plumbing every platform adapter may share (platforms never import each other; they may all import this).
 
-An access-token cache, a sliding-window pacer, a platform's error codes mapped to SendError / PacingDelay, and a
+An access-token cache and the API client built on it, a sliding-window pacer, a platform's error codes mapped to SendError / PacingDelay, and a
 long text sent in parts of at most N bytes.
 """
 
@@ -12,6 +12,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
+
+import aiohttp
 
 from bot.ports import PacingDelay, SendError
 from bot.text import fit_text, split_text, utf8_size
@@ -40,6 +42,50 @@ class TokenCache:
                 token, lifetime = await self.fetch()
                 self._token = (token, self.monotonic() + float(lifetime) - self.margin)
             return self._token[0]
+
+
+# What an attempt answers when the platform refused its token: TokenClient fetches a new one and tries once more.
+TOKEN_REFUSED = object()
+
+
+class TokenClient:
+    """An API client: one HTTP session, a cached access token, and a call tried once more when the token is refused.
+
+    A platform's client names itself (`platform`) and says how a token is fetched (`_fetch_token`)."""
+
+    platform = "api"
+
+    def __init__(self, session: aiohttp.ClientSession | None = None):
+        self._session = session
+        self._token = TokenCache(self._fetch_token)
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        raise NotImplementedError
+
+    async def http(self) -> aiohttp.ClientSession:
+        """The shared HTTP session (created on first use, inside the running loop)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        return self._session
+
+    async def access_token(self, *, rejected: str | None = None) -> str:
+        """The cached access token (fetched again when expired, or when the platform said `rejected` is invalid)."""
+        return await self._token.get(rejected=rejected)
+
+    async def with_token(self, path: str, attempt: Callable[[aiohttp.ClientSession, str], Awaitable[T]]) -> T:
+        """`attempt(session, token)`, once more with a fresh token when it answers TOKEN_REFUSED."""
+        token = None
+        for tries in range(2):
+            token = await self.access_token(rejected=token if tries else None)
+            result = await attempt(await self.http(), token)
+            if result is not TOKEN_REFUSED:
+                return result
+        raise SendError(f"{self.platform} {path}: access token rejected twice")
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
 
 
 class WindowPacer:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from bot.platforms.common import ApiError, ErrorCodes, TokenCache
-from bot.ports import SendError
+from bot.platforms.common import TOKEN_REFUSED, ApiError, ErrorCodes, TokenClient
 
 # The new OpenAPI answers errors as HTTP 4xx/5xx with {"code", "message", "requestid"}. The token is refused as
 # 401 InvalidAuthentication; API rate limits come back as 403 Forbidden.AccessDenied.QpsLimit… or 429
@@ -31,26 +30,17 @@ class DingTalkApiError(ApiError):
     platform = "dingtalk"
 
 
-class DingTalkApi:
+class DingTalkApi(TokenClient):
     """One internal app: `call(method, path, payload)` on the OpenAPI, `upload` on oapi, `hook(url, payload)`."""
+
+    platform = "dingtalk"
 
     def __init__(self, *, base_url: str, oapi_base_url: str, app_key: str, app_secret: str,
                  session: aiohttp.ClientSession | None = None):
+        super().__init__(session)
         self.base_url = base_url.rstrip("/")
         self.oapi_base_url = oapi_base_url.rstrip("/")
         self.app_key, self.app_secret = app_key, app_secret
-        self._session = session
-        self._token = TokenCache(self._fetch_token)
-
-    async def http(self) -> aiohttp.ClientSession:
-        """The shared HTTP session (created on first use, inside the running loop)."""
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        return self._session
-
-    async def access_token(self, *, rejected: str | None = None) -> str:
-        """The cached access token (fetched again shortly before it expires, or when DingTalk refused it)."""
-        return await self._token.get(rejected=rejected)
 
     async def _fetch_token(self) -> tuple[str, float]:
         session = await self.http()
@@ -65,10 +55,7 @@ class DingTalkApi:
 
     async def call(self, method: str, path: str, payload: dict) -> dict:
         """An OpenAPI call with the token header; once more with a fresh token when refused; errors mapped."""
-        token = None
-        for attempt in range(2):
-            token = await self.access_token(rejected=token if attempt > 0 else None)
-            session = await self.http()
+        async def attempt(session: aiohttp.ClientSession, token: str):
             async with session.request(method, self.base_url + path, json=payload,
                                        headers={"x-acs-dingtalk-access-token": token}) as response:
                 data = await response.json(content_type=None) if response.content_length != 0 else {}
@@ -77,8 +64,8 @@ class DingTalkApi:
             if status < 400:
                 return data
             code = data.get("code") or status
-            if (status == 401 or OPENAPI_ERRORS.is_token_error(code)) and attempt == 0:
-                continue
+            if status == 401 or OPENAPI_ERRORS.is_token_error(code):
+                return TOKEN_REFUSED
             if status == 429 and code not in OPENAPI_ERRORS.throttled:
                 code = "Throttling"
             if code in OPENAPI_ERRORS.throttled:
@@ -86,7 +73,7 @@ class DingTalkApi:
             # Any other 4xx would be refused again (a bad parameter, a permission the app lacks); a 5xx is
             # DingTalk's trouble: try again later.
             raise DingTalkApiError(path, code, data.get("message", ""), permanent=status < 500)
-        raise SendError(f"dingtalk {path}: access token rejected twice")
+        return await self.with_token(path, attempt)
 
     async def hook(self, url: str, payload: dict) -> None:
         """POST to a conversation's sessionWebhook (no token: the URL is the credential)."""
@@ -99,25 +86,16 @@ class DingTalkApi:
 
     async def upload(self, kind: str, *, data: bytes, filename: str, content_type: str) -> str:
         """oapi media/upload of `kind` (image, file …); returns its media_id (what cards and messages show)."""
-        token = None
-        for attempt in range(2):
-            token = await self.access_token(rejected=token if attempt > 0 else None)
+        async def attempt(session: aiohttp.ClientSession, token: str):
             form = aiohttp.FormData()  # built per attempt: a sent FormData cannot be sent again
             form.add_field("media", data, filename=filename, content_type=content_type)
-            session = await self.http()
             async with session.post(self.oapi_base_url + "/media/upload",
                                     params={"access_token": token, "type": kind}, data=form) as response:
                 answer = await response.json(content_type=None)
             code = answer.get("errcode", 0)
-            if OAPI_ERRORS.is_token_error(code) and attempt == 0:
-                continue
+            if OAPI_ERRORS.is_token_error(code):
+                return TOKEN_REFUSED
             if code:
                 OAPI_ERRORS.raise_for("media/upload", code, answer.get("errmsg", ""), error=DingTalkApiError)
             return answer["media_id"]
-        raise SendError("dingtalk media/upload: access token rejected twice")
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-
+        return await self.with_token("media/upload", attempt)

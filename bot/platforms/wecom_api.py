@@ -5,8 +5,7 @@ from __future__ import annotations
 import aiohttp
 
 from bot.platforms import common
-from bot.platforms.common import ApiError, ErrorCodes, TokenCache
-from bot.ports import SendError
+from bot.platforms.common import TOKEN_REFUSED, ApiError, ErrorCodes, TokenClient
 
 # Invalid / expired access token: fetch a new one and try again. Permanent: unknown user, no receiver, no
 # permission; a 微信客服 session that no longer lets the app send (closed, handed to a human servicer, "session
@@ -35,24 +34,15 @@ class WeComApiError(ApiError):
     platform = "wecom"
 
 
-class WeComApi:
+class WeComApi(TokenClient):
     """One self-built app's API: `call(path, payload)` with the token cached and refreshed when WeCom rejects it."""
 
+    platform = "wecom"
+
     def __init__(self, *, base_url: str, corp_id: str, secret: str, session: aiohttp.ClientSession | None = None):
+        super().__init__(session)
         self.base_url = base_url.rstrip("/") + "/"
         self.corp_id, self.secret = corp_id, secret
-        self._session = session
-        self._token = TokenCache(self._fetch_token)
-
-    async def http(self) -> aiohttp.ClientSession:
-        """The shared HTTP session (created on first use, inside the running loop)."""
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        return self._session
-
-    async def access_token(self, *, rejected: str | None = None) -> str:
-        """The cached access token (fetched again when expired, or when WeCom said `rejected` is invalid)."""
-        return await self._token.get(rejected=rejected)
 
     async def _fetch_token(self) -> tuple[str, float]:
         session = await self.http()
@@ -77,22 +67,14 @@ class WeComApi:
         return (await self._request("media/upload", post))["media_id"]
 
     async def _request(self, path: str, send) -> dict:
-        token = None
-        for attempt in range(2):
-            token = await self.access_token(rejected=token if attempt > 0 else None)
-            session = await self.http()
+        async def attempt(session: aiohttp.ClientSession, token: str):
             async with send(session, {"access_token": token}) as response:
                 data = await response.json(content_type=None)
             code = data.get("errcode", 0)
-            if ERRORS.is_token_error(code) and attempt == 0:
-                continue
+            if ERRORS.is_token_error(code):
+                return TOKEN_REFUSED
             if code:
                 ERRORS.raise_for(path, code, "api frequency limit" if code == RATE_LIMITED else data.get("errmsg", ""),
                                  error=WeComApiError)
             return data
-        raise SendError(f"wecom {path}: access token rejected twice")
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
+        return await self.with_token(path, attempt)
