@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
 
 from bot.kpis import is_period
 from bot.requests import RequestAction, parse_request_number
-from bot.tickets import MAX_TICKET_ID, Action, Priority, format_number, parse_number
+from bot.tickets import MAX_TICKET_ID, Priority, parse_number
+from handlers.command_types import (
+    Ask,
+    Assign,
+    ChangeRequest,
+    Claim,
+    Close,
+    Command,
+    Help,
+    ListRequests,
+    ListTickets,
+    NewTicket,
+    NoSuchTicket,
+    Note,
+    Reopen,
+    Reply,
+    Resolve,
+    Resume,
+    SendFile,
+    SetCategory,
+    SetPriority,
+    Show,
+    Sla,
+    Stats,
+    UsageError,
+    Wait,
+)
 
 
 def _(msgid: str) -> str:
@@ -72,180 +96,6 @@ _LEADING_MENTION = re.compile(r"^@\S+\s*")
 _PRIORITY = re.compile(r"^[pP][0-3]$")
 
 
-@dataclass(frozen=True)
-class NewTicket:
-    title: str
-    priority: Priority | None = None
-    category: str | None = None
-    assignee: str | None = None
-
-
-@dataclass(frozen=True)
-class ListTickets:
-    scope: Literal["mine", "open", "unassigned", "breaching"] = "open"
-    priority: Priority | None = None  # only this priority
-    page: int = 1  # lists come a page at a time
-
-
-@dataclass(frozen=True)
-class Show:
-    ticket_id: int
-
-
-@dataclass(frozen=True)
-class Assign:
-    ticket_id: int
-    target: str
-
-
-@dataclass(frozen=True)
-class Claim:
-    ticket_id: int | None = None
-
-
-@dataclass(frozen=True)
-class SetPriority:
-    ticket_id: int
-    priority: Priority
-
-
-@dataclass(frozen=True)
-class SetCategory:
-    ticket_id: int
-    category: str
-
-
-@dataclass(frozen=True)
-class Note:
-    ticket_id: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    ticket_id: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Wait:
-    ticket_id: int
-    on: Literal["customer", "colleague"] = "customer"
-
-
-@dataclass(frozen=True)
-class Resume:
-    ticket_id: int
-
-
-@dataclass(frozen=True)
-class Resolve:
-    ticket_id: int
-    summary: str | None = None
-
-
-@dataclass(frozen=True)
-class Close:
-    ticket_id: int
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Reopen:
-    ticket_id: int
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Sla:
-    ticket_id: int
-
-
-@dataclass(frozen=True)
-class SendFile:
-    ticket_id: int
-    number: int | None = None  # the attachment's number in `show`; None lists them
-
-
-@dataclass(frozen=True)
-class Stats:
-    period: str | None = None  # a period word or range (bot.kpis.parse_period); None with nothing asked
-    scope: str | None = None  # an @-named department or person
-    priority: Priority | None = None
-    tier: str | None = None
-
-    @property
-    def bare(self) -> bool:
-        """True for `/ticket stats` alone: today's quick counts."""
-        return self == Stats()
-
-
-@dataclass(frozen=True)
-class Help:
-    topic: str | None = None
-
-
-@dataclass(frozen=True)
-class Ask:
-    ticket_id: int | None  # None: the ticket whose thread this is
-    target: str
-    text: str
-
-
-@dataclass(frozen=True)
-class ChangeRequest:
-    request_id: int
-    action: RequestAction
-    text: str | None = None
-    target: str | None = None  # whom a request is handed to
-
-
-@dataclass(frozen=True)
-class ListRequests:
-    mine: bool = False
-
-
-Command = (NewTicket | ListTickets | Show | Assign | Claim | SetPriority | SetCategory | Note | Reply | Wait | Resume
-           | Resolve | Close | Reopen | Sla | SendFile | Stats | Help | Ask | ChangeRequest | ListRequests)
-
-
-# Each request that changes a ticket: its lifecycle action and the field holding the action's argument.
-_CHANGES: dict[type, tuple[Action, str | None]] = {
-    Claim: (Action.CLAIM, None), Assign: (Action.ASSIGN, "target"), SetPriority: (Action.PRIORITY, "priority"),
-    SetCategory: (Action.CATEGORY, "category"), Note: (Action.NOTE, "text"), Reply: (Action.REPLY, "text"),
-    Resume: (Action.RESUME, None), Resolve: (Action.RESOLVE, "summary"), Close: (Action.CLOSE, "reason"),
-    Reopen: (Action.REOPEN, "reason"),
-}
-
-
-def as_change(request: Command) -> tuple[Action, object] | None:
-    """The lifecycle action a request asks for and its one argument; None for a request that changes nothing."""
-    if isinstance(request, Wait):
-        return (Action.WAIT_CUSTOMER if request.on == "customer" else Action.WAIT_COLLEAGUE), None
-    found = _CHANGES.get(type(request))
-    if found is None:
-        return None
-    action, argument = found
-    return action, getattr(request, argument) if argument else None
-
-
-class UsageError(Exception):
-    """Wrong input for `subcommand` (None: unknown command); `problem` is a msgid with `params`."""
-
-    def __init__(self, subcommand: str | None, problem: str, **params):
-        super().__init__(problem.format(**params) if params else problem)
-        self.subcommand = subcommand
-        self.problem = problem
-        self.params = params
-
-
-class NoSuchTicket(UsageError):
-    """A number no ticket can have (beyond what the database stores): answered like a ticket that is missing."""
-
-    def __init__(self, subcommand: str, ticket_id: int):
-        super().__init__(subcommand, _("There is no ticket {number}."), number=format_number(ticket_id))
-
-
 def normalize(text: str) -> str:
     """Full-width spaces and markers to ASCII (platform mention syntax is the adapters' to translate)."""
     return text.replace("\u3000", " ").replace("＃", "#").replace("＠", "@").strip()
@@ -291,7 +141,8 @@ def command_after_mention(text: str) -> str | None:
 WHICH_TICKET = _("Which ticket? Give its number, e.g. T-000123.")
 
 
-def _ticket(sub: str, tokens: list[str], index: int = 0) -> int:
+def ticket_argument(sub: str, tokens: list[str], index: int = 0) -> int:
+    """The ticket number at `tokens[index]` (a usage error when missing or malformed)."""
     if len(tokens) <= index:
         raise UsageError(sub, WHICH_TICKET)
     number = parse_number(tokens[index])
@@ -322,43 +173,43 @@ def parse_command(text: str) -> Command:
         case "list":
             return _parse_list(args)
         case "show" | "resume" | "sla":
-            ticket = _ticket(sub, args)
+            ticket = ticket_argument(sub, args)
             return {"show": Show, "resume": Resume, "sla": Sla}[sub](ticket)
         case "claim":
-            return Claim(_ticket(sub, args) if args else None)
+            return Claim(ticket_argument(sub, args) if args else None)
         case "assign":
-            ticket = _ticket(sub, args)
+            ticket = ticket_argument(sub, args)
             if len(args) < 2:
                 raise UsageError(sub, _("Assign to whom? Name a person or a team, e.g. @alice or @Finance."))
             return Assign(ticket, _rest(args, 1))
         case "priority":
-            ticket = _ticket(sub, args)
+            ticket = ticket_argument(sub, args)
             if len(args) != 2 or not _PRIORITY.match(args[1]):
                 raise UsageError(sub, _("Priority must be one of P0, P1, P2, P3."))
             return SetPriority(ticket, Priority(args[1].upper()))
         case "category":
-            ticket = _ticket(sub, args)
+            ticket = ticket_argument(sub, args)
             if len(args) != 2:
                 raise UsageError(sub, _("Give one category, e.g. bug or billing."))
             return SetCategory(ticket, args[1].lower().lstrip("#"))
         case "note" | "reply":
-            ticket = _ticket(sub, args)
+            ticket = ticket_argument(sub, args)
             body = _rest(args, 1)
             if not body:
                 raise UsageError(sub, _("The text is missing."))
             return (Note if sub == "note" else Reply)(ticket, body)
         case "wait":
-            ticket = _ticket(sub, args)
+            ticket = ticket_argument(sub, args)
             on = WAIT_ON.get(args[1].lower()) if len(args) > 1 else "customer"
             if on is None or len(args) > 2:
                 raise UsageError(sub, _("Wait for 'customer' or 'colleague'."))
             return Wait(ticket, on)
         case "resolve" | "close" | "reopen":
-            ticket = _ticket(sub, args)
+            ticket = ticket_argument(sub, args)
             cls = {"resolve": Resolve, "close": Close, "reopen": Reopen}[sub]
             return cls(ticket, _rest(args, 1) or None)
         case "file":
-            ticket = _ticket(sub, args)
+            ticket = ticket_argument(sub, args)
             if len(args) > 2 or (len(args) == 2 and not (args[1].isascii() and args[1].isdigit() and 0 < int(args[1]) < 10_000)):
                 raise UsageError(sub, _("Give the file's number as `show` lists it, e.g. 1."))
             return SendFile(ticket, int(args[1]) if len(args) == 2 else None)
@@ -382,7 +233,7 @@ def parse_command(text: str) -> Command:
 
 
 def _parse_ask(args: list[str]) -> Ask:
-    ticket = _ticket("ask", args) if args and not args[0].startswith("@") else None
+    ticket = ticket_argument("ask", args) if args and not args[0].startswith("@") else None
     rest = args[1:] if ticket is not None else args
     if not rest or not rest[0].startswith("@") or len(rest[0]) < 2:
         raise UsageError("ask", _("Whom should I ask? Name a colleague or a department, e.g. @赵会计 or @finance."))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.kb import parse_article_number
-from handlers.commands import UsageError, _ticket
+from handlers.command_types import UsageError
+from handlers.commands import ticket_argument
 
 
 def _(msgid: str) -> str:
@@ -83,11 +84,11 @@ def parse_kb(args: list[str]) -> KbRequest:
     rest = args[1:]
     match verb:
         case "save":
-            return KbSave(_ticket("kb", rest))
+            return KbSave(ticket_argument("kb", rest))
         case "suggest":
-            return KbSuggest(_ticket("kb", rest))
+            return KbSuggest(ticket_argument("kb", rest))
         case "send":
-            return KbSend(_ticket("kb", rest), _article(rest, 1))
+            return KbSend(ticket_argument("kb", rest), _article(rest, 1))
         case "show":
             return KbShow(_article(rest, 0))
         case "publish":

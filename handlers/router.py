@@ -14,6 +14,7 @@ from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, Fo
 from bot.ports import AlreadyProcessed, Context
 from bot.tickets import Action, Impact, Priority
 from handlers import attachments, changes, conversation, kb, lifecycle, queries, requests, stats
+from handlers import command_types as typed
 from handlers import commands as cmd
 from handlers.background import BackgroundWork, WorkerPool
 from handlers.intake import Intake, new_from_command
@@ -250,12 +251,12 @@ class Router:
         """Parse and run one command; a usage error answers with the subcommand's usage."""
         try:
             request = cmd.parse_command(text)
-        except cmd.UsageError as err:
+        except typed.UsageError as err:
             await self._usage(turn, err)
             return
         await self.run_request(turn, request)
 
-    async def _usage(self, turn: Turn, err: cmd.UsageError) -> None:
+    async def _usage(self, turn: Turn, err: typed.UsageError) -> None:
         async with self.ctx.store.unit() as uow:
             await turn.reply(uow, cmd.format_usage_error(err, turn.t), private=True)
             await turn.finish(uow)
@@ -263,45 +264,45 @@ class Router:
     async def run_request(self, turn: Turn, request) -> None:
         """Run a parsed command (also reached by buttons and forms)."""
         match request:
-            case cmd.NewTicket():
+            case typed.NewTicket():
                 await new_from_command(turn, Intake(title=request.title, priority=request.priority,
                                                     category=request.category, assignee=request.assignee))
-            case cmd.ListTickets(scope=scope, priority=priority, page=page):
+            case typed.ListTickets(scope=scope, priority=priority, page=page):
                 await queries.list_tickets(turn, scope, priority=priority, page=page)
-            case cmd.Show(ticket_id=ticket_id):
+            case typed.Show(ticket_id=ticket_id):
                 await queries.show(turn, ticket_id)
-            case cmd.SendFile(ticket_id=ticket_id, number=number):
+            case typed.SendFile(ticket_id=ticket_id, number=number):
                 await attachments.send_again(turn, ticket_id, number)
-            case cmd.Stats() if request.bare:
+            case typed.Stats() if request.bare:
                 await queries.stats(turn)
-            case cmd.Stats():
+            case typed.Stats():
                 await stats.figures(turn, request)
             case KbRequest():
                 await kb.run(turn, request)
-            case cmd.Sla(ticket_id=ticket_id):
+            case typed.Sla(ticket_id=ticket_id):
                 await queries.sla(turn, ticket_id)
-            case cmd.Help(topic=topic):
+            case typed.Help(topic=topic):
                 async with self.ctx.store.unit() as uow:
                     await turn.reply(uow, cmd.usage_text(topic, turn.t, customer=turn.person.is_customer), private=True)
                     await turn.finish(uow)
-            case cmd.Ask(ticket_id=ticket_id, target=target, text=text):
+            case typed.Ask(ticket_id=ticket_id, target=target, text=text):
                 ticket_id = ticket_id or await self._ticket_of_thread(turn)
                 if ticket_id is None:  # outside a ticket's thread the number is needed
-                    await self._usage(turn, cmd.UsageError("ask", cmd.WHICH_TICKET))
+                    await self._usage(turn, typed.UsageError("ask", cmd.WHICH_TICKET))
                     return
                 await requests.ask(turn, ticket_id, target, text)
-            case cmd.ChangeRequest(request_id=request_id, action=action, text=text, target=target):
+            case typed.ChangeRequest(request_id=request_id, action=action, text=text, target=target):
                 await requests.act(turn, request_id, action, text=text, target=target)
-            case cmd.ListRequests(mine=mine):
+            case typed.ListRequests(mine=mine):
                 await requests.list_requests(turn, mine=mine)
-            case cmd.Claim(ticket_id=ticket_id):
+            case typed.Claim(ticket_id=ticket_id):
                 ticket_id = ticket_id or await self._ticket_of_thread(turn)
                 if ticket_id is None:  # outside a ticket's thread the number is needed
-                    await self._usage(turn, cmd.UsageError("claim", cmd.WHICH_TICKET))
+                    await self._usage(turn, typed.UsageError("claim", cmd.WHICH_TICKET))
                     return
                 await lifecycle.change_ticket(turn, ticket_id, changes.builder(turn, Action.CLAIM))
             case _:
-                change = cmd.as_change(request)
+                change = typed.as_change(request)
                 if change is None:
                     raise TypeError(f"no handler for {request!r}")
                 await lifecycle.change_ticket(turn, request.ticket_id, changes.builder(turn, *change))

@@ -12,7 +12,7 @@ from bot.permissions import STATS, denial
 from bot.ports import Outgoing, OutgoingKind
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import Tier
-from handlers.commands import Stats
+from handlers.command_types import Stats
 from handlers.turn import Turn
 
 

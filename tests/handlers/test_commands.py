@@ -6,8 +6,7 @@ import pytest
 
 from bot.i18n import translator
 from bot.tickets import Priority
-from handlers.commands import (
-    SUBCOMMANDS,
+from handlers.command_types import (
     Assign,
     Claim,
     Close,
@@ -27,6 +26,9 @@ from handlers.commands import (
     Stats,
     UsageError,
     Wait,
+)
+from handlers.commands import (
+    SUBCOMMANDS,
     command_after_mention,
     format_usage_error,
     parse_command,
