@@ -99,12 +99,26 @@ def _render_choices(card: Card, task_id: str) -> dict:
 
 
 def render_text(card: Card) -> str:
-    """The card as text, for app group chats (they cannot carry interactive cards)."""
+    """The card as text, for app group chats and 微信客服 (they cannot carry interactive cards)."""
     lines = [card.title]
     if card.badge:
         lines.append(card.badge.text)
+    if card.subtitle:
+        lines.append(card.subtitle)
     lines += [f"{f.label}: {f.value}" for f in card.fields]
-    return "\n".join(lines)
+    return "\n".join([*lines, *card.notes, *([card.footer] if card.footer else [])])
+
+
+def overflow_text(card: Card) -> str | None:
+    """What a report card (one without controls: figures, a digest) cannot show as a template card — rows past its
+    six, the notes (breached tickets, top lists), the footer — as the text that follows it; else None.
+
+    A card with controls is kept up to date in place, where a text beside it would go stale: it shows its six."""
+    if card.actions:
+        return None
+    lines = [f"{f.label}: {f.value}" for f in card.fields[MAX_ROWS:]]
+    lines += [*card.notes, *([card.footer] if card.footer else [])]
+    return "\n".join([card.title, *lines]) if lines else None
 
 
 def _view_key(card: Card, layout: str) -> str:

@@ -20,10 +20,11 @@ from bot.platforms.wecom_api import RATE_LIMITED, WeComApi, WeComApiError, text_
 from bot.platforms.wecom_files import fetch_media, upload_message
 from bot.ports import Pacing, SendError
 from cards.model import Card, Image
-from cards.wecom import EXPANDED, can_expand, render_template_card, render_text
+from cards.wecom import EXPANDED, can_expand, overflow_text, render_template_card, render_text
 
 # WeCom silently drops more than 30 app messages a minute to one member: keep under it ourselves.
 MEMBER_LIMIT, MEMBER_WINDOW = 30, 60.0
+OVERFLOW_PARTS = 2  # a digest's lists fit in one message; a second takes what a long title list leaves over
 
 
 class ConversationSender(Protocol):
@@ -115,9 +116,9 @@ class WeComMessenger:
             return None
         member = ephemeral_user or target.id
         if card is not None:
-            # A card with a picture is two messages: both fit in the window, or neither goes yet.
-            self.pacer.take(member, 2 if _image_ref(card) else 1)
-            return await self._send_card(member, card, with_image=True)
+            # A card with a picture or more than it shows is several messages: all fit in the window, or none yet.
+            self.pacer.take(member, 1 + bool(_image_ref(card)) + len(_overflow_parts(card)))
+            return await self._send_card(member, card, first_send=True)
         # At most a minute's worth of parts (more would be dropped by WeCom), all in the window or none yet.
         parts = text_parts(text or "", most=MEMBER_LIMIT)
         self.pacer.take(member, len(parts))
@@ -129,17 +130,22 @@ class WeComMessenger:
         # WeCom cannot be asked what went: after a failure past the first part, a retry sends them again.
         return await send_parts(parts, send)
 
-    async def _send_card(self, member: str, card: Card, *, expanded: bool = False, with_image: bool = False) -> str:
+    async def _send_card(self, member: str, card: Card, *, expanded: bool = False, first_send: bool = False) -> str:
         # Unique per card sent: WeCom refuses a task id it has seen before, and clicks name it.
         subject = f"{card.subject.kind.value[0]}{card.subject.id}" if card.subject else "t0"
         task_id = f"{subject}-{uuid.uuid4().hex[:16]}"
         template = render_template_card(card, task_id=task_id, expanded=expanded)
         data = await self.api.call("message/send", {"touser": member, "msgtype": "template_card",
                                                     "agentid": self.agent_id, "template_card": template})
-        if with_image and (media_id := _image_ref(card)):
+        if first_send and (media_id := _image_ref(card)):
             # template_card shows only pictures at public URLs: the uploaded one follows as an image message.
             await self.api.call("message/send", {"touser": member, "msgtype": "image", "agentid": self.agent_id,
                                                  "image": {"media_id": media_id}})
+        if first_send:
+            # A first send only: an update changes the card, and the words under it were already said.
+            for part in _overflow_parts(card):
+                await self.api.call("message/send", {"touser": member, "msgtype": "text", "agentid": self.agent_id,
+                                                     "text": {"content": part}})
         return card_ref(task_id, data.get("response_code", ""), member, expanded=expanded)
 
     async def update(self, target: Conversation, message_ref: str, card: Card) -> str | None:
@@ -174,6 +180,12 @@ class WeComMessenger:
     async def close(self) -> None:
         """Close the HTTP session."""
         await self.api.close()
+
+
+def _overflow_parts(card: Card) -> list[str]:
+    """The text messages carrying what the template card cannot show (see cards.wecom.overflow_text)."""
+    text = overflow_text(card)
+    return text_parts(text, most=OVERFLOW_PARTS) if text else []
 
 
 def _image_ref(card: Card) -> str | None:

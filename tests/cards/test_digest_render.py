@@ -71,6 +71,18 @@ def test_wecom_template_card_shows_the_six_headline_figures():
         "新建", "已解决", "期末积压", "首次响应时长", "首次响应达标", "解决时效达标"]
 
 
+def test_wecom_sends_what_its_card_cannot_show_as_the_text_after_it():
+    card = _card("zh-CN")
+    text = wecom.overflow_text(card)
+    # Every row past the card's six, the breached tickets and the top lists: nothing of the digest is lost.
+    for field in card.fields[wecom.MAX_ROWS:]:
+        assert f"{field.label}: {field.value}" in text
+    assert "超时承诺：5 项" in text and "T-001234" in text and "支付页面白屏" in text and "… 还有 3 项" in text
+    assert "分类排行：" in text and "括号内为与上一周期相比的变化。" in text
+    # A group chat (text only) reads the whole card too.
+    assert "T-001240" in wecom.render_text(card) and "首次响应达标" in wecom.render_text(card)
+
+
 def test_console_html_and_the_text_forms():
     _matches(console.render_card(_card("en")), FIXTURES / "console" / "digest_card_daily_sla.html")
     t = translator("en")
