@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Protocol
 
 from pydantic import TypeAdapter
 
 from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, FormSubmitted, MessagePosted
 from bot.ports import AlreadyProcessed, Context
+from bot.ports.inbound import Ack
 from bot.tickets import Action, Impact, Priority
 from handlers import attachments, changes, conversation, kb, lifecycle, queries, requests, stats
 from handlers import command_types as typed
@@ -29,23 +29,6 @@ WORKERS = 8
 QUEUE = 256
 REPLAY_EVERY = 1.0  # seconds between looks at the inbox for deliveries waiting to be processed
 REPLAY_AFTER = timedelta(seconds=10)  # an unprocessed delivery younger than this is its own replica's to process
-
-
-# An adapter's answer to its platform (Bolt's ack(), showing what the person typed …), awaited once recorded.
-Ack = Callable[[], Awaitable[object]]
-
-
-class Inbox(Protocol):
-    """What an adapter asks of the core: take a neutral event once, and run its own work in the background."""
-
-    async def deliver(self, event: Event, ack: Ack | None = None, *, background: bool = False,
-                      done: Ack | None = None, on_new: Ack | None = None) -> bool:
-        """Record, acknowledge, then process `event`; False (acknowledged, no effect) when delivered before."""
-        ...
-
-    def later(self, work: Awaitable[object]) -> None:
-        """Run `work` after the platform has had its answer."""
-        ...
 
 
 class Router:

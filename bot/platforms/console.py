@@ -20,10 +20,10 @@ from bot.platforms import Wiring
 from bot.platforms.console_files import ConsoleFiles
 from bot.platforms.console_gate import install_gate
 from bot.ports import Pacing
+from bot.ports.inbound import Inbox
 from bot.text import split_text
 from cards.console import render_card, render_text
 from cards.model import Card, Image
-from handlers.router import Inbox
 
 STATIC = Path(__file__).resolve().parent / "console_static"
 HISTORY_LIMIT = 5000

@@ -22,8 +22,8 @@ from bot.platforms import Malformed
 from bot.platforms.dingtalk_files import download_ref
 from bot.platforms.dingtalk_messenger import SessionWebhooks
 from bot.ports import Clock
+from bot.ports.inbound import Inbox
 from cards.dingtalk import parse_control
-from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
 SIGN_WINDOW_MS = 3_600_000  # DingTalk's rule: a callback's timestamp is within an hour of now

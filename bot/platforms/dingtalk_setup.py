@@ -9,7 +9,7 @@ from bot.platforms import Wiring
 from bot.platforms.dingtalk import DingTalkCallback, DingTalkInbound, card_callback_token
 from bot.platforms.dingtalk_api import DingTalkApi
 from bot.platforms.dingtalk_messenger import DingTalkMessenger, SessionWebhooks
-from handlers.router import Inbox
+from bot.ports.inbound import Inbox
 
 
 def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wiring) -> DingTalkMessenger:

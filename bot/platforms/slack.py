@@ -36,7 +36,7 @@ from bot.platforms.slack_messenger import SlackMessenger
 from bot.platforms.slack_modal import INTAKE_CALLBACK, intake_modal, read_intake
 from bot.platforms.slack_shapes import Kind
 from bot.ports import Clock
-from handlers.router import Inbox
+from bot.ports.inbound import Inbox
 
 log = logging.getLogger(__name__)
 REPLAY_WINDOW = 300  # seconds: Slack's own rule (a signed request older than 5 minutes is refused)

@@ -21,9 +21,9 @@ from bot.platforms.wecom_envelope import Forged, check_signed, ciphertext_of, de
 from bot.platforms.wecom_files import DEFAULT_NAMES, UNUSABLE, media_ref
 from bot.platforms.wecom_messenger import card_ref
 from bot.ports import Clock
+from bot.ports.inbound import Inbox
 from cards import actions
 from cards.wecom import EXPANDED
-from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
 # A callback event the app chat does not turn into a neutral event itself (e.g. kf_msg_or_event): its

@@ -38,8 +38,8 @@ from bot.platforms import Malformed, SharedState
 from bot.platforms.wecom import answer_url_verification
 from bot.platforms.wecom_envelope import Forged, check_signed, decrypt, query_value
 from bot.ports import Clock, SendError
+from bot.ports.inbound import Inbox
 from cards.wecom import fit_bytes, render_text
-from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
 

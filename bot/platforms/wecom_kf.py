@@ -15,8 +15,8 @@ from bot.events import Actor, Conversation, ConversationKind, MessagePosted, Pla
 from bot.platforms.common import send_parts
 from bot.platforms.wecom_api import WeComApi, text_parts
 from bot.platforms.wecom_files import UNUSABLE, media_ref
+from bot.ports.inbound import Inbox
 from cards.wecom import render_text
-from handlers.router import Inbox
 
 log = logging.getLogger(__name__)
 

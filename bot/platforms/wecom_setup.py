@@ -11,7 +11,7 @@ from bot.platforms.wecom_aibot import mount_aibot
 from bot.platforms.wecom_api import WeComApi
 from bot.platforms.wecom_kf import setup_kf
 from bot.platforms.wecom_messenger import WeComMessenger
-from handlers.router import Inbox
+from bot.ports.inbound import Inbox
 
 
 def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wiring) -> WeComMessenger:

@@ -5,6 +5,7 @@ port stays out of the UnitOfWork union unless every handler needs it).
 """
 
 from bot.ports.context import Clock, Context, SystemClock
+from bot.ports.inbound import Ack, Inbox
 from bot.ports.sending import (
     CardPlacement,
     Found,
@@ -20,7 +21,7 @@ from bot.ports.sending import (
     Urgency,
 )
 from bot.ports.store import (
-    Inbox,
+    DeliveryLog,
     NotificationClaims,
     Outbox,
     OutboxQueue,
@@ -34,7 +35,7 @@ from bot.ports.store import (
 from bot.ports.tickets import AlreadyProcessed, StaleTicket, TicketQueries, TicketQuery, Tickets, Timeline
 
 __all__ = [
-    "AlreadyProcessed", "CardPlacement", "Clock", "Context", "Found", "Inbox", "MessageSink", "Messenger",
+    "Ack", "AlreadyProcessed", "CardPlacement", "Clock", "Context", "DeliveryLog", "Found", "Inbox", "MessageSink", "Messenger",
     "NotificationClaims", "Outbox", "OutboxItem", "OutboxQueue", "Outgoing", "OutgoingKind", "Pacing", "PacingDelay",
     "Placements", "SendError", "SentLookup", "SharedState", "StaleTicket", "SystemClock", "TicketBookmarks",
     "TicketQueries", "TicketQuery", "TicketStore", "Tickets", "Timeline", "UnitOfWork", "Units", "Urgency",

@@ -69,7 +69,7 @@ class Units(Protocol):
         ...
 
 
-class Inbox(Protocol):
+class DeliveryLog(Protocol):
     """Deliveries recorded before they are acknowledged."""
 
     async def record_delivery(self, platform: Platform, delivery_id: str, payload: dict) -> bool:
@@ -129,5 +129,5 @@ class SharedState(Protocol):
         ...
 
 
-class TicketStore(Units, Inbox, OutboxQueue, SharedState, Protocol):
+class TicketStore(Units, DeliveryLog, OutboxQueue, SharedState, Protocol):
     """The persistent store: units of work, the inbox of deliveries, the outbox and shared state."""

@@ -1,0 +1,24 @@
+"""What a platform adapter hands the core: neutral events, recorded once, acknowledged, processed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from bot.events import Event
+
+# An adapter's answer to its platform (Bolt's ack(), showing what the person typed …), awaited once recorded.
+Ack = Callable[[], Awaitable[object]]
+
+
+class Inbox(Protocol):
+    """What an adapter asks of the core: take a neutral event once, and run its own work in the background."""
+
+    async def deliver(self, event: Event, ack: Ack | None = None, *, background: bool = False,
+                      done: Ack | None = None, on_new: Ack | None = None) -> bool:
+        """Record, acknowledge, then process `event`; False (acknowledged, no effect) when delivered before."""
+        ...
+
+    def later(self, work: Awaitable[object]) -> None:
+        """Run `work` after the platform has had its answer."""
+        ...
