@@ -73,6 +73,27 @@ class Department:
         return self.names.get(language) or next(iter(self.names.values()), self.key)
 
 
+# Who a ticket is with, as one string (a drop-down's value, an assignment's before / after on the timeline):
+# "p:<person key>" or "d:<department key>". These three functions are the only ones that spell it.
+PERSON, DEPARTMENT = "p", "d"
+
+
+def person_choice(key: str) -> str:
+    """The value that names person `key` as an assignee."""
+    return f"{PERSON}:{key}"
+
+
+def department_choice(key: str) -> str:
+    """The value that names department `key` (its queue) as an assignee."""
+    return f"{DEPARTMENT}:{key}"
+
+
+def parse_choice(value: str) -> tuple[str, str]:
+    """(PERSON or DEPARTMENT, key) of an assignee value; ("", value) for a bare name or key."""
+    kind, sep, key = value.partition(":")
+    return (kind, key) if sep and kind in (PERSON, DEPARTMENT) else ("", value)
+
+
 class Directory:
     """Lookups over the configured people, customers and departments."""
 
@@ -118,6 +139,15 @@ class Directory:
     def person(self, key: str | None) -> Person | None:
         """The person with directory key `key`."""
         return self._people.get(key) if key else None
+
+    def display_name(self, key: str, language: str) -> str:
+        """A person's name, or a department's (`d:finance`) in `language`; what is stored when neither is known."""
+        kind, bare = parse_choice(key)
+        if kind == DEPARTMENT:
+            department = self.departments.get(bare)
+            return department.name(language) if department else bare
+        person = self.person(bare)
+        return person.name if person else bare
 
     def people(self) -> list[Person]:
         """Everyone configured, staff and known customers."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.directory import Directory
+from bot.directory import Directory, department_choice
 from bot.i18n import translator
 from bot.i18n.labels import category_label, priority_label, tier_label
 from bot.kpis import FiguresRecord, Report, Scope, Share, Spread
@@ -72,7 +72,7 @@ def _spread(spread: Spread, t) -> str:
 def scope_text(scope: Scope, t, name_of: NameOf) -> str:
     """'All tickets', 'Department: Finance', 'Agent: Alice', 'Priority: P1 · high', 'Customers: VIP'."""
     if scope.department:
-        return t._("Department: {name}", name=name_of(f"d:{scope.department}"))
+        return t._("Department: {name}", name=name_of(department_choice(scope.department)))
     if scope.agent:
         return t._("Agent: {name}", name=name_of(scope.agent))
     if scope.priority:
@@ -164,11 +164,7 @@ def names(directory: Directory, language: str) -> NameOf:
     def name_of(key: str | None) -> str:
         if not key:
             return DASH
-        if key.startswith("d:"):
-            department = directory.departments.get(key[2:])
-            return department.name(language) if department else key[2:]
-        person = directory.person(key)
-        return person.name if person else key
+        return directory.display_name(key, language)
     return name_of
 
 

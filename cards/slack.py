@@ -7,6 +7,7 @@ each; a header 150; a context 10 elements; an actions block 25 elements; a butto
 
 from __future__ import annotations
 
+from bot.directory import PERSON, parse_choice
 from bot.i18n import translator
 from bot.text import fit_text
 from cards.model import Button, Card, Select
@@ -55,8 +56,8 @@ def _labelled(label: str, element: dict) -> dict:
 
 def _select_rows(control: Select, t) -> list[dict]:
     """The section blocks of one select: its label on the left, the drop-down as the accessory."""
-    people = [o for o in control.options if o.value.startswith("p:")]
-    others = [o for o in control.options if not o.value.startswith("p:")]
+    people = [o for o in control.options if parse_choice(o.value)[0] == PERSON]
+    others = [o for o in control.options if parse_choice(o.value)[0] != PERSON]
     if control.kind == "users":
         # Slack's own people picker for the assignee, plus a short list of teams (departments) to hand to.
         rows = [_labelled(control.label, {"type": "users_select", "action_id": control.action,

@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.csat import Survey
-from bot.directory import Directory, Role
+from bot.directory import Directory, Role, department_choice, person_choice
 from bot.events import Actor
 from bot.i18n import translator
 from bot.i18n.labels import (
@@ -59,11 +59,11 @@ def assignee_options(ticket: Ticket, directory: Directory, t) -> tuple[Option, .
     """People of the ticket's department first, then everyone else on staff, then departments."""
     people = [p for p in directory.people() if p.is_staff]
     people.sort(key=lambda p: (p.department != ticket.department, p.name))
-    options = [Option(p.name, f"p:{p.key}") for p in people]
+    options = [Option(p.name, person_choice(p.key)) for p in people]
     language = t.language
     # A department with agents is a queue; one without (Finance) is asked, not assigned: its choice says so.
     options += [
-        Option(t._("Team: {name}", name=d.name(language)), f"d:{d.key}")
+        Option(t._("Team: {name}", name=d.name(language)), department_choice(d.key))
         if directory.members(d.key, Role.AGENT) else Option(t._("Ask {name}…", name=d.name(language)), f"ask:{d.key}")
         for d in directory.departments.values()
     ]
@@ -156,7 +156,7 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
             if action is Action.ASSIGN:
                 controls.append(
                     Select(action_label(action, t), code, assignee_options(ticket, directory, t),
-                           initial=f"p:{ticket.assignee}" if ticket.assignee else None, kind="users")
+                           initial=person_choice(ticket.assignee) if ticket.assignee else None, kind="users")
                 )
             elif action is Action.PRIORITY:
                 options = tuple(Option(priority_label(p, t), p.value) for p in Priority)

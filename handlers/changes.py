@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bot.directory import DEPARTMENT, PERSON, department_choice, parse_choice
 from bot.i18n.labels import category_label, priority_label, status_label
 from bot.ports import UnitOfWork, Urgency
 from bot.reasons import How, assigned
@@ -50,9 +51,11 @@ def claim(turn: Turn):
 def assign(turn: Turn, target: str):
     """Hand the ticket to a person or a department queue named by `target`."""
     directory, t = turn.ctx.directory, turn.t
-    kind, _, key = target.partition(":") if target[:2] in ("p:", "d:") else ("", "", target)
-    person = directory.person(key) if kind == "p" else (None if kind == "d" else directory.find_person(target, turn.platform))
-    department = directory.departments.get(key) if kind == "d" else (None if person else directory.find_department(target))
+    kind, key = parse_choice(target)
+    person = directory.person(key) if kind == PERSON else (
+        None if kind == DEPARTMENT else directory.find_person(target, turn.platform))
+    department = directory.departments.get(key) if kind == DEPARTMENT else (
+        None if person else directory.find_department(target))
     if person is not None and not person.is_staff:
         person = None  # tickets go to staff; colleagues are asked, not assigned
 
@@ -92,7 +95,7 @@ async def _to_department(turn: Turn, uow: UnitOfWork, ticket: Ticket, department
                           confirm=t._("{number} is already in the {team} queue.", number=ticket.number, team=team))
         # Its owner already works there: only the department is new.
         old, ticket.department = ticket.department, department.key
-        return Change(Action.ASSIGN, TimelineKind.ASSIGNED, f"d:{old}" if old else None, f"d:{department.key}",
+        return Change(Action.ASSIGN, TimelineKind.ASSIGNED, department_choice(old) if old else None, department_choice(department.key),
                       confirm=t._("{number} moved to the {team} queue.", number=ticket.number, team=team))
     # Asked before picking, so a refused move does not advance the department's rotation.
     check_permission(turn, ticket, Action.ASSIGN)

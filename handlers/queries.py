@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from bot.directory import department_choice
 from bot.i18n.labels import category_label, priority_label, status_label
 from bot.permissions import LIST, STATS, VIEW, denial
 from bot.ports import TicketQuery
@@ -119,12 +120,7 @@ def _someone(turn: Turn, key: str | None) -> str:
     """A person's name, a department's name ('d:finance'), or what is stored when neither is known."""
     if not key:
         return turn.t._("nobody")
-    directory = turn.ctx.directory
-    if key.startswith("d:"):
-        department = directory.departments.get(key[2:])
-        return department.name(turn.t.language) if department else key[2:]
-    person = directory.person(key)
-    return person.name if person else key
+    return turn.ctx.directory.display_name(key, turn.t.language)
 
 
 def _label(enum, label, value: str | None, t) -> str:
@@ -171,9 +167,9 @@ def _how(turn: Turn, detail: dict[str, str]) -> str:
         case How.RULE:
             return _rule(turn, detail.get("rule", "?"))
         case How.ROUND_ROBIN:
-            return t._("round-robin in {department}", department=_someone(turn, f"d:{detail.get('department', '')}"))
+            return t._("round-robin in {department}", department=_someone(turn, department_choice(detail.get('department', ''))))
         case How.LEAST_LOADED:
-            return t._("least-loaded in {department}", department=_someone(turn, f"d:{detail.get('department', '')}"))
+            return t._("least-loaded in {department}", department=_someone(turn, department_choice(detail.get('department', ''))))
     return detail.get("how", "")
 
 
@@ -183,7 +179,7 @@ def _routed(turn: Turn, detail: dict[str, str]) -> str:
     if value := detail.get("category"):
         words.append(category_label(value, t))
     if value := detail.get("department"):
-        words.append(_someone(turn, f"d:{value}"))
+        words.append(_someone(turn, department_choice(value)))
     if value := detail.get("priority"):
         words.append(_label(Priority, priority_label, value, t))
     if value := detail.get("assignee"):

@@ -3,6 +3,7 @@ commands (the press table in handlers/presses.py routes a ticket's presses here)
 
 from __future__ import annotations
 
+from bot.directory import department_choice, person_choice
 from bot.events import ButtonPressed
 from bot.tickets import MAX_TICKET_ID, Action, Priority, Ticket, format_number
 from cards import actions
@@ -66,7 +67,7 @@ def is_current(ticket: Ticket, action: Action, value: str) -> bool:
         case Action.CATEGORY:
             return ticket.category == value.lower()
         case Action.ASSIGN:
-            return value == (f"p:{ticket.assignee}" if ticket.assignee else f"d:{ticket.department}")
+            return value == (person_choice(ticket.assignee) if ticket.assignee else department_choice(ticket.department))
     return False
 
 
