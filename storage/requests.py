@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Conversation
@@ -13,8 +13,8 @@ from bot.ports import CardPlacement
 from bot.ports.requests import StaleRequest
 from bot.requests import OPEN_REQUEST_STATUSES, Request, RequestStatus
 from bot.subjects import SubjectKind
-from storage.mapping import placement_from_row
-from storage.tables import CardPlacementRow, NotificationClaimRow, RequestRow
+from storage.bookmarks import due_with_claims, set_bookmarks
+from storage.tables import RequestRow
 
 REQUEST_KIND = SubjectKind.REQUEST.value
 _OPEN = [status.value for status in OPEN_REQUEST_STATUSES]
@@ -112,36 +112,8 @@ class SqlRequests:
 
     async def requests_due(self, now: datetime, limit: int) -> list[tuple[Request, list[CardPlacement]]]:
         """Requests whose bookmark has come (oldest first), with their fired keys and card placements."""
-        rows = (await self.session.execute(
-            select(RequestRow).where(RequestRow.next_due_at <= now)
-            .order_by(RequestRow.next_due_at, RequestRow.id).limit(limit))).scalars().all()
-        if not rows:
-            return []
-        ids = [row.id for row in rows]
-        fired: dict[int, set[str]] = {}
-        for subject_id, key in await self.session.execute(
-                select(NotificationClaimRow.subject_id, NotificationClaimRow.key)
-                .where(NotificationClaimRow.subject_kind == REQUEST_KIND, NotificationClaimRow.subject_id.in_(ids))):
-            fired.setdefault(subject_id, set()).add(key)
-        cards: dict[int, list[CardPlacement]] = {}
-        for row in (await self.session.execute(
-                select(CardPlacementRow).where(CardPlacementRow.subject_kind == REQUEST_KIND,
-                                               CardPlacementRow.subject_id.in_(ids))
-                .order_by(CardPlacementRow.id))).scalars():
-            cards.setdefault(row.subject_id, []).append(placement_from_row(row))
-        found = []
-        for row in rows:
-            request = request_from_row(row)
-            request.fired = fired.get(row.id, set())
-            found.append((request, cards.get(row.id, [])))
-        return found
+        return await due_with_claims(self.session, RequestRow, REQUEST_KIND, now, limit, request_from_row)
 
     async def set_request_bookmarks(self, bookmarks: Sequence[tuple[Request, datetime | None]]) -> None:
         """One executemany; a request changed since it was read keeps its newer bookmark."""
-        if not bookmarks:
-            return
-        table = RequestRow.__table__
-        stmt = (update(table).where(table.c.id == bindparam("rid"), table.c.version == bindparam("seen"))
-                .values(next_due_at=bindparam("due")))
-        await (await self.session.connection()).execute(
-            stmt, [{"rid": r.id, "seen": r.version, "due": due} for r, due in bookmarks])
+        await set_bookmarks(self.session, RequestRow, bookmarks)

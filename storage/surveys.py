@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,9 +15,8 @@ from bot.csat import StaleSurvey, Survey
 from bot.events import Conversation, Platform
 from bot.ports import CardPlacement
 from bot.subjects import SubjectKind
+from storage.bookmarks import due_with_claims, set_bookmarks
 from storage.csat_tables import CsatRow
-from storage.mapping import placement_from_row
-from storage.tables import CardPlacementRow, NotificationClaimRow
 
 SURVEY_KIND = SubjectKind.SURVEY.value
 
@@ -94,36 +93,8 @@ class SqlSurveys:
 
     async def surveys_due(self, now: datetime, limit: int) -> list[tuple[Survey, list[CardPlacement]]]:
         """Surveys whose card is due to change (ix_csat_next_due_at, oldest first), with fired keys and cards."""
-        rows = (await self.session.execute(
-            select(CsatRow).where(CsatRow.next_due_at <= now).order_by(CsatRow.next_due_at, CsatRow.id)
-            .limit(limit))).scalars().all()
-        if not rows:
-            return []
-        ids = [row.id for row in rows]
-        fired: dict[int, set[str]] = {}
-        for subject_id, key in await self.session.execute(
-                select(NotificationClaimRow.subject_id, NotificationClaimRow.key)
-                .where(NotificationClaimRow.subject_kind == SURVEY_KIND, NotificationClaimRow.subject_id.in_(ids))):
-            fired.setdefault(subject_id, set()).add(key)
-        cards: dict[int, list[CardPlacement]] = {}
-        for row in (await self.session.execute(
-                select(CardPlacementRow).where(CardPlacementRow.subject_kind == SURVEY_KIND,
-                                               CardPlacementRow.subject_id.in_(ids))
-                .order_by(CardPlacementRow.id))).scalars():
-            cards.setdefault(row.subject_id, []).append(placement_from_row(row))
-        found = []
-        for row in rows:
-            survey = survey_from_row(row)
-            survey.fired = fired.get(row.id, set())
-            found.append((survey, cards.get(row.id, [])))
-        return found
+        return await due_with_claims(self.session, CsatRow, SURVEY_KIND, now, limit, survey_from_row)
 
     async def set_survey_bookmarks(self, bookmarks: Sequence[tuple[Survey, datetime | None]]) -> None:
         """One executemany; a survey answered since it was read keeps the bookmark its answer set."""
-        if not bookmarks:
-            return
-        table = CsatRow.__table__
-        stmt = (update(table).where(table.c.id == bindparam("sid"), table.c.version == bindparam("seen"))
-                .values(next_due_at=bindparam("due")))
-        await (await self.session.connection()).execute(
-            stmt, [{"sid": s.id, "seen": s.version, "due": due} for s, due in bookmarks])
+        await set_bookmarks(self.session, CsatRow, bookmarks)
