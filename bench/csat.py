@@ -11,24 +11,21 @@ tickets=<n> surveys=<n> kpis_ms=<median> csat_kpis_ms=<median> survey_lookup_ms=
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 
+from bench.fresh import fresh_store, seeded_arguments
 from bench.scale import CHUNK, Heartbeat, seed
 from bot.events import Conversation, ConversationKind, Platform
 from bot.i18n import preload
 from bot.kpis import Period, PeriodKind, Scope
 from bot.ports import SystemClock
 from storage.csat_tables import CsatRow
-from storage.db import create_engine
-from storage.migrate import upgrade
 from storage.store import SqlStore
 from storage.tables import TicketRow
 from tests.harness import Harness
@@ -116,24 +113,16 @@ async def measure(store: SqlStore, runs: int) -> dict[str, float]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tickets", type=int, default=100_000, help="tickets to seed")
-    parser.add_argument("--runs", type=int, default=7, help="runs of each measurement (medians are printed)")
-    args = parser.parse_args()
+    args = seeded_arguments(__doc__, tickets="tickets to seed", runs="runs of each measurement (medians are printed)",
+                            postgres=False)
     preload()
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{folder}/bench.db"
-        await upgrade(url)
-        store = SqlStore(create_engine(url), SystemClock())
-        try:
-            started = time.perf_counter()
-            await seed(store, args.tickets)
-            surveys = await seed_surveys(store, random.Random(2))
-            print(f"seeded {args.tickets} tickets and {surveys} surveys in {time.perf_counter() - started:.1f} s",
-                  flush=True)
-            figures = await measure(store, args.runs)
-        finally:
-            await store.close()
+    async with fresh_store() as store:
+        started = time.perf_counter()
+        await seed(store, args.tickets)
+        surveys = await seed_surveys(store, random.Random(2))
+        print(f"seeded {args.tickets} tickets and {surveys} surveys in {time.perf_counter() - started:.1f} s",
+              flush=True)
+        figures = await measure(store, args.runs)
     print(f"tickets={args.tickets} surveys={surveys} " + " ".join(f"{k}={v:.1f}" for k, v in figures.items()))
 
 

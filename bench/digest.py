@@ -13,16 +13,15 @@ tickets=<n> stats_ms_p50=<x> digest_s=<x> chart_ms=<x> rss_mb=<x>
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import statistics
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import insert, text
 
+from bench.fresh import fresh_store, seeded_arguments
 from bench.scale import Heartbeat, rss_mb
 from bot.app import settle_heap
 from bot.digest_config import DigestConfig
@@ -32,11 +31,9 @@ from bot.kpis import DailyPoint
 from bot.ports import SystemClock
 from bot.tickets import Identity, Priority, Ticket
 from cards import chart
-from storage.db import create_engine, is_sqlite
 from storage.mapping import ticket_values
-from storage.migrate import upgrade
 from storage.store import SqlStore
-from storage.tables import Base, TicketRow, TimelineRow
+from storage.tables import TicketRow, TimelineRow
 
 PRIORITIES = {Priority.P0: 2, Priority.P1: 18, Priority.P2: 50, Priority.P3: 30}
 RESPOND = {Priority.P0: 900, Priority.P1: 3600, Priority.P2: 14400, Priority.P3: 28800}
@@ -185,31 +182,16 @@ async def measure(store: SqlStore, tickets: int, runs: int) -> None:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tickets", type=int, default=100_000, help="tickets to seed (over the past year)")
-    parser.add_argument("--runs", type=int, default=7, help="runs of each measurement (medians are printed)")
-    parser.add_argument("--database-url", help="e.g. postgresql+asyncpg://…/db (its tables are re-created)")
-    args = parser.parse_args()
+    args = seeded_arguments(__doc__, tickets="tickets to seed (over the past year)",
+                            runs="runs of each measurement (medians are printed)")
     preload()
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite+aiosqlite:///{folder}/bench.db"
-        if not is_sqlite(url):
-            engine = create_engine(url)
-            async with engine.begin() as connection:
-                await connection.run_sync(Base.metadata.drop_all)
-                await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-            await engine.dispose()
-        await upgrade(url)
-        store = SqlStore(create_engine(url), SystemClock())
-        try:
-            started = time.perf_counter()
-            lines = await seed(store, args.tickets)
-            print(f"seeded {args.tickets} tickets and {lines} timeline lines in {time.perf_counter() - started:.1f} s",
-                  flush=True)
-            settle_heap()
-            await measure(store, args.tickets, args.runs)
-        finally:
-            await store.close()
+    async with fresh_store(args.database_url) as store:
+        started = time.perf_counter()
+        lines = await seed(store, args.tickets)
+        print(f"seeded {args.tickets} tickets and {lines} timeline lines in {time.perf_counter() - started:.1f} s",
+              flush=True)
+        settle_heap()
+        await measure(store, args.tickets, args.runs)
 
 
 if __name__ == "__main__":

@@ -11,28 +11,25 @@ tickets=<n> stats_ms=<median> list_ms=<slowest list's median> show_ms=<median> l
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import resource
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import insert, text
 
+from bench.fresh import fresh_store, seeded_arguments
 from bot.app import settle_heap
 from bot.events import Conversation, ConversationKind, Platform
 from bot.i18n import preload
 from bot.ports import SystemClock
 from bot.tickets import OPEN_STATUSES, Identity, Priority, Status, Ticket
-from storage.db import create_engine, is_sqlite
 from storage.mapping import ticket_values
-from storage.migrate import upgrade
 from storage.store import SqlStore
-from storage.tables import Base, RequestRow, TicketRow
+from storage.tables import RequestRow, TicketRow
 
 try:  # the derived SLA columns (absent before the query indexes: lets the same bench measure the before)
     from storage.sla_index import sla_marks
@@ -214,30 +211,14 @@ async def measure(store: SqlStore, tickets: int, runs: int) -> None:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tickets", type=int, default=100_000, help="tickets to seed")
-    parser.add_argument("--runs", type=int, default=7, help="runs of each command (medians are printed)")
-    parser.add_argument("--database-url", help="e.g. postgresql+asyncpg://…/db (its tables are re-created)")
-    args = parser.parse_args()
+    args = seeded_arguments(__doc__, tickets="tickets to seed", runs="runs of each command (medians are printed)")
     preload()
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite+aiosqlite:///{folder}/bench.db"
-        if not is_sqlite(url):
-            engine = create_engine(url)
-            async with engine.begin() as connection:
-                await connection.run_sync(Base.metadata.drop_all)
-                await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-            await engine.dispose()
-        await upgrade(url)
-        store = SqlStore(create_engine(url), SystemClock())
-        try:
-            started = time.perf_counter()
-            await seed(store, args.tickets)
-            print(f"seeded {args.tickets} tickets in {time.perf_counter() - started:.1f} s", flush=True)
-            settle_heap()  # as the app does once started: the seed's garbage is not the commands' to collect
-            await measure(store, args.tickets, args.runs)
-        finally:
-            await store.close()
+    async with fresh_store(args.database_url) as store:
+        started = time.perf_counter()
+        await seed(store, args.tickets)
+        print(f"seeded {args.tickets} tickets in {time.perf_counter() - started:.1f} s", flush=True)
+        settle_heap()  # as the app does once started: the seed's garbage is not the commands' to collect
+        await measure(store, args.tickets, args.runs)
 
 
 if __name__ == "__main__":
