@@ -25,7 +25,8 @@ from bot.tickets import Priority, Status, Ticket, Tier
 # Backlog age buckets (upper bounds, in days): <1 d, 1–3 d, 3–7 d, >7 d.
 AGE_BUCKETS = (("lt_1d", 1), ("d1_3", 3), ("d3_7", 7), ("gt_7d", None))
 TOP_N = 5  # categories, modules, customers and agents shown on a card
-BREACHED_SHOWN = 10  # breached tickets listed (the count is exact)
+BREACHED_SHOWN = 10  # breached (and at-risk) tickets listed (the breached count is exact)
+AT_RISK_CAP = 1000  # at-risk tickets counted up to this many ("1000+"): a range of an index, never a scan
 
 
 class Timed(Protocol):
@@ -228,7 +229,7 @@ class Spread:
 
 @dataclass(frozen=True)
 class BreachedTicket:
-    """A ticket that missed a promise due in the period (or is breached now)."""
+    """A ticket and one of its promises: missed in the period (breached), or about to be (at risk now)."""
 
     id: int
     title: str
@@ -266,6 +267,8 @@ class Report:
     sla_resolution: Share = Share(0, 0)
     breached_count: int = 0
     breached: tuple[BreachedTicket, ...] = ()
+    at_risk_count: int = 0  # running promises in their last fifth, not yet missed, as the figures are drawn
+    at_risk: tuple[BreachedTicket, ...] = ()
     fcr: Share = Share(0, 0)
     reopen_rate: Share = Share(0, 0)
     csat_avg: float | None = None  # the average 1–5 score of the answers given; "—" until there is one
@@ -298,6 +301,9 @@ def as_json(report: Report) -> dict:
         "csat_response_pct": report.csat_response.pct, "breached_count": report.breached_count,
         "breached": [{"id": b.id, "title": b.title, "assignee": b.assignee, "priority": b.priority.value,
                       "clock": b.clock, "due": b.due.isoformat()} for b in report.breached],
+        "at_risk_count": report.at_risk_count,
+        "at_risk": [{"id": b.id, "title": b.title, "assignee": b.assignee, "priority": b.priority.value,
+                     "clock": b.clock, "due": b.due.isoformat()} for b in report.at_risk],
         "by_category": dict(report.by_category), "by_module": dict(report.by_module),
         "by_customer": dict(report.by_customer),
         "agents": [{"agent": a.agent, "open": a.open, "resolved": a.resolved} for a in report.agents],

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot.directory import Directory, department_choice
 from bot.i18n import translator
 from bot.i18n.labels import category_label, priority_label, tier_label
-from bot.kpis import FiguresRecord, Report, Scope, Share, Spread
+from bot.kpis import AT_RISK_CAP, BreachedTicket, FiguresRecord, Report, Scope, Share, Spread
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import format_number
 from cards.model import Card, Field, Image
@@ -107,16 +107,26 @@ def rows(figures: Figures, t) -> list[tuple[str, str]]:
 
 
 def notes(figures: Figures, t, name_of: NameOf) -> list[str]:
-    """The lists under the figures: breached promises, top categories, modules, customers, agents."""
+    """The lists under the figures: breached and at-risk promises, top categories, modules, customers, agents."""
     r = figures.report
     lines = []
+
+    def promise(b: BreachedTicket) -> str:
+        return t._("· {number} [{priority}] {title} · {owner} ({clock})", number=format_number(b.id),
+                   priority=b.priority.value, title=b.title,
+                   owner=name_of(b.assignee) if b.assignee else t._("Unassigned"), clock=t._(CLOCKS[b.clock]))
     if r.breached_count:
         lines.append(t._("Breached promises: {count}", count=r.breached_count))
-        lines += [t._("· {number} [{priority}] {title} · {owner} ({clock})", number=format_number(b.id),
-                      priority=b.priority.value, title=b.title, owner=name_of(b.assignee) if b.assignee else
-                      t._("Unassigned"), clock=t._(CLOCKS[b.clock])) for b in r.breached]
+        lines += [promise(b) for b in r.breached]
         if r.breached_count > len(r.breached):
             lines.append(t._("· … and {count} more", count=r.breached_count - len(r.breached)))
+    if r.at_risk_count:
+        count = f"{AT_RISK_CAP}+" if r.at_risk_count >= AT_RISK_CAP else str(r.at_risk_count)
+        lines.append(t._("At risk now (due soon, not yet missed): {count}", count=count))
+        lines += [promise(b) for b in r.at_risk]
+        if r.at_risk_count > len(r.at_risk):
+            more = str(r.at_risk_count - len(r.at_risk)) + ("+" if r.at_risk_count >= AT_RISK_CAP else "")
+            lines.append(t._("· … and {count} more", count=more))
     if r.by_category:
         lines.append(t._("Top categories: {list}", list=" · ".join(
             f"{category_label(key, t)} {n}" for key, n in r.by_category)))

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.kpis import (
     AGE_BUCKETS,
+    AT_RISK_CAP,
     BREACHED_SHOWN,
     TOP_N,
     AgentLoad,
@@ -96,6 +97,7 @@ class SqlKpis:
             sla_response=response, sla_resolution=resolution,
             breached_count=(response.whole - response.part) + (resolution.whole - resolution.part),
             breached=await self._breached(start, due_end, where),
+            **await self._at_risk(now, where),
             fcr=fcr, reopen_rate=reopen_rate,
             by_category=await self._top(T.category, start, end, where),
             by_module=await self._top(T.product_module, start, end, where),
@@ -205,6 +207,23 @@ class SqlKpis:
             found += [BreachedTicket(row.id, row.title, row.assignee, Priority(row.priority), row.clock,
                                      _aware(row.due)) for row in (await self.session.execute(query)).all()]
         return tuple(sorted(found, key=lambda b: (b.due, b.id))[:BREACHED_SHOWN])
+
+    async def _at_risk(self, now: datetime, where: list) -> dict:
+        """Running promises past their risk point and not yet due, soonest first (ix_tickets_sla_due from `now`),
+        and how many there are, counted up to AT_RISK_CAP."""
+        at_risk = [T.sla_due_at > now, T.sla_risk_at <= now, *where]
+        counted = select(T.id).where(*at_risk).limit(AT_RISK_CAP).subquery()
+        count = await self._scalar(select(func.count()).select_from(counted))
+        if not count:
+            return {"at_risk_count": 0, "at_risk": ()}
+        # The running promise is the response while it is unanswered (storage.sla_index picks it the same way).
+        rows = (await self.session.execute(
+            select(T.id, T.title, T.assignee, T.priority, T.sla_due_at, T.respond_by, T.first_response_at)
+            .where(*at_risk).order_by(T.sla_due_at, T.sla_risk_at, T.id).limit(BREACHED_SHOWN))).all()
+        return {"at_risk_count": count, "at_risk": tuple(
+            BreachedTicket(row.id, row.title, row.assignee, Priority(row.priority),
+                           "respond" if row.respond_by is not None and row.first_response_at is None else "resolve",
+                           _aware(row.sla_due_at)) for row in rows)}
 
     async def _first_contact(self, start: datetime, end: datetime, where: list) -> tuple[Share, Share]:
         """Of the tickets resolved in the period: resolved at first contact, and reopened at some point.

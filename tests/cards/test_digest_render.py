@@ -83,6 +83,17 @@ def test_wecom_sends_what_its_card_cannot_show_as_the_text_after_it():
     assert "T-001240" in wecom.render_text(card) and "首次响应达标" in wecom.render_text(card)
 
 
+def test_the_tickets_at_risk_now_are_listed_under_the_breached_ones():
+    soon = BreachedTicket(1250, "退款未到账", "li", Priority.P1, "respond", datetime(2026, 11, 20, 2, tzinfo=UTC))
+    report = dataclasses.replace(REPORT, at_risk_count=1000, at_risk=(soon,))
+    t = translator("zh-CN")
+    lines = figures_text(Figures(report, name="daily-sla"), t, names(Directory(load_config(EXAMPLE_CONFIG)), "zh-CN"))
+    lines = lines.splitlines()
+    at = lines.index("即将超时（临近期限、尚未超时）：1000+ 项")
+    assert lines[at + 1].startswith("· T-001250 [P1] 退款未到账") and lines[at + 2] == "· … 还有 999+ 项"
+    assert at > lines.index("超时承诺：5 项")
+
+
 def test_console_html_and_the_text_forms():
     _matches(console.render_card(_card("en")), FIXTURES / "console" / "digest_card_daily_sla.html")
     t = translator("en")

@@ -6,7 +6,7 @@ Calendar: the default one (Asia/Shanghai, Mon–Fri 09:00–18:00, China's holid
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -143,3 +143,19 @@ async def test_the_daily_series_counts_each_local_day(store, fortnight):
     assert (by_day[17].new, by_day[18].new, by_day[18].resolved, by_day[19].resolved) == (1, 1, 1, 1)
     # Response promises due on the 26th: D's, missed.
     assert by_day[26].sla_pct == 0.0 and by_day[27].sla_pct == 100.0 and by_day[16].sla_pct is None
+
+
+async def test_the_promises_at_risk_now_are_listed_soonest_first_and_follow_the_scope(store, fortnight):
+    # P1 answers within an hour around the clock; its last fifth (at risk) starts at 48 min.
+    minutes = {"g": 55, "h": 30, "j": 50}
+    saved = {}
+    for name, age in minutes.items():
+        story = Story(NOW - timedelta(minutes=age), Priority.P1, assignee="bob" if name == "j" else "alice")
+        saved[name] = await story.save(store)
+    report = await _report(store)
+    # G (due in 5 min) then J (due in 10); H is not in its last fifth; D and E are breached, not at risk.
+    assert report.at_risk_count == 2
+    assert [(b.id, b.clock, b.assignee) for b in report.at_risk] == [(saved["g"].id, "respond", "alice"),
+                                                                      (saved["j"].id, "respond", "bob")]
+    assert [b.id for b in (await _report(store, scope=Scope(agent="bob"))).at_risk] == [saved["j"].id]
+    assert as_json(report)["at_risk_count"] == 2
