@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.sla import AT_RISK_SHARE
 from bot.tickets import OPEN_STATUSES, Ticket
-
-AT_RISK_LEFT = 0.2  # at risk: under a fifth of the window left (or breached)
 
 
 def running_deadline(ticket: Ticket) -> datetime | None:
@@ -32,7 +31,7 @@ def sla_marks(ticket: Ticket) -> dict[str, datetime | None]:
     if due is None or ticket.created_at is None:
         return {"sla_due_at": None, "sla_risk_at": None, "sla_paused_risk_at": None}
     # min(): a deadline before the ticket's creation (odd data) is breached at once, so at risk too.
-    risk = min(due, ticket.created_at + (due - ticket.created_at) * (1 - AT_RISK_LEFT))
+    risk = min(due, ticket.created_at + (due - ticket.created_at) * (1 - AT_RISK_SHARE))
     if ticket.sla_paused_at is None:
         return {"sla_due_at": due, "sla_risk_at": risk, "sla_paused_risk_at": None}
     paused_risk = ticket.sla_paused_at if ticket.sla_paused_at >= risk else None
