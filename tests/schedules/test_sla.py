@@ -168,7 +168,9 @@ async def test_sla_command_and_breaching_list(store, clock):
 async def test_p0_tells_the_director_at_once(store, clock):
     bot = Harness(store, clock)
     await bot.say("alice", "/ticket new 全站宕机 p0", bot.channel())
-    assert any(t.startswith("🔥 P0 T-000001") for t in bot.texts("zhou"))
+    # sla.notify_on_p0 is read as alerts.p0_created.to: an alert card with an Acknowledge button.
+    [card] = [m.card for m in bot.cards("zhou")]
+    assert card.title.startswith("🔥 P0 T-000001") and card.actions
 
 
 async def test_two_replicas_fire_each_notification_once(database_url, clock):
