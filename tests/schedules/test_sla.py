@@ -205,9 +205,9 @@ async def test_the_app_runs_the_sweep_from_its_job_table(database_url, monkeypat
     app = await build_app(Settings(), config=load_config(EXAMPLE_CONFIG))
     client = await aiohttp_client(app)
     services = client.app[SERVICES]
-    # The sample config's daily digest is a cron job of the same table.
+    # The sample config's daily digest is a cron job of the same table, and so is the look at the periodic alerts.
     assert sorted(services.scheduler.job_ids) == sorted(["sla-sweep", "db-checkpoint", "state-purge", "delivery-purge",
-                                                         "digest:daily-sla", "stats-answers-purge"])
+                                                         "digest:daily-sla", "stats-answers-purge", "alerts"])
     await asyncio.sleep(1.5)
     assert len(services.sweep.tick_ms) >= 2, "the start-up catch-up tick and at least one scheduled tick ran"
 
