@@ -123,6 +123,14 @@ class AlertsConfig(Strict):
     low_csat: LowCsatRule | None = None
     check_every: Duration = "10m"  # volume_growth and backlog are evaluated this often (each alert fires once)
 
+    @field_validator("check_every")
+    @classmethod
+    def _some_time(cls, value: str) -> str:
+        days, time = parse_duration(value)
+        if days == 0 and time.total_seconds() == 0:
+            raise ValueError(f"{value} would look at the rules without pause; use e.g. 10m")
+        return value
+
     def rules(self) -> dict[str, Strict]:
         """The rules that are on, by name."""
         return {name: rule for name in RULE_NAMES if (rule := getattr(self, name)) is not None}

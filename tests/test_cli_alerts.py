@@ -34,6 +34,7 @@ product_modules: [payments]
     ("volume_growth: {owners: {checkout: lin}}", "alerts.volume_growth.owners.checkout",
      "unknown product module 'checkout'"),
     ("volume_growth: {owners: {payments: ghost}}", "alerts.volume_growth.owners.payments", "unknown person 'ghost'"),
+    ("check_every: 0m", "alerts.check_every", "without pause"),
     ("low_csat: {threshold: 2}", "alerts.low_csat.threshold", "Extra inputs are not permitted"),
 ])
 def test_a_bad_rule_is_named_with_why(tmp_path: Path, capsys, alerts, key, problem):
