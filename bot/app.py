@@ -29,6 +29,7 @@ from bot.ports import Clock, Context, Messenger, SystemClock
 from bot.sla import SlaPolicy
 from handlers.attachments import Desk
 from handlers.router import Router
+from schedules.alerts import AlertRunner
 from schedules.card_kinds import card_kinds
 from schedules.digests import DigestRunner
 from schedules.outbox import OutboxDispatcher
@@ -168,8 +169,10 @@ async def build_app(
                       wake_outbox=dispatcher.wake)
     digests = DigestRunner(store=store, config=config, directory=directory, clock=clock, platforms=all_messengers,
                            wake=dispatcher.wake)
+    alerts = AlertRunner(store=store, config=config, directory=directory, clock=clock, platforms=all_messengers,
+                         wake=dispatcher.wake)
     # The table of recurring jobs: stable ids, so a restart replaces rather than duplicates them.
-    scheduler = Scheduler(job_table(store, sweep, config) + digests.jobs())
+    scheduler = Scheduler(job_table(store, sweep, config) + digests.jobs() + alerts.jobs())
 
     app = web.Application()
     app[SERVICES] = Services(settings, config, directory, store, router, dispatcher, all_messengers, engine,
@@ -189,6 +192,7 @@ async def build_app(
             settle_heap()
             await sweep.tick()  # notifications missed while we were down fire once, now
             await digests.catch_up()  # and a digest run missed within its grace window
+            await alerts.tick()  # and a periodic alert that came due while we were down
             scheduler.start()
             dispatcher.start()
             # What was acknowledged and not processed before a stop is worked off through the pool beside new

@@ -75,6 +75,10 @@ def check_config(args: argparse.Namespace) -> int:
     print(f"  platforms: {', '.join(enabled) or 'none'}")
     if config.digests:
         print(f"  digests: {cli_digest.describe(config)}")
+    rules = config.alerts.rules()
+    print(f"  alert rules: {', '.join(rules) or 'none'}")
+    for note in config.deprecations:
+        print(f"  warning: {note}")
     return 0
 
 

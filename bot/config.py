@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from bot.attachments import AttachmentLimits
+from bot.config_alerts import AlertsConfig, P0CreatedRule, recipient_problems
 from bot.config_requests import RequestsConfig
 from bot.config_sla import BusinessHoursConfig, SlaConfig
 from bot.config_types import Duration, Language, Role, Strict, TimeZone
@@ -105,6 +106,13 @@ class AppConfig(Strict):
     kb: KbConfig = KbConfig()  # the knowledge base: synonyms, suggestions, self-service (bot/kb_config.py)
     attachments: AttachmentLimits = AttachmentLimits()  # size, count per message and types of files taken in
     digests: Digests = []  # scheduled figures for managers (bot.digest_config); last: it checks the people above
+    alerts: AlertsConfig = AlertsConfig()  # alert rules (bot/config_alerts.py); sla.notify_on_p0 folds into p0_created
+    _deprecations: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def deprecations(self) -> list[str]:
+        """Old keys still read, each with where it moved (check-config prints them)."""
+        return list(self._deprecations)
 
     @model_validator(mode="after")
     def _references_exist(self) -> AppConfig:
@@ -145,6 +153,10 @@ class AppConfig(Strict):
         for who in self.sla.notify_on_p0:
             if who not in people:
                 problems.append(f"sla.notify_on_p0: unknown person '{who}'")
+        self._fold_notify_on_p0(problems)
+        groups = set(self.product_modules if self.alerts.volume_growth is None
+                     or self.alerts.volume_growth.by == "product_module" else self.categories)
+        problems += recipient_problems(self.alerts, people, groups)
         for i, level in enumerate(self.sla.escalation):
             if level.to not in ("assignee", "lead", "department_head", "manager") and level.to not in people:
                 problems.append(f"sla.escalation.{i}.to: unknown person or role '{level.to}'")
@@ -154,6 +166,20 @@ class AppConfig(Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+    def _fold_notify_on_p0(self, problems: list[str]) -> None:
+        """`sla.notify_on_p0` is the old name of `alerts.p0_created.to`: still read, with a note where it moved."""
+        old = self.sla.notify_on_p0
+        if not old:
+            return
+        if self.alerts.p0_created is None:
+            self.alerts.p0_created = P0CreatedRule(to=list(old))
+            self._deprecations.append(f"sla.notify_on_p0 is deprecated: it is read as alerts.p0_created.to {old}; "
+                                      "move it there")
+        elif list(old) != self.alerts.p0_created.to:
+            problems.append("sla.notify_on_p0: deprecated, and alerts.p0_created.to says otherwise; keep only "
+                            "alerts.p0_created.to")
 
 
 class ConfigError(Exception):

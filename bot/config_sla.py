@@ -78,7 +78,7 @@ class SlaConfig(Strict):
         EscalationLevel(after="4h", to="manager"),
     ]
     escalation_channels: dict[Platform, str] = {}
-    # Told at once when a P0 ticket is opened (the director, say).
+    # Deprecated: read as alerts.p0_created.to (bot/config_alerts.py), with a note from check-config.
     notify_on_p0: list[str] = []
     sweep_seconds: float = Field(default=1.0, gt=0)
     # Extra calendars by name, and which department counts on which.

@@ -20,6 +20,7 @@ from bot.tickets import (
     Visibility,
     next_status,
 )
+from handlers import alerts
 from handlers.assignment import agents_of, pick_agent, strategy
 from handlers.lifecycle import Change, Refusal, check_permission, needs_unit
 from handlers.notify import tell_customer, tell_person
@@ -129,22 +130,11 @@ def set_priority(turn: Turn, priority: Priority):
             return Change(Action.PRIORITY, TimelineKind.PRIORITY, unchanged=True,
                           confirm=turn.t._("{number} is already {value}.", number=ticket.number, value=priority.value))
         ticket.priority = priority
-        followups = [p0_alert(turn)] if priority is Priority.P0 and before is not Priority.P0 else []
+        followups = [alerts.p0_followup(turn)] if priority is Priority.P0 and before is not Priority.P0 else []
         return Change(Action.PRIORITY, TimelineKind.PRIORITY, before.value, priority.value, followups=followups,
                       confirm=turn.t._("{number} priority {before} → {after}.", number=ticket.number,
                                        before=priority_label(before, turn.t), after=priority_label(priority, turn.t)))
     return build
-
-
-def p0_alert(turn: Turn):
-    """The people configured to hear of every P0 are told at once."""
-    async def alert(uow: UnitOfWork, ticket: Ticket) -> None:
-        for key in turn.ctx.config.sla.notify_on_p0:
-            await tell_person(uow, turn.ctx.directory, key,
-                              lambda t: t._("🔥 P0 {number}: {title} (customer: {customer})", number=ticket.number,
-                                            title=ticket.title, customer=ticket.customer_name or "—"),
-                              prefer=ticket.source.platform)
-    return alert
 
 
 def acknowledge(turn: Turn):

@@ -72,6 +72,7 @@ SUBCOMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "kb": (("知识库",), _("/ticket kb <words> | save T-000123 | suggest T-000123 | send T-000123 KB-12 | show KB-12 | "
                          "edit KB-12 solution <text> | publish KB-12 [public|internal]"),
            _("search the knowledge base, save a ticket's solution, suggest and send articles")),
+    "alerts": (("预警",), _("/ticket alerts"), _("open alerts, newest first (see Acknowledge on their cards)")),
     "help": (("帮助",), _("/ticket help [command]"), _("this help")),
 }
 # What a customer may do (bot.permissions), in their words: their own tickets only, no staff fields.
@@ -227,6 +228,10 @@ def parse_command(text: str) -> Command:
             from handlers.kb_commands import parse_kb  # its grammar imports this module's helpers
 
             return parse_kb(args)
+        case "alerts":
+            from handlers.alert_commands import parse_alerts  # its grammar imports this module's helpers
+
+            return parse_alerts(args)
         case _:
             topic = ALIASES.get(args[0].lower().lstrip("/")) if args else None
             return Help(topic)

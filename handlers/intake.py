@@ -22,8 +22,8 @@ from bot.tickets import (
     apply,
 )
 from cards.ticket import CUSTOMER_VIEW, STAFF_VIEW
+from handlers import alerts
 from handlers.assignment import pick_agent, strategy
-from handlers.changes import p0_alert
 from handlers.notify import post_card, tell_person
 from handlers.turn import Turn
 
@@ -125,8 +125,7 @@ async def open_ticket(turn: Turn, uow: UnitOfWork, intake: Intake, *, from_custo
     if assignee:
         await line(TimelineKind.ASSIGNED, after=assignee, detail=how)
     await _announce(turn, uow, saved, decision, from_customer=from_customer, follows=intake.follows)
-    if saved.priority is Priority.P0:
-        await p0_alert(turn)(uow, saved)
+    await alerts.on_created(turn, uow, saved)  # a P0, a customer's repeat tickets: in this same transaction
     return saved
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from bot.directory import Directory, Person
@@ -43,9 +43,13 @@ async def post_card(out: MessageSink, thing: HasSubject, target: Conversation, *
                                language=language))
 
 
-def dm_target(person: Person, prefer: Platform | None = None) -> Conversation | None:
-    """A DM with `person`, on `prefer` if they have an identity there, else their first platform."""
+def dm_target(person: Person, prefer: Platform | None = None,
+              among: Collection[Platform] | None = None) -> Conversation | None:
+    """A DM with `person`, on `prefer` if they have an identity there, else their first platform; with `among`
+    (the platforms that are on), only those, the console last (a local try-out surface, for who has no other)."""
     platforms = ([prefer] if prefer else []) + list(person.identities)
+    if among is not None:
+        platforms = sorted((p for p in platforms if p in among), key=lambda p: p is Platform.CONSOLE and p != prefer)
     for platform in platforms:
         user_id = person.identity_on(platform)
         if user_id:

@@ -14,6 +14,7 @@ from bot.events import ButtonPressed
 from bot.subjects import Subject, SubjectKind
 from cards import actions
 from handlers import conversation, requests
+from handlers.alerts import press_alert
 from handlers.kb_presses import press_article
 from handlers.request_presses import press_request, reply_under_request
 from handlers.survey import press_survey
@@ -57,6 +58,7 @@ HANDLERS: dict[SubjectKind, SubjectHandlers] = {
     SubjectKind.REQUEST: SubjectHandlers(press=press_request, reply=reply_under_request),
     SubjectKind.ARTICLE: SubjectHandlers(press=press_article),
     SubjectKind.SURVEY: SubjectHandlers(press=press_survey),  # the customer's answer; typed numbers: conversation
+    SubjectKind.ALERT: SubjectHandlers(press=press_alert),  # Acknowledge (staff only)
 }
 
 

@@ -13,9 +13,10 @@ from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, Fo
 from bot.ports import AlreadyProcessed, Context
 from bot.ports.inbound import Ack
 from bot.tickets import Action, Impact, Priority
-from handlers import attachments, changes, conversation, kb, lifecycle, queries, requests, stats
+from handlers import alerts, attachments, changes, conversation, kb, lifecycle, queries, requests, stats
 from handlers import command_types as typed
 from handlers import commands as cmd
+from handlers.alert_commands import ListAlerts
 from handlers.background import BackgroundWork, WorkerPool
 from handlers.intake import Intake, new_from_command
 from handlers.kb_commands import KbRequest
@@ -262,6 +263,8 @@ class Router:
                 await stats.figures(turn, request)
             case KbRequest():
                 await kb.run(turn, request)
+            case ListAlerts():
+                await alerts.list_alerts(turn)
             case typed.Sla(ticket_id=ticket_id):
                 await queries.sla(turn, ticket_id)
             case typed.Help(topic=topic):

@@ -18,6 +18,7 @@ from bot.subjects import Viewer
 from bot.tickets import Action, Status, Ticket, TimelineEntry, TimelineKind, Visibility, format_number
 from cards import actions
 from cards.survey import pressed_number, score_text
+from handlers import alerts
 from handlers.lifecycle import Change, Refusal, change_ticket, needs_unit
 from handlers.notify import post_card, refresh_cards, tell_person
 from handlers.turn import Turn
@@ -122,6 +123,7 @@ async def answer(turn: Turn, survey: Survey, number: int) -> None:
             return
         await _on_timeline(turn, uow, survey, "changed" if before is not None else "rated",
                            before=str(before) if before is not None else None)
+        await alerts.on_rated(turn, uow, survey)  # a low score: the lead and the assignee hear of it
         if survey.comment is None:  # the comment is still to come: invite it
             thanks = t.ngettext("Thank you! You rated {number}: {score}. Anything to add? Just write it here within "
                                 "{minutes} minute.", "Thank you! You rated {number}: {score}. Anything to add? Just "
@@ -139,6 +141,7 @@ async def _comment(turn: Turn, survey: Survey, text: str) -> None:
     async with turn.ctx.store.unit() as uow:
         if await _saved(uow, survey, turn.ctx.config.csat.change_minutes):
             await _on_timeline(turn, uow, survey, "commented", text=text)
+            await alerts.on_commented(uow, survey)
             await turn.reply(uow, turn.t._("Thank you for your feedback!"))
         await turn.finish(uow)
 

@@ -10,6 +10,7 @@ from bot.directory import Directory
 from bot.ports import Clock, UnitOfWork
 from bot.sla import SlaPolicy
 from bot.subjects import SubjectKind
+from cards.alert import AlertCards
 from cards.digest import DigestCards
 from cards.request import RequestCards, RequestView
 from cards.survey import SurveyCards, SurveyView
@@ -58,6 +59,10 @@ async def _load_surveys(uow, ids: Sequence[int]):
             if survey.ticket_id in tickets}
 
 
+async def _load_alerts(uow, ids: Sequence[int]):
+    return await uow.alerts().load(ids)
+
+
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
                clock: Clock, content: ContentStore | None = None) -> dict[SubjectKind, CardKind]:
     """One entry per kind of subject with a card; a new kind adds its loader and card builder here (and the files
@@ -69,7 +74,9 @@ def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | N
              SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build,
                                           image_ref=_kept_chart, keep_image_ref=_keep_chart),
              SubjectKind.SURVEY: CardKind(load=_load_surveys, build=SurveyCards(
-                 clock=clock, change_minutes=config.csat.change_minutes).build)}
+                 clock=clock, change_minutes=config.csat.change_minutes).build),
+             SubjectKind.ALERT: CardKind(load=_load_alerts, build=AlertCards(
+                 directory=directory, timezone=config.business_hours.timezone).build)}
     if content is not None:
         kinds[SubjectKind.ATTACHMENT] = file_kind(content)
     return kinds

@@ -134,6 +134,8 @@ class TicketRow(Base):
         # The paused clocks at risk alone (a handful among a million): `list breaching` reads them whole.
         Index("ix_tickets_sla_paused_risk", "sla_paused_risk_at"),
         Index("ix_tickets_requester", "requester_platform", "requester_user_id", "status"),
+        # repeat_customer: one customer's tickets of the last days (storage.alerts).
+        Index("ix_tickets_requester_created", "requester_platform", "requester_user_id", "created_at"),
         Index("ix_tickets_assignee_status", "assignee", "status"),
         Index("ix_tickets_customer_conv", "customer_conv_platform", "customer_conv_id", "customer_conv_thread"),
         Index("ix_tickets_agent_conv", "agent_conv_platform", "agent_conv_id", "agent_conv_thread"),
@@ -335,4 +337,4 @@ class RequestRow(Base):
 
 # Tables that live in modules of their own (digest runs, the knowledge base, attachments), imported here so that
 # this metadata has them.
-from storage import attachment_tables, csat_tables, digest_tables, kb_tables  # noqa: E402,F401
+from storage import alert_tables, attachment_tables, csat_tables, digest_tables, kb_tables  # noqa: E402,F401

@@ -13,6 +13,8 @@ from bot.events import Conversation, Platform
 from bot.ports import AlreadyProcessed, CardPlacement, Clock, Outgoing, StaleTicket, TicketQuery
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, Visibility
+from storage.alert_counts import SqlAlertCounts
+from storage.alerts import SqlAlerts
 from storage.attachments import SqlAttachmentRecords
 from storage.db import insert_ignoring_conflicts
 from storage.digests import SqlDigestRuns
@@ -95,6 +97,14 @@ class SqlUnitOfWork(SqlRequests):
     def surveys(self) -> SqlSurveys:
         """CSAT surveys (bot.ports.surveys.Surveys) inside this transaction."""
         return SqlSurveys(self.session)
+
+    def alerts(self) -> SqlAlerts:
+        """Alerts raised once per (rule, subject, window) (bot.alerts.Alerts) inside this transaction."""
+        return SqlAlerts(self.session)
+
+    def alert_counts(self) -> SqlAlertCounts:
+        """The aggregates the alert rules look at (bot.alerts.AlertCounts) inside this transaction."""
+        return SqlAlertCounts(self.session)
 
     async def add_ticket(self, ticket: Ticket) -> Ticket:
         """Insert a new ticket; assigns its id, version 1 and (when unset) its timestamps."""

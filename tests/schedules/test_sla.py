@@ -168,7 +168,9 @@ async def test_sla_command_and_breaching_list(store, clock):
 async def test_p0_tells_the_director_at_once(store, clock):
     bot = Harness(store, clock)
     await bot.say("alice", "/ticket new 全站宕机 p0", bot.channel())
-    assert any(t.startswith("🔥 P0 T-000001") for t in bot.texts("zhou"))
+    # sla.notify_on_p0 is read as alerts.p0_created.to: an alert card with an Acknowledge button.
+    [card] = [m.card for m in bot.cards("zhou")]
+    assert card.title.startswith("🔥 P0 T-000001") and card.actions
 
 
 async def test_two_replicas_fire_each_notification_once(database_url, clock):
@@ -203,9 +205,9 @@ async def test_the_app_runs_the_sweep_from_its_job_table(database_url, monkeypat
     app = await build_app(Settings(), config=load_config(EXAMPLE_CONFIG))
     client = await aiohttp_client(app)
     services = client.app[SERVICES]
-    # The sample config's daily digest is a cron job of the same table.
+    # The sample config's daily digest is a cron job of the same table, and so is the look at the periodic alerts.
     assert sorted(services.scheduler.job_ids) == sorted(["sla-sweep", "db-checkpoint", "state-purge", "delivery-purge",
-                                                         "digest:daily-sla", "stats-answers-purge"])
+                                                         "digest:daily-sla", "stats-answers-purge", "alerts"])
     await asyncio.sleep(1.5)
     assert len(services.sweep.tick_ms) >= 2, "the start-up catch-up tick and at least one scheduled tick ran"
 
