@@ -130,8 +130,19 @@ class ButtonPressed(_Frozen):
     choices: tuple[tuple[str, str], ...] = ()
 
 
+class FormKind(StrEnum):
+    """The forms the bot opens; a submission is routed by its kind (handlers/forms.py)."""
+
+    INTAKE = "ticket_new"  # `/ticket new` without a title (the value is the Slack modal's callback id of old)
+    REQUEST_ANSWER = "request_answer"  # a request card's Answer
+    ARTICLE_EDIT = "article_edit"  # a knowledge-base article's Edit
+
+
 class FormSubmitted(_Frozen):
-    """A form (e.g. a Slack modal) was submitted; `fields` are already plain strings by field name."""
+    """A form (a Slack modal, the console's in-page form) was submitted; `fields` are plain strings by field name.
+
+    `form` is its FormKind's value; `subject_id` and `version` name what it edits as seen when it opened.
+    """
 
     type: Literal["form"] = "form"
     delivery_id: str
@@ -139,6 +150,8 @@ class FormSubmitted(_Frozen):
     conversation: Conversation
     form: str
     fields: dict[str, str]
+    subject_id: int | None = None
+    version: int | None = None
 
 
 Event = MessagePosted | CommandIssued | ButtonPressed | FormSubmitted

@@ -9,6 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bot.subjects import Subject, SubjectKind
+
 
 class ArticleVisibility(StrEnum):
     """Internal articles are for staff; public ones may be shown to customers."""
@@ -80,11 +82,24 @@ class Article(ArticleDraft):
         """KB-<id>."""
         return format_article_number(self.id)
 
+    @property
+    def subject(self) -> Subject:
+        """The article's subject (its card, its presses)."""
+        return Subject(SubjectKind.ARTICLE, self.id)
+
     def visible_to(self, audience: Audience) -> bool:
         """Whether this article may be shown to `audience` (customers: public and published only)."""
         if audience is Audience.STAFF:
             return True
         return self.visibility is ArticleVisibility.PUBLIC and self.status is ArticleStatus.PUBLISHED
+
+
+class StaleArticle(Exception):
+    """An edit made against an older version than the stored one: never a silent overwrite."""
+
+    def __init__(self, current: Article):
+        super().__init__(f"{current.number} is at version {current.version}")
+        self.current = current
 
 
 @dataclass(frozen=True)
@@ -128,8 +143,10 @@ class ArticleStore(Protocol):
     async def add_article(self, draft: ArticleDraft, *, author: str) -> Article:
         """Store a new article (version 1) and index it."""
 
-    async def edit_article(self, article_id: int, draft: ArticleDraft, *, author: str) -> Article | None:
-        """Save a new version of an article (the old one kept in its history); None when there is none."""
+    async def edit_article(self, article_id: int, draft: ArticleDraft, *, author: str,
+                           expected_version: int | None = None) -> Article | None:
+        """Save a new version of an article (the old one kept in its history); None when there is none;
+        StaleArticle when `expected_version` is given and the stored one differs."""
 
     async def get_article(self, article_id: int) -> Article | None:
         """One article by id."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from cards.model import Button, Card, Select
+from cards.model import Button, Card, Form, FormField, Select
 
 
 def render_text(text: str) -> str:
@@ -49,4 +49,40 @@ def render_card(card: Card) -> str:
     if card.footer:
         parts.append(f'<div class="card-footer">{render_text(card.footer)}</div>')
     parts.append("</div>")
+    return "".join(parts)
+
+
+def _input(field: FormField) -> str:
+    name = escape(field.name, quote=True)
+    required = " required" if field.required else ""
+    if field.kind == "select":
+        options = ['<option value="">—</option>'] if not field.required or field.initial is None else []
+        for option in field.options:
+            selected = " selected" if option.value == field.initial else ""
+            options.append(f'<option value="{escape(option.value, quote=True)}"{selected}>{escape(option.label)}'
+                           "</option>")
+        return f'<select class="sel" name="{name}"{required}>{"".join(options)}</select>'
+    value = field.initial or ""
+    if field.kind == "multiline":
+        return (f'<textarea name="{name}" rows="5" maxlength="{field.max_length}"{required}>{escape(value)}'
+                "</textarea>")
+    return f'<input name="{name}" maxlength="{field.max_length}" value="{escape(value, quote=True)}"{required}>'
+
+
+def render_form(form: Form) -> str:
+    """The form as an HTML fragment the page shows over the conversation and posts back to the console API."""
+    subject = form.subject.id if form.subject else ""
+    version = form.version if form.version is not None else ""
+    parts = [f'<form class="tb-form" data-form="{escape(form.kind, quote=True)}" data-subject="{subject}" '
+             f'data-version="{version}">', f'<div class="form-title">{escape(form.title)}</div>']
+    if form.intro:
+        parts.append(f'<div class="form-intro">{render_text(form.intro)}</div>')
+    for field in form.fields:
+        mark = " *" if field.required else ""
+        hint = f'<small class="form-hint">{escape(field.hint)}</small>' if field.hint else ""
+        parts.append(f'<label class="form-field"><span class="form-label">{escape(field.label)}{mark}</span>'
+                     f'{_input(field)}{hint}<small class="form-error" data-error-for="{escape(field.name, quote=True)}">'
+                     "</small></label>")
+    parts.append(f'<div class="form-buttons"><button type="submit" class="btn btn-primary">{escape(form.submit)}'
+                 f'</button><button type="button" class="btn form-cancel">{escape(form.cancel)}</button></div></form>')
     return "".join(parts)

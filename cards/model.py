@@ -83,3 +83,39 @@ class Card:
     version: int | None = None
     notes: tuple[str, ...] = field(default=())
     language: str | None = None  # of its texts; for labels a platform renderer adds itself
+
+
+FieldKind = Literal["text", "multiline", "select"]
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a form: a line of text, several lines, or a choice among options; `name` keys its value."""
+
+    name: str
+    label: str
+    kind: FieldKind = "text"
+    options: tuple[Option, ...] = ()
+    initial: str | None = None
+    required: bool = False
+    max_length: int = 3000  # Slack's plain_text_input takes no more; every platform keeps to it
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """A platform-agnostic form (Slack renders a modal, the console an in-page form; WeCom and DingTalk have none).
+
+    `kind` routes the submission (handlers/forms.py); `subject` and `version` say what it edits, as seen when it
+    opened, so a stale submission is refused like a stale press.
+    """
+
+    kind: str
+    title: str
+    fields: tuple[FormField, ...]
+    submit: str
+    cancel: str
+    subject: Subject | None = None
+    version: int | None = None
+    intro: str | None = None  # a line above the fields (what is being answered or edited)
+    language: str | None = None

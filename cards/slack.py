@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.directory import PERSON, parse_choice
 from bot.i18n import translator
 from bot.text import fit_text
-from cards.model import Button, Card, Select
+from cards.model import Button, Card, Form, FormField, Select
 
 _TONE_EMOJI = {"ok": "🟢", "warn": "🟠", "breached": "🔴", "paused": "⏸️", "none": "⚪"}
 MAX_BLOCKS = 50
@@ -126,3 +126,40 @@ def fallback_text(card: Card) -> str:
     """Plain text for notifications and clients that cannot show blocks."""
     badge = f" · {card.badge.text}" if card.badge else ""
     return fit_text(f"{card.title}{badge}", FALLBACK_LIMIT)
+
+
+# A modal's limits (docs.slack.dev/reference/views/modal-views): a title, submit and close of 24 characters, 100
+# blocks; an input's label and hint 2,000; a plain_text_input at most 3,000 characters; a select 100 options.
+VIEW_TITLE_LIMIT = 24
+INPUT_LIMIT = 3_000
+
+
+def _input(field: FormField) -> dict | None:
+    """One input block, its value read back by its block id (the field's name); None for a choice of nothing."""
+    if field.kind == "select":
+        if not field.options:
+            return None
+        element = {"type": "static_select", "action_id": "value",
+                   "options": [_option(o.label, o.value) for o in field.options[:100]]}
+        initial = next((o for o in field.options[:100] if o.value == field.initial), None)
+        if initial is not None:
+            element["initial_option"] = _option(initial.label, initial.value)
+    else:
+        element = {"type": "plain_text_input", "action_id": "value", "multiline": field.kind == "multiline",
+                   "max_length": min(field.max_length, INPUT_LIMIT)}
+        if field.initial:
+            element["initial_value"] = field.initial[:INPUT_LIMIT]
+    block = {"type": "input", "block_id": field.name, "optional": not field.required,
+             "label": _plain(field.label, 2000), "element": element}
+    if field.hint:
+        block["hint"] = _plain(field.hint, 2000)
+    return block
+
+
+def render_view(form: Form, private_metadata: str) -> dict:
+    """The form as a modal view for views.open; its kind is the callback id, what it edits rides in the metadata."""
+    blocks = [{"type": "section", "text": _mrkdwn(form.intro)}] if form.intro else []
+    blocks += [block for field in form.fields if (block := _input(field)) is not None]
+    return {"type": "modal", "callback_id": form.kind, "private_metadata": private_metadata,
+            "title": _plain(form.title, VIEW_TITLE_LIMIT), "submit": _plain(form.submit, VIEW_TITLE_LIMIT),
+            "close": _plain(form.cancel, VIEW_TITLE_LIMIT), "blocks": blocks[:100]}

@@ -12,9 +12,12 @@ from bot.kb import (
     SearchRequest,
     format_article_number,
 )
+from bot.subjects import Viewer
 from bot.tickets import Status, Ticket, TimelineKind, format_number
 from handlers import changes, lifecycle
+from handlers.form_article import tags_of
 from handlers.kb_commands import KbEdit, KbPublish, KbRequest, KbSave, KbSearch, KbSend, KbShow, KbSuggest
+from handlers.notify import post_card, refresh_cards
 from handlers.turn import Turn
 
 RESULTS = 5  # search results per answer: a chat message, not a page
@@ -101,12 +104,15 @@ async def save(turn: Turn, ticket_id: int) -> None:
         elif existing is not None:
             text = t._("{number} is already saved as {article}: {title}", number=ticket.number,
                        article=existing.number, title=existing.title)
+            await post_card(uow, existing, turn.conversation, viewer=Viewer.STAFF, language=t.language)
         else:
             draft = draft_from_ticket(ticket, await uow.timeline(ticket.id), fallback_language=t.language)
             article = await uow.kb.add_article(draft, author=turn.person.key)
             text = t._("Draft {article} saved from {number}: {title}. A lead publishes it with "
                        "/ticket kb publish {article} public", article=article.number, number=ticket.number,
                        title=article.title)
+            # The draft's card, with its Edit button, where it was saved (a form where the platform has one).
+            await post_card(uow, article, turn.conversation, viewer=Viewer.STAFF, language=t.language)
         await turn.reply(uow, text, private=True)
         await turn.finish(uow)
 
@@ -204,6 +210,8 @@ async def publish(turn: Turn, article_id: int, visibility: ArticleVisibility) ->
     async with turn.ctx.store.unit() as uow:
         article = await uow.kb.set_visibility(article_id, visibility, status=ArticleStatus.PUBLISHED,
                                               author=turn.person.key)
+        if article is not None:
+            await refresh_cards(uow, article)
         if article is None:
             text = t._("There is no article {article}.", article=format_article_number(article_id))
         elif visibility is ArticleVisibility.PUBLIC:
@@ -226,8 +234,9 @@ async def edit(turn: Turn, article_id: int, field: str, text: str) -> None:
             answer = t._("There is no article {article}.", article=format_article_number(article_id))
         else:
             fields = {name: getattr(article, name) for name in ArticleDraft.__dataclass_fields__}
-            edited = await uow.kb.edit_article(article_id, ArticleDraft(**{**fields, field: text.strip()}),
-                                               author=turn.person.key)
+            fields[field] = tags_of(text) if field == "tags" else text.strip()
+            edited = await uow.kb.edit_article(article_id, ArticleDraft(**fields), author=turn.person.key)
+            await refresh_cards(uow, edited)  # the article's card (its Edit button) shows the new version
             answer = t._("{article} saved as version {version}.", article=edited.number, version=edited.version)
         await turn.reply(uow, answer, private=True)
         await turn.finish(uow)

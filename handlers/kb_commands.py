@@ -18,7 +18,8 @@ def _(msgid: str) -> str:
 VERBS = {"save": ("save", "保存"), "suggest": ("suggest", "推荐", "相似"), "send": ("send", "发送"),
          "show": ("show", "查看"), "publish": ("publish", "发布"), "edit": ("edit", "编辑", "修改")}
 FIELDS = {"title": "title", "标题": "title", "problem": "problem", "问题": "problem", "solution": "solution",
-          "解决方案": "solution", "方案": "solution"}
+          "解决方案": "solution", "方案": "solution", "category": "category", "分类": "category", "tags": "tags",
+          "标签": "tags"}
 _WORDS = {word: verb for verb, words in VERBS.items() for word in words}
 PUBLISH_AS = {"public": "public", "公开": "public", "internal": "internal", "内部": "internal"}
 
@@ -102,7 +103,7 @@ def parse_kb(args: list[str]) -> KbRequest:
             field = FIELDS.get(rest[1].lower()) if len(rest) > 1 else None
             if field is None or len(rest) < 3:
                 raise UsageError("kb", _("Edit what? e.g. /ticket kb edit KB-12 solution <new text> "
-                                         "(title, problem or solution)."))
+                                         "(title, problem, solution, category or tags)."))
             return KbEdit(article, field, " ".join(rest[2:]))
         case _:
             return KbSearch(" ".join(args))

@@ -1,12 +1,14 @@
-"""Presses on knowledge-base controls (kind `article`): Save to knowledge base on a ticket's card, Send to customer."""
+"""Presses on knowledge-base controls (kind `article`): Save to knowledge base on a ticket's card, Send to customer,
+and Edit on an article's card (a form on Slack and the console, handlers/forms.py; elsewhere it says which command)."""
 
 from __future__ import annotations
 
 from bot.events import ButtonPressed
 from bot.tickets import MAX_TICKET_ID
 from cards import actions
+from cards.article import EDIT
 from cards.ticket import SAVE_TO_KB
-from handlers import kb
+from handlers import form_article, kb
 from handlers.turn import Turn
 
 SEND = "send"  # send article <subject id> to the customer of the ticket in the variant
@@ -23,6 +25,9 @@ async def press_article(turn: Turn, event: ButtonPressed, refs: list[actions.Act
     ticket_id = _ticket_of(ref) if ref is not None else None
     if ref is not None and ticket_id is not None and ref.action == SAVE_TO_KB:
         await kb.save(turn, ticket_id)
+        return
+    if ref is not None and ref.action == EDIT:  # reached where no form opened (WeCom, DingTalk)
+        await form_article.instructions(turn, ref.subject_id)
         return
     if ref is not None and ticket_id is not None and ref.action == SEND and 0 < ref.subject_id <= MAX_TICKET_ID:
         await kb.send(turn, ticket_id, ref.subject_id)

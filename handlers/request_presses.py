@@ -7,25 +7,20 @@ from bot.requests import RequestAction
 from bot.subjects import Subject
 from cards import actions
 from cards.request import ACCEPT, ANSWER, DECLINE, VIEW_TICKET
-from handlers import queries, requests
+from handlers import form_request, queries, requests
 from handlers.turn import Turn
 
 
 async def press_request(turn: Turn, event: ButtonPressed, refs: list[actions.ActionRef]) -> None:
-    """Accept and Decline act (checked against the version the person saw); Answer says how; View shows the ticket."""
+    """Accept and Decline act (checked against the version the person saw); Answer says how where no form opened
+    (handlers/forms.py opens one on Slack and the console); View shows the ticket."""
     ref = actions.decode(event.action)
     match ref.action if ref is not None else None:
         case action if action in (ACCEPT, DECLINE):
             await requests.act(turn, ref.subject_id, RequestAction(action), expected_version=ref.version,
                                from_button=True)
-        case action if action == ANSWER:
-            async with turn.ctx.store.unit() as uow:
-                request = await uow.get_request(ref.subject_id)
-                number = request.number if request else "R-…"
-                await turn.reply(uow, turn.t._("Write your answer under this card, or: {command}",
-                                               command=turn.t._("/ticket answer {number} <text>", number=number)),
-                                 private=True)
-                await turn.finish(uow)
+        case action if action == ANSWER:  # reached where no form opened (WeCom, DingTalk): how to answer
+            await form_request.instructions(turn, ref.subject_id)
         case action if action == VIEW_TICKET:
             async with turn.ctx.store.snapshot() as uow:
                 request = await uow.get_request(ref.subject_id)

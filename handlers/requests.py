@@ -205,9 +205,8 @@ async def act(turn: Turn, request_id: int, action: RequestAction, *, text: str |
     async def changing(ticket: Ticket, uow: Requests) -> Change:
         current = await uow.get_request(request_id)
         if expected_version is not None and current.version != expected_version:
-            raise Refusal(t._("{number} was just changed; the card now shows the latest state.",
-                              number=current.number))
-        _check_request_permission(turn, current, action)
+            raise Refusal(await _stale(turn, uow, ticket, current))
+        check_request_permission(turn, current, action)
         before_person = current.asked_person
         now = turn.ctx.clock.now()
         try:
@@ -245,7 +244,18 @@ async def act(turn: Turn, request_id: int, action: RequestAction, *, text: str |
     await change_ticket(turn, request.ticket_id, [changing, back_to_work], from_button=from_button)
 
 
-def _check_request_permission(turn: Turn, request: Request, action: RequestAction) -> None:
+async def _stale(turn: Turn, uow, ticket: Ticket, request: Request) -> str:
+    """What a press or form that saw an older request is told: who changed it since (its last timeline step)."""
+    steps = [entry for entry in await uow.recent_timeline(ticket.id, 50)
+             if entry.kind == TimelineKind.REQUEST and entry.after == request.number]
+    who = turn.ctx.directory.person(steps[-1].actor) if steps else None
+    if who is None:
+        return turn.t._("{number} was just changed; the card now shows the latest state.", number=request.number)
+    return turn.t._("{number} was just changed by {name}; nothing was done. The card now shows the latest state.",
+                    number=request.number, name=who.name)
+
+
+def check_request_permission(turn: Turn, request: Request, action: RequestAction) -> None:
     """The asked colleague (or their department) acts on the colleague's side; the asker on theirs; leads on both."""
     person, t = turn.person, turn.t
     if person.is_customer:

@@ -12,8 +12,20 @@ from pydantic import TypeAdapter
 from bot.events import ButtonPressed, CommandIssued, ConversationKind, Event, FormSubmitted, MessagePosted
 from bot.ports import AlreadyProcessed, Context
 from bot.ports.inbound import Ack
-from bot.tickets import Action, Impact, Priority
-from handlers import alerts, attachments, changes, conversation, kb, lifecycle, queries, requests, stats
+from bot.tickets import Action
+from cards.model import Form
+from handlers import (
+    alerts,
+    attachments,
+    changes,
+    conversation,
+    forms,
+    kb,
+    lifecycle,
+    queries,
+    requests,
+    stats,
+)
 from handlers import command_types as typed
 from handlers import commands as cmd
 from handlers.alert_commands import ListAlerts
@@ -73,6 +85,18 @@ class Router:
     def later(self, work: Awaitable[object]) -> None:
         """Run `work` in the background (an adapter's own follow-up after it answered its platform)."""
         self.background.start(work)
+
+    def opens_form(self, event: Event) -> bool:
+        """Whether `event` opens a form where the platform has forms (handlers/forms.py OPENERS, `new` alone)."""
+        return forms.opened_by(event) is not None
+
+    async def form_for(self, event: Event) -> Form | None:
+        """The form `event` opens for its actor now (read, not recorded: opening changes nothing), or None."""
+        return await forms.open_form(self.ctx, event)
+
+    async def check_form(self, event: FormSubmitted) -> dict[str, str]:
+        """A submission's errors by field name, in the submitter's language (checked again when applied)."""
+        return await forms.check_submission(self.ctx, event)
 
     def _offer(self, event: Event, done: Ack | None) -> bool:
         """Queue the processing in the pool; False when its queue is full (the inbox keeps the delivery)."""
@@ -189,7 +213,7 @@ class Router:
             case ButtonPressed():
                 await handle_press(turn, event)
             case FormSubmitted():
-                await self._form(turn, event)
+                await forms.handle_submission(turn, event)
 
     async def _message(self, turn: Turn, text: str) -> None:
         event: MessagePosted = turn.event
@@ -299,23 +323,3 @@ class Router:
         async with self.ctx.store.unit() as uow:
             ticket = await uow.find_ticket_by_thread(turn.conversation)
         return ticket.id if ticket else None
-
-    async def _form(self, turn: Turn, event: FormSubmitted) -> None:
-        """The intake form: the same path as `/ticket new`, with more fields."""
-        fields = event.fields
-        try:
-            intake = Intake(
-                title=fields.get("title", "").strip(),
-                description=fields.get("description", "").strip(),
-                priority=Priority(fields["priority"].upper()) if fields.get("priority") else None,
-                category=fields.get("category") or None,
-                product_module=fields.get("product_module") or None,
-                impact=Impact(fields["impact"]) if fields.get("impact") else Impact.ONE_USER,
-                customer=fields.get("customer") or None,
-            )
-        except ValueError:
-            async with self.ctx.store.unit() as uow:
-                await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
-                await turn.finish(uow)
-            return
-        await new_from_command(turn, intake)

@@ -11,6 +11,7 @@ from bot.ports import Clock, UnitOfWork
 from bot.sla import SlaPolicy
 from bot.subjects import SubjectKind
 from cards.alert import AlertCards
+from cards.article import ArticleCards
 from cards.digest import DigestCards
 from cards.request import RequestCards, RequestView
 from cards.survey import SurveyCards, SurveyView
@@ -63,6 +64,11 @@ async def _load_alerts(uow, ids: Sequence[int]):
     return await uow.alerts().load(ids)
 
 
+async def _load_articles(uow, ids: Sequence[int]):
+    """Knowledge-base articles (a draft's card, with its Edit button)."""
+    return {article_id: article for article_id in ids if (article := await uow.kb.get_article(article_id)) is not None}
+
+
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
                clock: Clock, content: ContentStore | None = None) -> dict[SubjectKind, CardKind]:
     """One entry per kind of subject with a card; a new kind adds its loader and card builder here (and the files
@@ -73,6 +79,7 @@ def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | N
              SubjectKind.REQUEST: CardKind(load=_load_requests, build=requests.build),
              SubjectKind.DIGEST: CardKind(load=_load_figures, build=DigestCards(directory).build,
                                           image_ref=_kept_chart, keep_image_ref=_keep_chart),
+             SubjectKind.ARTICLE: CardKind(load=_load_articles, build=ArticleCards().build),
              SubjectKind.SURVEY: CardKind(load=_load_surveys, build=SurveyCards(
                  clock=clock, change_minutes=config.csat.change_minutes).build),
              SubjectKind.ALERT: CardKind(load=_load_alerts, build=AlertCards(

@@ -22,6 +22,7 @@ from bot.kb import (
     Audience,
     SearchHit,
     SearchRequest,
+    StaleArticle,
 )
 from bot.kb_config import DEFAULT_SYNONYMS
 from bot.ports import Clock
@@ -153,12 +154,16 @@ class KbStore:
                         id=article_id, author=author, created_at=now, updated_at=now)
                 for article_id, draft in zip(ids, drafts, strict=True)]
 
-    async def edit_article(self, article_id: int, draft: ArticleDraft, *, author: str) -> Article | None:
-        """Save a new version of an article (the old one kept in its history); None when there is none."""
+    async def edit_article(self, article_id: int, draft: ArticleDraft, *, author: str,
+                           expected_version: int | None = None) -> Article | None:
+        """Save a new version of an article (the old one kept in its history); None when there is none;
+        StaleArticle when `expected_version` is given and the stored one differs (checked under the row's lock)."""
         row = (await self.session.execute(
             select(ArticleRow).where(ArticleRow.id == article_id).with_for_update())).scalar_one_or_none()
         if row is None:
             return None
+        if expected_version is not None and row.version != expected_version:
+            raise StaleArticle(article_from_row(row))
         await _segmenter_ready()
         now = self.clock.now()
         self.session.add(ArticleVersionRow(

@@ -14,7 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.attachments import AttachmentLimits, Fetched, FileRefused, Refusal
 from bot.config import Settings
 from bot.directory import Directory, Role
-from bot.events import Actor, ButtonPressed, Conversation, ConversationKind, FileRef, MessagePosted, Platform
+from bot.events import (
+    Actor,
+    ButtonPressed,
+    Conversation,
+    ConversationKind,
+    FileRef,
+    FormSubmitted,
+    MessagePosted,
+    Platform,
+)
 from bot.i18n import SUPPORTED, translator
 from bot.platforms import Wiring
 from bot.platforms.console_files import ConsoleFiles
@@ -22,7 +31,7 @@ from bot.platforms.console_gate import install_gate
 from bot.ports import Pacing
 from bot.ports.inbound import Inbox
 from bot.text import split_text
-from cards.console import render_card, render_text
+from cards.console import render_card, render_form, render_text
 from cards.model import Card, Image
 
 STATIC = Path(__file__).resolve().parent / "console_static"
@@ -196,6 +205,20 @@ class _PressBody(BaseModel):
     id: _Id | None = None  # the delivery id, stored in 200 characters
 
 
+class _FormBody(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    as_user: _Id = Field(alias="as")
+    conversation: _Place
+    thread: _Place | None = None
+    form: _Id
+    subject: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    # Values by field name; longer than any field takes is the form's own error ("keep it under …"), not a 400.
+    fields: dict[Annotated[str, Field(max_length=100, pattern=_NO_NUL)],
+                 Annotated[str, Field(max_length=20_000, pattern=_NO_NUL)]] = Field(max_length=50)
+    id: _Id | None = None  # the delivery id: a resent submission is one
+
+
 def personas(directory: Directory) -> list[dict]:
     """Everyone with a console identity: staff (highest role shown) and known customers."""
     order = [Role.MANAGER, Role.LEAD, Role.AGENT, Role.COLLEAGUE, Role.CUSTOMER]
@@ -231,6 +254,12 @@ def press_event(body: _PressBody, actor: Actor, conversation: Conversation) -> B
     """A pressed button or chosen option → ButtonPressed."""
     return ButtonPressed(delivery_id=body.id or uuid.uuid4().hex, actor=actor, conversation=conversation,
                          action=body.action, value=body.value, message_ref=body.ref)
+
+
+def form_event(body: _FormBody, actor: Actor, conversation: Conversation) -> FormSubmitted:
+    """A submitted in-page form → FormSubmitted (the page's id makes a resend a repeat)."""
+    return FormSubmitted(delivery_id=body.id or uuid.uuid4().hex, actor=actor, conversation=conversation,
+                         form=body.form, fields=body.fields, subject_id=body.subject, version=body.version)
 
 
 def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wiring) -> ConsoleMessenger:
@@ -295,7 +324,23 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     async def press(request: web.Request) -> web.Response:
         body = await parse(request, _PressBody)
         actor, conversation = actor_and_conversation(body.as_user, body.conversation, body.thread)
-        fresh = await router.deliver(press_event(body, actor, conversation))
+        event = press_event(body, actor, conversation)
+        # A press that opens a form answers with it (the page shows it); opening one changes nothing, so it is
+        # not recorded. When none opens for this persona now, the press is delivered: its handler says why.
+        form = await router.form_for(event) if router.opens_form(event) else None
+        if form is not None:
+            return web.json_response({"ok": True, "form": {"html": render_form(form), "kind": form.kind}})
+        fresh = await router.deliver(event)
+        return web.json_response({"ok": True, "duplicate": not fresh})
+
+    async def submit_form(request: web.Request) -> web.Response:
+        body = await parse(request, _FormBody)
+        actor, conversation = actor_and_conversation(body.as_user, body.conversation, body.thread)
+        event = form_event(body, actor, conversation)
+        errors = await router.check_form(event)
+        if errors:  # beside the fields, in the persona's language; nothing recorded, nothing changed
+            return web.json_response({"ok": False, "errors": errors}, status=422)
+        fresh = await router.deliver(event)
         return web.json_response({"ok": True, "duplicate": not fresh})
 
     app.router.add_get("/", index)
@@ -304,6 +349,7 @@ def mount(app: web.Application, router: Inbox, settings: Settings, wiring: Wirin
     app.router.add_get("/console/api/messages", get_messages)
     app.router.add_post("/console/api/send", send)
     app.router.add_post("/console/api/press", press)
+    app.router.add_post("/console/api/form", submit_form)
     files = ConsoleFiles(desk=wiring.files, hub=hub, limits=config.attachments) if wiring.files else None
     if files is not None:
         files.add_routes(app, router=router, who=actor_and_conversation)

@@ -15,6 +15,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import AppConfig, Settings, SlackSettings
@@ -25,7 +26,6 @@ from bot.events import (
     Conversation,
     ConversationKind,
     Event,
-    FormSubmitted,
     MessagePosted,
     Platform,
 )
@@ -33,7 +33,7 @@ from bot.platforms import Malformed, Wiring, slack_shapes
 from bot.platforms.slack_files import file_refs
 from bot.platforms.slack_identity import SlackIdentity
 from bot.platforms.slack_messenger import SlackMessenger
-from bot.platforms.slack_modal import INTAKE_CALLBACK, intake_modal, read_intake
+from bot.platforms.slack_modal import CALLBACKS, form_event, form_view
 from bot.platforms.slack_shapes import Kind
 from bot.ports import Clock
 from bot.ports.inbound import Inbox
@@ -132,17 +132,6 @@ def action_event(body: dict) -> ButtonPressed:
     )
 
 
-def form_event(body: dict, fields: dict[str, str], channel: str) -> FormSubmitted:
-    """A valid intake view_submission → FormSubmitted (in the channel it was opened from, else the user's DM)."""
-    user = body["user"]
-    return FormSubmitted(
-        delivery_id=f"view:{body['view']['id']}:{body['view'].get('hash', '')}",
-        actor=Actor(platform=Platform.SLACK, user_id=user["id"], display_name=user.get("name", "")),
-        conversation=Conversation(platform=Platform.SLACK, id=channel or user["id"],
-                                  kind=kind_of(channel) if channel else ConversationKind.DM),
-        form=INTAKE_CALLBACK, fields=fields)
-
-
 def parse_body(raw: str, content_type: str) -> dict:
     """The request body as Slack meant it: JSON, an interactivity `payload`, or a plain form; Malformed otherwise.
 
@@ -172,9 +161,8 @@ def to_event(body: dict, bot_user_id: str | None = None) -> Event | None:
         kind = body.get("type")
         if kind == "block_actions":
             return action_event(body)
-        if kind == "view_submission" and body["view"].get("callback_id") == INTAKE_CALLBACK:
-            fields, errors, channel = read_intake(body["view"])
-            return None if errors else form_event(body, fields, channel)
+        if kind == "view_submission" and body["view"].get("callback_id") in CALLBACKS:
+            return form_event(body)
         if kind == "event_callback" and body["event"].get("type") in ("message", "app_mention"):
             return message_event(body, bot_user_id)
         return None
@@ -191,11 +179,6 @@ def signed_by_slack(secret: bytes, raw: bytes, timestamp: str | None, signature:
         return False
     expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
-
-
-def opens_form(event: CommandIssued, body: dict) -> bool:
-    """`/ticket new` without a title opens the intake form (which needs the trigger id, and the API, at once)."""
-    return event.text.strip().lower() in ("new", "新建") and bool(body.get("trigger_id"))
 
 
 class SlackAdapter:
@@ -224,14 +207,8 @@ class SlackAdapter:
         bolt, router = self.bolt, self.router
 
         @bolt.command(re.compile(r"^/.+"))
-        async def on_command(ack, body, client):
-            event = command_event(body)
-            if opens_form(event, body):
-                await ack()
-                await client.views_open(trigger_id=body["trigger_id"],
-                                        view=intake_modal(body.get("channel_id", ""), self.config))
-                return
-            await router.deliver(event, ack, background=True)
+        async def on_command(ack, body):
+            await self._maybe_form(command_event(body), body, ack)
 
         @bolt.event("app_mention")
         async def on_mention(ack, body, context):
@@ -243,15 +220,37 @@ class SlackAdapter:
 
         @bolt.action(re.compile("^" + re.escape(ACTIONS)))
         async def on_action(ack, body):
-            await router.deliver(action_event(body), ack, background=True)
+            await self._maybe_form(action_event(body), body, ack)
 
-        @bolt.view(INTAKE_CALLBACK)
-        async def on_intake(ack, body):
-            fields, errors, channel = read_intake(body["view"])
-            if errors:
+        @bolt.view(re.compile("^(" + "|".join(map(re.escape, CALLBACKS)) + ")$"))
+        async def on_form(ack, body):
+            event = form_event(body)
+            errors = await router.check_form(event)
+            if errors:  # shown beside the fields, in the submitter's language; nothing is recorded or changed
                 await ack(response_action="errors", errors=errors)
                 return
-            await router.deliver(form_event(body, fields, channel), ack, background=True)
+            await router.deliver(event, ack, background=True)
+
+    def _opens_form(self, event: Event, body: dict) -> bool:
+        return bool(body.get("trigger_id")) and self.router.opens_form(event)
+
+    async def _maybe_form(self, event: Event, body: dict, ack) -> None:
+        """A press or command that opens a form: acknowledged, then the modal opened with its trigger id (valid
+        3 s). When no form opens for this person now (settled, not theirs) or Slack refuses the view, the event
+        goes on as any other: its handler says why, or how to do the same by message."""
+        if not self._opens_form(event, body):
+            await self.router.deliver(event, ack, background=True)
+            return
+        await ack()
+        form = await self.router.form_for(event)
+        if form is not None:
+            try:
+                await self.client.views_open(trigger_id=body["trigger_id"], view=form_view(form, event.conversation))
+                return
+            except SlackApiError as exc:
+                log.warning("slack: views.open refused (%s); answering the press by message",
+                            exc.response.get("error"))
+        await self.router.deliver(event, background=True)
 
     async def _message(self, ack, body, context) -> None:
         event = message_event(body, context.get("bot_user_id"))
@@ -284,7 +283,7 @@ class SlackAdapter:
         except Malformed as exc:
             log.warning("slack: refused a signed but malformed request: %s", exc)
             return BoltResponse(status=400, body={"error": "malformed body"})
-        kind = slack_shapes.kind_of(body, (INTAKE_CALLBACK,), ACTIONS)
+        kind = slack_shapes.kind_of(body, CALLBACKS, ACTIONS)
         if kind is Kind.CHALLENGE:
             return BoltResponse(status=200, body={"challenge": body.get("challenge")})
         if kind is Kind.UNUSED:
@@ -294,7 +293,7 @@ class SlackAdapter:
         if kind is Kind.LIFECYCLE:
             self._lifecycle(body)
             return BoltResponse(status=200)
-        if isinstance(event, CommandIssued) and not opens_form(event, body):
+        if isinstance(event, CommandIssued) and not self._opens_form(event, body):
             # Verified and complete: record, acknowledge, process in the pool. Bolt's dispatch (middleware chain,
             # a listener task, an ack polled every 10 ms) would only add to the 3 s Slack allows.
             await self.router.deliver(event, background=True)

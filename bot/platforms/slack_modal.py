@@ -1,76 +1,58 @@
-"""The Slack intake modal for `/ticket new` without text: build the view, read and validate a submission."""
+"""Slack's side of the forms: a neutral Form → a modal (views.open), a view_submission → FormSubmitted."""
 
 from __future__ import annotations
 
 import json
 
-from bot.i18n import translator
-from bot.i18n.labels import category_label, impact_label, priority_label
-from bot.tickets import Impact, Priority
+from bot.events import Actor, Conversation, ConversationKind, FormKind, FormSubmitted, Platform
+from cards.model import Form
+from cards.slack import render_view
 
-INTAKE_CALLBACK = "ticket_new"
-TITLE_LIMIT = 200
-
-
-def _plain(text: str) -> dict:
-    return {"type": "plain_text", "text": text[:150], "emoji": True}
+# Every form kind's callback id is its value (the intake's, `ticket_new`, is what the first modal used).
+CALLBACKS = tuple(kind.value for kind in FormKind)
 
 
-def _select(block_id: str, label: str, options: list[tuple[str, str]], *, initial: str | None = None,
-            optional: bool = True) -> dict:
-    element = {"type": "static_select", "action_id": "value",
-               "options": [{"text": _plain(text), "value": value} for text, value in options]}
-    if initial:
-        element["initial_option"] = next({"text": _plain(t), "value": v} for t, v in options if v == initial)
-    return {"type": "input", "block_id": block_id, "optional": optional, "label": _plain(label), "element": element}
+def _kind_of(channel_id: str) -> ConversationKind:
+    return ConversationKind.DM if channel_id.startswith("D") else ConversationKind.CHANNEL
 
 
-def _text(block_id: str, label: str, *, multiline: bool = False, optional: bool = True) -> dict:
-    return {"type": "input", "block_id": block_id, "optional": optional, "label": _plain(label),
-            "element": {"type": "plain_text_input", "action_id": "value", "multiline": multiline}}
+def form_view(form: Form, where: Conversation) -> dict:
+    """The modal for `form`; where it was opened (channel, thread) and what it edits ride in private_metadata."""
+    metadata = {"channel": where.id, "thread": where.thread_id,
+                "subject": form.subject.id if form.subject else None, "version": form.version}
+    return render_view(form, json.dumps(metadata, separators=(",", ":")))
 
 
-def intake_modal(channel_id: str, config) -> dict:
-    """The modal with the intake fields, in the workspace's language; channel and language ride in private_metadata."""
-    t = translator(config.language)
-    return {
-        "type": "modal",
-        "callback_id": INTAKE_CALLBACK,
-        "private_metadata": json.dumps({"channel": channel_id, "language": t.language}),
-        "title": _plain(t._("New ticket")),
-        "submit": _plain(t._("Open ticket")),
-        "close": _plain(t._("Cancel")),
-        "blocks": [
-            _text("title", t._("Title"), optional=False),
-            _text("description", t._("Description"), multiline=True),
-            _select("priority", t._("Priority"), [(priority_label(p, t), p.value) for p in Priority],
-                    initial=config.intake.default_priority.value),
-            _select("category", t._("Category"), [(category_label(c, t), c) for c in config.categories]),
-            _text("product_module", t._("Module")),
-            _select("impact", t._("Impact"), [(impact_label(i, t), i.value) for i in Impact],
-                    initial=Impact.ONE_USER.value),
-            _text("customer", t._("Customer")),
-        ],
-    }
+def _value(state: dict) -> str:
+    if state.get("type") == "static_select":
+        return (state.get("selected_option") or {}).get("value") or ""
+    value = state.get("value")
+    return value if isinstance(value, str) else ""
 
 
-def read_intake(view: dict) -> tuple[dict[str, str], dict[str, str], str]:
-    """(fields, errors by block id, channel id) from a view_submission; errors are shown inline."""
-    values = view.get("state", {}).get("values", {})
-    fields: dict[str, str] = {}
-    for block_id, actions in values.items():
-        state = actions.get("value", {})
-        chosen = (state.get("selected_option") or {}).get("value") if state.get("type") == "static_select" else state.get("value")
-        if chosen:
-            fields[block_id] = chosen.strip()
+def _number(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else None
+
+
+def form_event(body: dict) -> FormSubmitted:
+    """A view_submission → FormSubmitted: every input's value by block id ('' when left empty), in the conversation
+    the form was opened from (else the person's DM); a resubmitted view (same id and hash) is one delivery."""
+    view, user = body["view"], body["user"]
+    values = (view.get("state") or {}).get("values") or {}
+    fields = {block_id: _value(actions.get("value") or {}) for block_id, actions in values.items()
+              if isinstance(actions, dict)}
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
     except ValueError:
         meta = {}
-    t = translator(meta.get("language"))
-    errors = {}
-    if not fields.get("title"):
-        errors["title"] = t._("A ticket needs a title.")
-    elif len(fields["title"]) > TITLE_LIMIT:
-        errors["title"] = t._("Keep the title under {limit} characters.", limit=TITLE_LIMIT)
-    return fields, errors, meta.get("channel", "")
+    meta = meta if isinstance(meta, dict) else {}
+    channel = meta.get("channel") if isinstance(meta.get("channel"), str) else ""
+    thread = meta.get("thread") if isinstance(meta.get("thread"), str) else None
+    return FormSubmitted(
+        delivery_id=f"view:{view['id']}:{view.get('hash', '')}",
+        actor=Actor(platform=Platform.SLACK, user_id=user["id"], display_name=user.get("name", "")),
+        conversation=Conversation(platform=Platform.SLACK, id=channel or user["id"],
+                                  kind=_kind_of(channel) if channel else ConversationKind.DM,
+                                  thread_id=thread if channel else None),
+        form=view.get("callback_id", ""), fields=fields, subject_id=_number(meta.get("subject")),
+        version=_number(meta.get("version")))

@@ -11,6 +11,7 @@ import html
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -423,6 +424,52 @@ class Colleague:
             await asyncio.sleep(0.002)
             await d._post(card_event_xml("zhao", key, "RC", card["task_id"]))
 
+    async def texts(self) -> list[str]:
+        """What the bot wrote to them alone (in their DM with it)."""
+        d = self.driver
+        if isinstance(d, ConsoleDriver):
+            return [html.unescape(m["html"]) for m in await messages(d.client, "zhao")
+                    if m["conversation"] == "zhao" and m["bot"] and not m["card"]]
+        if isinstance(d, SlackDriver):
+            return d.world.texts_to("D0ZHAO") + d.world.texts_to("D0ZHAO", "chat.postEphemeral")
+        if isinstance(d, DingTalkDriver):
+            return d.world.fake.texts_to_user("staff-zhao") + d.world.fake.hook_texts("staff-zhao")
+        return [b["text"]["content"] for p, _q, b in d.fake.calls
+                if p == "message/send" and b.get("touser") == "zhao" and b["msgtype"] == "text"]
+
+    async def answers_by_form(self, text: str) -> None:
+        """Presses Answer and answers: in the form where the platform has one (Slack's modal, the console's form),
+        else with the reply the press says to send (WeCom and DingTalk bots have no forms)."""
+        d = self.driver
+        if isinstance(d, ConsoleDriver):
+            await eventually(lambda: settled(d.app))
+            card = [m for m in await messages(d.client, "zhao") if m["conversation"] == "zhao" and m["card"]][-1]
+            control = re.search(r'data-action="(tb:request:answer:\d+:\d+)"', card["html"]).group(1)
+            answer = await (await d.client.post("/console/api/press", json={
+                "as": "zhao", "conversation": "zhao", "ref": card["ref"], "action": control})).json()
+            shown = answer["form"]["html"]
+            assert "请核对发票金额" in shown and 'name="answer"' in shown
+            subject, version = re.search(r'data-subject="(\d+)" data-version="(\d+)"', shown).groups()
+            response = await d.client.post("/console/api/form", json={
+                "as": "zhao", "conversation": "zhao", "form": answer["form"]["kind"], "subject": int(subject),
+                "version": int(version), "fields": {"answer": text, "attachment": ""}, "id": "answer-1"})
+            assert response.status == 200
+            return
+        if isinstance(d, SlackDriver):
+            await self.press("answer")
+            [opened] = await eventually(lambda: d.world.fake.of("views.open"))
+            view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+            payload = {"type": "view_submission", "user": {"id": "U0ZHAO", "name": "zhao"}, "team": {"id": "T0OURS"},
+                       "view": {**view, "id": "V1", "hash": "h1", "state": {"values": {
+                           "answer": {"value": {"type": "plain_text_input", "value": text}}}}}}
+            response = await d.world.post(f"payload={quote(json.dumps(payload))}", "application/x-www-form-urlencoded")
+            assert response.status == 200 and not (await response.read())
+            return
+        await self.press("answer")
+        told = await eventually(lambda: _having(self.texts(), "R-000001 <内容>"))
+        assert "工单 答复" in told, told  # the reply that does what the form does
+        await self.says(f"工单 答复 R-000001 {text}")
+
     async def says(self, text: str) -> None:
         """Writes to the bot in their DM (the answer to the request open for them)."""
         d = self.driver
@@ -464,6 +511,30 @@ async def test_asking_finance_story(driver):
     async with driver.app[SERVICES].store.unit() as uow:
         steps = [e.detail["event"] for e in await uow.timeline(1) if e.kind == "request"]
     assert steps == ["asked", "accepted", "answered"]
+
+
+async def test_answering_finance_by_form_story(driver):
+    """Agent asks Finance → the colleague presses Answer: a form on Slack and the console, the reply it describes on
+    WeCom and DingTalk → the answer on the ticket's timeline, the card answered, the ticket back in progress."""
+    finance = Colleague(driver)
+    await driver.customer_says("发票金额不对")
+    await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
+    await eventually(lambda: _contains(driver.card_text(), "T-000001"))
+    await driver.press("claim")
+    await eventually(lambda: _contains(driver.card_text(), "处理中"))
+    await driver.command("ask T-000001 @finance 请核对发票金额 截止 2h")
+    await eventually(lambda: _contains(finance.card_text(), "R-000001"))
+    await eventually(lambda: _contains(driver.card_text(), "等待同事"))
+
+    await finance.answers_by_form("金额无误，可以退款")
+    await eventually(lambda: _contains(finance.card_text(), "已答复"))
+    await eventually(lambda: _contains(driver.card_text(), "处理中"))
+    async with driver.app[SERVICES].store.unit() as uow:
+        steps = [(e.detail["event"], e.text) for e in await uow.timeline(1) if e.kind == "request"]
+    assert steps == [("asked", "请核对发票金额"), ("answered", "金额无误，可以退款")]
+    assert not [t for t in await driver.customer_texts() if "金额无误" in t], "the colleague's answer stays internal"
+
+
 async def test_knowledge_base_story(driver):
     """Search the knowledge base, send an article to the customer (their first answer), save the solved ticket."""
     from bot.kb import ArticleDraft, ArticleVisibility
@@ -492,6 +563,73 @@ async def test_knowledge_base_story(driver):
         draft = await uow.kb.get_article(2)
     assert ticket.first_response_at is not None and reply.detail == {"article": "KB-1"}
     assert draft.problem == "发票抬头写错了，能重新开吗" and draft.source_tickets == (1,)
+
+
+async def _edit_draft_title(driver, title: str) -> None:
+    """The agent presses Edit on the draft's card and changes its title: in the form where the platform has one,
+    else with the command the press answers with."""
+    await eventually(lambda: settled(driver.app))
+    if isinstance(driver, ConsoleDriver):
+        cards = [m for m in await messages(driver.client, "alice") if m["card"] and "tb:article:edit" in m["html"]]
+        control = re.search(r'data-action="(tb:article:edit:\d+:\d+)"', cards[-1]["html"]).group(1)
+        answer = await (await driver.client.post("/console/api/press", json={
+            "as": "alice", "conversation": "triage", "ref": cards[-1]["ref"], "action": control})).json()
+        shown = answer["form"]["html"]
+        assert 'value="发票抬头写错了，能重新开吗"' in shown and 'name="visibility"' in shown  # prefilled
+        subject, version = re.search(r'data-subject="(\d+)" data-version="(\d+)"', shown).groups()
+        response = await driver.client.post("/console/api/form", json={
+            "as": "alice", "conversation": "triage", "form": "article_edit", "subject": int(subject),
+            "version": int(version), "fields": {"title": title, "visibility": "internal"}})
+        assert response.status == 200
+        return
+    if isinstance(driver, SlackDriver):
+        card = [c for c in driver.world.triage_cards() if "tb:article:edit" in card_text(c)][-1]
+        await driver.world.press("U0ALICE", card, action_id(card, "edit"))
+        [opened] = await eventually(lambda: driver.world.fake.of("views.open"))
+        view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+        values = {"title": {"value": {"type": "plain_text_input", "value": title}},
+                  "visibility": {"value": {"type": "static_select", "selected_option": {"value": "internal"}}}}
+        payload = {"type": "view_submission", "user": {"id": "U0ALICE", "name": "alice"}, "team": {"id": "T0OURS"},
+                   "view": {**view, "id": "V9", "hash": "h9", "state": {"values": values}}}
+        assert (await driver.world.post(f"payload={quote(json.dumps(payload))}",
+                                        "application/x-www-form-urlencoded")).status == 200
+        return
+    if isinstance(driver, WeComDriver):
+        card = [b["template_card"] for _p, b in driver.fake.cards(driver.AGENT) if "tb:article:edit" in json.dumps(b)][-1]
+        key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[2] == "edit")
+        await asyncio.sleep(0.002)
+        await driver._post(card_event_xml(driver.AGENT, key, "RC", card["task_id"]))
+    else:
+        card = [c for c in driver.world.fake.cards_in(TRIAGE) if "tb:article:edit" in dingtalk_card_text(c)][-1]
+        response = await driver.world.post(driver.world.card_callback(driver.AGENT, card, control_id(card, "edit")))
+        assert response.status == 200
+    told = await eventually(lambda: _having(driver.agent_texts(), "工单 知识库 编辑 KB-"))
+    assert "标题|问题|解决方案" in told, told
+    await driver.command(f"知识库 编辑 KB-2 标题 {title}")
+
+
+async def test_knowledge_base_draft_edit_story(driver):
+    """Resolve → save the ticket as a draft → its card's Edit: a form on Slack and the console (prefilled), the
+    command it names on WeCom and DingTalk → a new version, the card showing it."""
+    from bot.kb import ArticleDraft
+
+    async with driver.app[SERVICES].store.unit() as uow:  # so the draft is KB-2 on every platform
+        await uow.kb.add_article(ArticleDraft(title="一篇旧文章"), author="lin")
+    await driver.customer_says("发票抬头写错了，能重新开吗")
+    await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
+    await driver.command("resolve T-000001 已换开")
+    await eventually(lambda: _having(driver.customer_texts(), "已换开"))
+    await driver.command("kb save T-000001")
+    await eventually(lambda: _having(driver.agent_texts(), "KB-2"))
+
+    await _edit_draft_title(driver, "发票抬头错了怎么换开")
+    async def saved():
+        async with driver.app[SERVICES].store.unit() as uow:
+            article = await uow.kb.get_article(2)
+        return article if article.version == 2 else None
+    article = await eventually(saved)
+    assert article.title == "发票抬头错了怎么换开" and article.solution.startswith("已换开")
+    assert article.problem == "发票抬头写错了，能重新开吗", "what the edit left alone stays"
 
 
 class SurveyCustomer:

@@ -241,7 +241,9 @@ function messageElement(m, echo) {
   }
   for (const control of echo ? [] : body.querySelectorAll("[data-action]")) {
     const fire = (value) => api("/console/api/press", { as: state.me.user_id, conversation: m.conversation,
-      ref: m.ref, action: control.dataset.action, value, id: uid() }).then(poll).catch(alert);
+      ref: m.ref, action: control.dataset.action, value, id: uid() })
+      .then((answer) => { if (answer.form) showForm(answer.form, { conversation: m.conversation, thread: m.thread }); poll(); })
+      .catch(alert);
     if (control.tagName === "SELECT") control.onchange = () => fire(control.value);
     else control.onclick = () => fire(null);
   }
