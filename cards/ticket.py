@@ -149,8 +149,8 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
     if shown:
         # After the assignee: WeCom shows six rows, and the articles matter more there than the department.
         at = next(i for i, f in enumerate(fields) if f.label == t._("Assignee")) + 1
-        lines = [f"{s.number} {s.title}" for s in shown]
-        lines = [t._("{article} (sent)", article=line) if s.sent else line for s, line in zip(shown, lines)]
+        lines = [t._("{article} (sent)", article=f"{s.number} {s.title}") if s.sent else f"{s.number} {s.title}"
+                 for s in shown]
         fields.insert(at, Field(t._("Similar articles"), " · ".join(lines)))
     allowed = set(allowed_actions(ticket.status))
     subject = Subject.ticket(ticket.id or 0)
