@@ -149,8 +149,10 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
     if shown:
         # After the assignee: WeCom shows six rows, and the articles matter more there than the department.
         at = next(i for i, f in enumerate(fields) if f.label == t._("Assignee")) + 1
-        lines = [t._("{article} (sent)", article=f"{s.number} {s.title}") if s.sent else f"{s.number} {s.title}"
-                 for s in shown]
+        lines = []
+        for suggestion in shown:
+            line = f"{suggestion.number} {suggestion.title}"
+            lines.append(t._("{article} (sent)", article=line) if suggestion.sent else line)
         fields.insert(at, Field(t._("Similar articles"), " · ".join(lines)))
     allowed = set(allowed_actions(ticket.status))
     subject = Subject.ticket(ticket.id or 0)
