@@ -49,17 +49,18 @@ def offer_card(view: OfferView, t) -> Card:
     fields = [Field(f"{rank}. {article.number} {article.title}", fit_text(article.solution or article.problem, EXCERPT))
               for rank, article in enumerate(view.articles, start=1)]
     buttons: tuple[Button, ...] = ()
-    footer = None
+    # The answer is a field, not the footer: every surface shows fields (WeCom's template card has no footer).
     if offer.answer is None:
         buttons = (Button(t._("This solved it"), actions.encode(offer.subject, SOLVED, 1), "primary"),
                    Button(t._("I still need help"), actions.encode(offer.subject, HELP, 1)))
         # A field, not the footer: every surface shows fields, even where buttons are dropped.
         fields.append(Field(t._("Or reply with a number"), answers_hint(t)))
     elif offer.answer is OfferAnswer.SOLVED:
-        footer = t._("Glad it helped: {number} is resolved. Just write here if you need anything else.",
-                     number=ticket.number)
+        fields.insert(0, Field(t._("Your answer"), t._(
+            "Glad it helped: {number} is resolved. Just write here if you need anything else.", number=ticket.number)))
     else:
-        footer = t._("Our team has your ticket {number} and will answer you here.", number=ticket.number)
+        fields.insert(0, Field(t._("Your answer"), t._("Our team has your ticket {number} and will answer you here.",
+                                                       number=ticket.number)))
     return Card(title=t._("These articles may help"), subtitle=f"{ticket.number} · {ticket.title}",
-                fields=tuple(fields), actions=buttons, footer=footer, subject=offer.subject, version=1,
+                fields=tuple(fields), actions=buttons, subject=offer.subject, version=1,
                 language=t.language)

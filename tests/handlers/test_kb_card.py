@@ -136,7 +136,7 @@ async def test_self_service_solved_press_resolves_the_ticket_as_deflected(store,
     [resolved] = [e for e in await bot.timeline(1) if e.kind == "status" and e.after == "resolved"]
     assert resolved.detail == {"deflected": "KB-1"} and resolved.actor == "kb"
     [offer] = _offers(bot, "wang-store")
-    assert not offer.card.actions and "T-000001" in offer.card.footer, "the card says it helped, no more buttons"
+    assert not offer.card.actions and "T-000001" in offer.card.fields[0].value, "the card says it helped, no more buttons"
     async with store.snapshot() as view:
         assert (await view.kb.get_article(1)).helpful == 1
         assert (await view.kb_offers().of_ticket(1)).answer is OfferAnswer.SOLVED
@@ -180,7 +180,7 @@ async def test_still_need_help_press_goes_on_with_the_articles_noted(store, cloc
     noted = [e for e in await bot.timeline(1) if e.kind == "kb_offer"]
     assert [e.detail for e in noted] == [{"kb_offer": "KB-1"}, {"kb_offer": "KB-1", "answer": "help"}]
     [offer] = _offers(bot, "wang-store")
-    assert not offer.card.actions and "T-000001" in offer.card.footer
+    assert not offer.card.actions and "T-000001" in offer.card.fields[0].value
     async with store.snapshot() as view:
         assert (await view.kb.get_article(1)).not_helpful == 1
     await bot.say("wang-store", "1")
