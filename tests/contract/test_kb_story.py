@@ -14,17 +14,18 @@ import html
 import json
 import re
 
+import pytest
+
 from bot.app import SERVICES
 from bot.kb import ArticleDraft, ArticleVisibility
 from bot.kpis import Scope, as_json, parse_period
-from tests.contract.test_stories import (  # noqa: F401  (driver: the fixture of every platform)
+from tests.contract.test_stories import (
     ConsoleDriver,
     DingTalkDriver,
     SlackDriver,
     WeComDriver,
     _contains,
     _having,
-    driver,
     eventually,
     settled,
 )
@@ -33,6 +34,18 @@ from tests.platforms.slack_world import action_id, card_text
 from tests.platforms.wecom_world import card_event_xml
 
 QUESTION = "发票抬头写错了，能重新开吗"
+
+
+@pytest.fixture(params=["console", "slack", "wecom", "dingtalk"])
+def platform(request):
+    """The story's driver on each platform (as test_stories' `driver`)."""
+    if request.param == "console":
+        return ConsoleDriver(request.getfixturevalue("console"))
+    if request.param == "slack":
+        return SlackDriver(request.getfixturevalue("slack"))
+    if request.param == "dingtalk":
+        return DingTalkDriver(request.getfixturevalue("dingtalk"))
+    return WeComDriver(*request.getfixturevalue("wecom"))
 TITLE = "这些文章可能有帮助"  # the offer card's title in the customer's language
 
 
@@ -109,7 +122,8 @@ async def _ticket(app, ticket_id: int = 1):
         return await uow.get_ticket(ticket_id), await uow.timeline(ticket_id)
 
 
-async def test_a_suggestion_on_the_triage_card_is_sent_to_the_customer(driver):
+async def test_a_suggestion_on_the_triage_card_is_sent_to_the_customer(platform):
+    driver = platform
     await _article(driver.app)
     await driver.customer_says(QUESTION)
     await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
@@ -126,7 +140,8 @@ async def test_a_suggestion_on_the_triage_card_is_sent_to_the_customer(driver):
     assert [e.detail for e in timeline if e.kind == "reply"] == [{"article": "KB-1"}]
 
 
-async def test_self_service_solved_resolves_as_deflected_and_counts(driver):
+async def test_self_service_solved_resolves_as_deflected_and_counts(platform):
+    driver = platform
     await _article(driver.app)
     _self_service_on(driver.app)
     customer = OfferCustomer(driver)
@@ -152,7 +167,8 @@ async def test_self_service_solved_resolves_as_deflected_and_counts(driver):
     assert (figures["deflected"], figures["offered"], figures["deflection_pct"]) == (1, 1, 100.0)
 
 
-async def test_self_service_still_need_help_goes_on(driver):
+async def test_self_service_still_need_help_goes_on(platform):
+    driver = platform
     await _article(driver.app)
     _self_service_on(driver.app)
     customer = OfferCustomer(driver)
