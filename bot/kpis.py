@@ -273,6 +273,10 @@ class Report:
     reopen_rate: Share = Share(0, 0)
     csat_avg: float | None = None  # the average 1–5 score of the answers given; "—" until there is one
     csat_response: Share = Share(0, 0)  # surveys answered / surveys sent in the period
+    # Self-service: tickets whose customer said an offered article solved it, of the new tickets of the period
+    # (offers are made as a ticket comes in); and how many were offered articles at all.
+    deflection: Share = Share(0, 0)
+    offered: int = 0
     by_category: tuple[tuple[str, int], ...] = ()
     by_module: tuple[tuple[str, int], ...] = ()
     by_customer: tuple[tuple[str, int], ...] = ()
@@ -298,7 +302,8 @@ def as_json(report: Report) -> dict:
         "ttr_median_s": report.ttr.median, "ttr_p90_s": report.ttr.p90,
         "sla_response_pct": report.sla_response.pct, "sla_resolution_pct": report.sla_resolution.pct,
         "fcr_pct": report.fcr.pct, "reopen_pct": report.reopen_rate.pct, "csat_avg": report.csat_avg,
-        "csat_response_pct": report.csat_response.pct, "breached_count": report.breached_count,
+        "csat_response_pct": report.csat_response.pct, "deflected": report.deflection.part,
+        "deflection_pct": report.deflection.pct, "offered": report.offered, "breached_count": report.breached_count,
         "breached": [{"id": b.id, "title": b.title, "assignee": b.assignee, "priority": b.priority.value,
                       "clock": b.clock, "due": b.due.isoformat()} for b in report.breached],
         "at_risk_count": report.at_risk_count,

@@ -16,6 +16,7 @@ class SubjectKind(StrEnum):
     SURVEY = "survey"  # a CSAT survey sent to a ticket's customer on resolve (bot/csat.py)
     ATTACHMENT = "attachment"  # not a card: a file the outbox sends (loaded like a subject)
     ARTICLE = "article"  # a knowledge-base article (bot/kb.py)
+    KB_OFFER = "kb_offer"  # public articles offered to a ticket's customer, with Solved / Still need help (bot/kb_card.py)
 
 
 @dataclass(frozen=True)

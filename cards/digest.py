@@ -103,6 +103,9 @@ def rows(figures: Figures, t) -> list[tuple[str, str]]:
         (t._("First-contact resolution"), percent(r.fcr)),
         (t._("Reopen rate"), percent(r.reopen_rate)),
         (t._("CSAT"), csat),
+        # Of the new tickets, those self-service solved; "—" while no customer was offered articles.
+        (t._("Deflection rate"), DASH if not r.offered else t._(
+            "{share} · {offered} offered", share=percent(r.deflection), offered=r.offered)),
     ]
 
 

@@ -19,6 +19,7 @@ from bot.i18n.labels import (
     status_label,
     tier_label,
 )
+from bot.kb_card import Suggestion
 from bot.ports import Clock
 from bot.requests import Request
 from bot.sla import SlaPolicy
@@ -33,6 +34,7 @@ from cards.survey import score_text
 # Staff see these actions on the card, when the lifecycle allows them; the rest are commands.
 _BUTTONS = (Action.CLAIM, Action.RESOLVE, Action.CLOSE, Action.REOPEN)
 SAVE_TO_KB = "save"  # an article press: draft an article from the ticket named in its variant
+SEND_ARTICLE = "send"  # an article press: send the article to the customer of the ticket named in its variant
 _SELECTS = (Action.ASSIGN, Action.PRIORITY, Action.CATEGORY)
 _STYLE = {Action.CLAIM: "primary", Action.RESOLVE: "primary", Action.CLOSE: "danger"}
 
@@ -44,6 +46,13 @@ def offers_claim(ticket: Ticket) -> bool:
     has nothing to claim (a lead hands it on with the assignee choice instead).
     """
     return ticket.assignee is None or ticket.status is not Status.IN_PROGRESS
+
+
+def _suggested(ticket: Ticket, viewer: str, suggestions: Sequence[Suggestion]) -> tuple[Suggestion, ...]:
+    """The suggestions staff see: while the ticket is being worked on (a finished one needs none)."""
+    if viewer == CUSTOMER_VIEW or ticket.status in (Status.RESOLVED, Status.CLOSED):
+        return ()
+    return tuple(suggestions)
 
 
 def _name(directory: Directory, key: str | None) -> str:
@@ -77,6 +86,7 @@ class TicketView:
     ticket: Ticket
     requests: tuple[Request, ...] = ()
     survey: Survey | None = None  # the customer's latest answered CSAT survey
+    suggestions: tuple[Suggestion, ...] = ()  # related articles found when the ticket came in
 
     @property
     def subject(self) -> Subject:
@@ -93,12 +103,14 @@ class TicketCards:
     def build(self, view: TicketView, viewer: str, language: str) -> Card:
         """The card of a ticket (with its open requests) for `viewer` in `language`."""
         return ticket_card(view.ticket, viewer=viewer, directory=self.directory, categories=self.categories,
-                           t=translator(language), policy=self.policy, now=self.clock.now(), requests=view.requests, survey=view.survey)
+                           t=translator(language), policy=self.policy, now=self.clock.now(), requests=view.requests, survey=view.survey,
+                           suggestions=view.suggestions)
 
 
 def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories: list[str], t,
                 policy: SlaPolicy | None = None, now: datetime | None = None,
-                requests: Sequence[Request] = (), survey: Survey | None = None) -> Card:
+                requests: Sequence[Request] = (), survey: Survey | None = None,
+                suggestions: Sequence[Suggestion] = ()) -> Card:
     """The card for `ticket` as `viewer` (staff or customer) should see it, in `t`'s language, its clock at `now`."""
     state = policy.state(ticket, now) if policy is not None and now is not None else None
     clock_badge = badge(state, ticket, t) if state is not None else None
@@ -133,6 +145,15 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
         rating = score_text(survey, t) + (f" “{survey.comment}”" if survey.comment else "")
         fields.insert(fields.index(next(f for f in fields if f.label == t._("Status"))) + 1,
                       Field(t._("Satisfaction"), rating))
+    shown = _suggested(ticket, viewer, suggestions)
+    if shown:
+        # After the assignee: WeCom shows six rows, and the articles matter more there than the department.
+        at = next(i for i, f in enumerate(fields) if f.label == t._("Assignee")) + 1
+        lines = []
+        for suggestion in shown:
+            line = f"{suggestion.number} {suggestion.title}"
+            lines.append(t._("{article} (sent)", article=line) if suggestion.sent else line)
+        fields.insert(at, Field(t._("Similar articles"), " · ".join(lines)))
     allowed = set(allowed_actions(ticket.status))
     subject = Subject.ticket(ticket.id or 0)
     controls: list[Button | Select] = []
@@ -149,6 +170,12 @@ def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories
             # The knowledge base's press (kind article, the ticket in the variant): handlers/kb_presses.py.
             controls.append(Button(t._("Save to knowledge base"), actions.encode(
                 Subject(SubjectKind.ARTICLE, 0), SAVE_TO_KB, ticket.version, str(ticket.id or 0))))
+        for suggestion in shown:
+            if not suggestion.sent:
+                # The knowledge base's press (kind article, the ticket in the variant): handlers/kb_presses.py.
+                controls.append(Button(t._("Send {article}", article=suggestion.number), actions.encode(
+                    Subject(SubjectKind.ARTICLE, suggestion.article_id), SEND_ARTICLE, ticket.version,
+                    str(ticket.id or 0))))
         for action in _SELECTS:
             if action not in allowed:
                 continue

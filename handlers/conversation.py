@@ -9,7 +9,7 @@ from bot.events import ConversationKind
 from bot.ports import Outgoing, OutgoingKind, UnitOfWork
 from bot.tickets import Action, Status, Ticket, TimelineKind, Visibility
 from cards.ticket import STAFF_VIEW
-from handlers import attachments, changes, kb_intake, lifecycle, survey
+from handlers import attachments, changes, kb_intake, kb_offer, lifecycle, survey
 from handlers.intake import Intake, open_ticket, title_from_message, triage_target
 from handlers.turn import Turn
 
@@ -46,7 +46,7 @@ async def customer_message(turn: Turn, text: str, taken: Taken = attachments.NOT
         await kb_intake.after_intake(turn, saved)  # articles for it, once the ticket is saved and announced
         _wake(turn)
         return
-    if not (taken.stored or taken.refused) and await kb_intake.answer_to_offer(turn, ticket, text):
+    if not (taken.stored or taken.refused) and await kb_offer.answer_to_offer(turn, ticket, text):
         return
     await lifecycle.change_ticket(turn, ticket.id, _customer_said(turn, text, taken))
 

@@ -177,6 +177,10 @@ async def send(turn: Turn, ticket_id: int, article_id: int) -> None:
     def build(ticket: Ticket):
         change = reply(ticket)
         change.detail = {"article": article.number}  # the timeline records which article answered
+
+        async def sent(uow, saved: Ticket) -> None:  # the triage card shows it sent (if it was suggested there)
+            await uow.kb_suggestions().mark_sent(saved.id, article.id, turn.ctx.clock.now())
+        change.followups.append(sent)
         return change
     await lifecycle.change_ticket(turn, ticket_id, build)
 

@@ -7,11 +7,11 @@ from bot.events import ButtonPressed
 from bot.tickets import MAX_TICKET_ID
 from cards import actions
 from cards.article import EDIT
-from cards.ticket import SAVE_TO_KB
+from cards.ticket import SAVE_TO_KB, SEND_ARTICLE
 from handlers import form_article, kb
 from handlers.turn import Turn
 
-SEND = "send"  # send article <subject id> to the customer of the ticket in the variant
+SEND = SEND_ARTICLE  # send article <subject id> to the customer of the ticket in the variant (the triage card's)
 
 
 def _ticket_of(ref: actions.ActionRef) -> int | None:

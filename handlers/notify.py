@@ -29,6 +29,22 @@ async def refresh_cards(uow: PlacementSink, thing: HasSubject) -> None:
     await update_cards(uow, thing, await uow.placements(thing.subject))
 
 
+class PostsOnTheWay(PlacementSink, Protocol):
+    """A unit of work that also sees the card posts not sent yet."""
+
+    async def unsent_card_posts(self, subject: Subject) -> list[Outgoing]: ...
+
+
+async def refresh_cards_on_the_way(uow: PostsOnTheWay, thing: HasSubject) -> None:
+    """refresh_cards, and also the copies still being posted: a change made right after a card was enqueued (work
+    done beside the ticket's, e.g. its suggested articles) may miss a card the dispatcher is drawing now. Such a
+    copy gets a refresh that names no placement; the dispatcher sends it after the post, to wherever it landed."""
+    await refresh_cards(uow, thing)
+    for post in await uow.unsent_card_posts(thing.subject):
+        await uow.enqueue(Outgoing(OutgoingKind.CARD_UPDATE, post.target, subject=thing.subject,
+                                   viewer_role=post.viewer_role, language=post.language))
+
+
 async def update_cards(out: MessageSink, thing: HasSubject, placements: Sequence[CardPlacement]) -> None:
     """Re-render the copies of the thing's card at `placements` (already loaded)."""
     for placement in placements:

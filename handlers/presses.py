@@ -15,6 +15,7 @@ from bot.subjects import Subject, SubjectKind
 from cards import actions
 from handlers import conversation, requests
 from handlers.alerts import press_alert
+from handlers.kb_offer import press_offer
 from handlers.kb_presses import press_article
 from handlers.request_presses import press_request, reply_under_request
 from handlers.survey import press_survey
@@ -56,7 +57,8 @@ async def _ticket_reply(turn: Turn, subject: Subject, text: str) -> bool:
 HANDLERS: dict[SubjectKind, SubjectHandlers] = {
     SubjectKind.TICKET: SubjectHandlers(press=press_ticket, reply=_ticket_reply),
     SubjectKind.REQUEST: SubjectHandlers(press=press_request, reply=reply_under_request),
-    SubjectKind.ARTICLE: SubjectHandlers(press=press_article),
+    SubjectKind.ARTICLE: SubjectHandlers(press=press_article),  # Save to knowledge base, Send (triage card)
+    SubjectKind.KB_OFFER: SubjectHandlers(press=press_offer),  # the customer's answer; typed ones: conversation
     SubjectKind.SURVEY: SubjectHandlers(press=press_survey),  # the customer's answer; typed numbers: conversation
     SubjectKind.ALERT: SubjectHandlers(press=press_alert),  # Acknowledge (staff only)
 }

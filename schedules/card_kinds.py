@@ -13,6 +13,7 @@ from bot.subjects import SubjectKind
 from cards.alert import AlertCards
 from cards.article import ArticleCards
 from cards.digest import DigestCards
+from cards.kb_offer import OfferCards, OfferView
 from cards.request import RequestCards, RequestView
 from cards.survey import SurveyCards, SurveyView
 from cards.ticket import TicketCards, TicketView
@@ -25,7 +26,9 @@ async def _load_tickets(uow: UnitOfWork, ids: Sequence[int]):
     tickets = await uow.get_tickets(ids)
     asked = await uow.open_requests_of(list(tickets))
     rated = await uow.surveys().latest_of_tickets(list(tickets))  # the customer's rating, shown to staff
-    return {ticket_id: TicketView(ticket, tuple(asked.get(ticket_id, ())), rated.get(ticket_id))
+    similar = await uow.kb_suggestions().of_tickets(list(tickets))  # articles to send, on the triage card
+    return {ticket_id: TicketView(ticket, tuple(asked.get(ticket_id, ())), rated.get(ticket_id),
+                                  tuple(similar.get(ticket_id, ())))
             for ticket_id, ticket in tickets.items()}
 
 
@@ -69,6 +72,19 @@ async def _load_articles(uow, ids: Sequence[int]):
     return {article_id: article for article_id in ids if (article := await uow.kb.get_article(article_id)) is not None}
 
 
+async def _load_offers(uow, ids: Sequence[int]):
+    """Offers with their tickets and the articles offered (as they read now)."""
+    offers = await uow.kb_offers().load(ids)
+    tickets = await uow.get_tickets(sorted({offer.ticket_id for offer in offers.values()}))
+    views = {}
+    for offer_id, offer in offers.items():
+        articles = [article for article_id in offer.article_ids
+                    if (article := await uow.kb.get_article(article_id)) is not None]
+        if offer.ticket_id in tickets:
+            views[offer_id] = OfferView(offer, tickets[offer.ticket_id], tuple(articles))
+    return views
+
+
 def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | None,
                clock: Clock, content: ContentStore | None = None) -> dict[SubjectKind, CardKind]:
     """One entry per kind of subject with a card; a new kind adds its loader and card builder here (and the files
@@ -83,7 +99,8 @@ def card_kinds(*, directory: Directory, config: AppConfig, policy: SlaPolicy | N
              SubjectKind.SURVEY: CardKind(load=_load_surveys, build=SurveyCards(
                  clock=clock, change_minutes=config.csat.change_minutes).build),
              SubjectKind.ALERT: CardKind(load=_load_alerts, build=AlertCards(
-                 directory=directory, timezone=config.business_hours.timezone).build)}
+                 directory=directory, timezone=config.business_hours.timezone).build),
+             SubjectKind.KB_OFFER: CardKind(load=_load_offers, build=OfferCards().build)}
     if content is not None:
         kinds[SubjectKind.ATTACHMENT] = file_kind(content)
     return kinds

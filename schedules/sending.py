@@ -150,14 +150,31 @@ class Sender:
         card = await self._card(messenger, item, loaded)
         if message.kind is OutgoingKind.CARD:
             return await messenger.post(message.target, card=card, **tagged)
+        if message.placement_id is None:
+            return await self._update_where_posted(messenger, item, loaded, card)
         placement = loaded.placements.get(message.placement_id)
         if placement is None:
             raise SendError(f"card placement {message.placement_id} is gone", permanent=True)
+        return await self._update(messenger, placement, loaded, card)
+
+    async def _update(self, messenger: Messenger, placement: CardPlacement, loaded: Loaded, card: Card) -> str:
         new_ref = await messenger.update(placement.target, placement.message_ref, card)
         if new_ref and new_ref != placement.message_ref:
             await self.store.update_placement_ref(placement.id, new_ref)
             loaded.placements[placement.id] = dataclasses.replace(placement, message_ref=new_ref)
         return new_ref or placement.message_ref
+
+    async def _update_where_posted(self, messenger: Messenger, item: OutboxItem, loaded: Loaded,
+                                   card: Card) -> str | None:
+        """A refresh asked for while the card's post was still on its way (no placement to name yet): every copy
+        of the subject's card in this conversation as read now. None found: the post was drawn in this very
+        batch, after the change, so there is nothing to refresh."""
+        target = item.message.target
+        ref = None
+        for placement in [p for p in loaded.placements.values() if p.subject == item.message.subject
+                          and p.target.platform == target.platform and p.target.id == target.id]:
+            ref = await self._update(messenger, placement, loaded, card)
+        return ref
 
     async def _card(self, messenger: Messenger, item: OutboxItem, loaded: Loaded) -> Card:
         """The subject's card as stored now, with its image uploaded to the platform first."""

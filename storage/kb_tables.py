@@ -87,3 +87,33 @@ def in_orm_models(name: str | None, type_: str, parent_names: dict) -> bool:
     if type_ == "index":
         return name != SEARCH_INDEX
     return True
+
+
+class SuggestionRow(Base):
+    """An article suggested on a ticket's triage card (rank 1 is the best), and when it was sent to the customer."""
+
+    __tablename__ = "kb_suggestions"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id"))
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class OfferRow(Base):
+    """Public articles offered to a ticket's customer (one offer per ticket), and their answer."""
+
+    __tablename__ = "kb_offers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    article_ids: Mapped[list[int]] = mapped_column(JSON)
+    requester_platform: Mapped[str] = mapped_column(String(16))
+    requester_user_id: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(16))
+    offered_at: Mapped[datetime] = mapped_column()
+    answer: Mapped[str | None] = mapped_column(String(8))
+    answered_at: Mapped[datetime | None] = mapped_column()
+
+    # The deflection KPI: offers made in a period and how many were answered "solved", from the index alone.
+    __table_args__ = (Index("ix_kb_offers_offered_at", "offered_at", "answer"),)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.kb_card import OfferAnswer
 from bot.kpis import (
     AGE_BUCKETS,
     AT_RISK_CAP,
@@ -31,6 +32,7 @@ from bot.kpis import (
 )
 from bot.tickets import Priority
 from storage.csat_tables import CsatRow
+from storage.kb_tables import OfferRow
 from storage.tables import OPEN_PREDICATE, REOPEN_PREDICATE, REPLY_PREDICATE, TicketRow, TimelineRow
 
 T = TicketRow
@@ -90,8 +92,10 @@ class SqlKpis:
                                             due_end, where)
         fcr, reopen_rate = await self._first_contact(start, end, where)
         csat_avg, csat_response = await self._csat(start, end, where)
+        offered, deflected = await self._deflection(start, end, where)
         return dataclasses.replace(
             counts, csat_avg=csat_avg, csat_response=csat_response,
+            deflection=Share(deflected, counts.new), offered=offered,
             frt=await self._spread(T.frt_seconds, _in(T.created_at, start, end), where),
             ttr=await self._spread(T.ttr_seconds, _in(T.resolved_at, start, end), where),
             sla_response=response, sla_resolution=resolution,
@@ -115,6 +119,16 @@ class SqlKpis:
         sent, answered = (await self.session.execute(scoped(select(func.count(), func.count(CsatRow.rated_at)).where(
             _in(CsatRow.asked_at, start, end))))).one()
         return (round(float(average), 2) if average is not None else None), Share(int(answered), int(sent))
+
+    async def _deflection(self, start: datetime, end: datetime, where: list) -> tuple[int, int]:
+        """Self-service offers made in the period and those answered "solved": a range of ix_kb_offers_offered_at,
+        which covers the answer (the tickets joined only for a scope)."""
+        query = select(func.count(), func.count(case((OfferRow.answer == OfferAnswer.SOLVED.value, 1)))).where(
+            _in(OfferRow.offered_at, start, end))
+        if where:
+            query = query.join(T, T.id == OfferRow.ticket_id).where(*where)
+        offered, deflected = (await self.session.execute(query)).one()
+        return int(offered), int(deflected)
 
     async def _reopened(self, start: datetime, end: datetime, where: list) -> int:
         """Reopen lines in the period (the partial index's own predicate, repeated so that it serves)."""

@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, text,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Conversation, Platform
-from bot.ports import AlreadyProcessed, CardPlacement, Clock, Outgoing, StaleTicket, TicketQuery
+from bot.ports import AlreadyProcessed, CardPlacement, Clock, Outgoing, OutgoingKind, StaleTicket, TicketQuery
 from bot.subjects import Subject, SubjectKind
 from bot.tickets import OPEN_STATUSES, Priority, Status, Ticket, TimelineEntry, Visibility
 from storage.alert_counts import SqlAlertCounts
@@ -18,17 +18,19 @@ from storage.alerts import SqlAlerts
 from storage.attachments import SqlAttachmentRecords
 from storage.db import insert_ignoring_conflicts
 from storage.digests import SqlDigestRuns
+from storage.kb_card import SqlKbOffers, SqlKbSuggestions
 from storage.kb_store import KbStore
 from storage.kpis import SqlKpis
 from storage.mapping import (
     outbox_values,
+    outgoing_from_row,
     placement_from_row,
     same_conversation,
     ticket_from_row,
     ticket_values,
     timeline_from_row,
 )
-from storage.outbox import fold_notices
+from storage.outbox import UNSENT, fold_notices
 from storage.queries import (
     at_risk_count,
     at_risk_paused,
@@ -105,6 +107,14 @@ class SqlUnitOfWork(SqlRequests):
     def alert_counts(self) -> SqlAlertCounts:
         """The aggregates the alert rules look at (bot.alerts.AlertCounts) inside this transaction."""
         return SqlAlertCounts(self.session)
+
+    def kb_suggestions(self) -> SqlKbSuggestions:
+        """Articles suggested on triage cards (bot.kb_card.KbSuggestions) inside this transaction."""
+        return SqlKbSuggestions(self.session)
+
+    def kb_offers(self) -> SqlKbOffers:
+        """Self-service offers to customers (bot.kb_card.KbOffers) inside this transaction."""
+        return SqlKbOffers(self.session)
 
     async def add_ticket(self, ticket: Ticket) -> Ticket:
         """Insert a new ticket; assigns its id, version 1 and (when unset) its timestamps."""
@@ -349,6 +359,14 @@ class SqlUnitOfWork(SqlRequests):
     async def enqueue_notices(self, messages: Sequence[Outgoing]) -> None:
         """enqueue_many, each notice folded into one of its subject still waiting for its conversation."""
         await self.enqueue_many(await fold_notices(self.session, messages))
+
+    async def unsent_card_posts(self, subject: Subject) -> list[Outgoing]:
+        """The subject's card posts not yet sent (waiting or on their way): read among the unsent rows only."""
+        rows = (await self.session.execute(select(OutboxRow).where(
+            OutboxRow.status.in_(UNSENT), OutboxRow.kind == OutgoingKind.CARD.value,
+            OutboxRow.subject_kind == subject.kind.value, OutboxRow.subject_id == subject.id)
+            .order_by(OutboxRow.id))).scalars()
+        return [outgoing_from_row(row) for row in rows]
 
     async def placements(self, subject: Subject) -> list[CardPlacement]:
         """Every place the subject's card was posted, oldest first."""

@@ -20,6 +20,7 @@ CORE = {
 CORE |= {"bot.kpis", "bot.digest_config"}  # the managers' figures (definitions, periods) and the digests' config
 CORE |= {"bot.csat"}  # CSAT surveys: what a survey is, its scales, its config
 CORE |= {"bot.alerts", "bot.config_alerts"}  # alerts: what one is, its once-only key, recipients, weeks; the rules
+CORE |= {"bot.kb_card"}  # articles suggested on a ticket and offered to its customer, and their ports
 PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "wechatpy", "dingtalk_stream", "alibabacloud_dingtalk", "aiohttp")
 # Third-party packages the core may lean on: validation, config parsing, holiday data, message catalogs.
 # (and the metrics client: counting is not a platform, and every room may count).

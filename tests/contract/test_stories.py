@@ -83,7 +83,7 @@ class ConsoleDriver(Driver):
 
     async def _press(self, verb, value=None):
         card = await self.card()
-        control = re.search(rf'data-action="(tb:ticket:{verb}:\d+:\d+)"', card["html"]).group(1)
+        control = re.search(rf'data-action="(tb:[a-z_]+:{verb}:\d+:\d+(?::\d+)?)"', card["html"]).group(1)
         await self.client.post("/console/api/press", json={"as": "alice", "conversation": "triage", "ref": card["ref"],
                                                            "action": control, "value": value})
 

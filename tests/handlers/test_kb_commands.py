@@ -155,60 +155,6 @@ async def _published(store, title: str, solution: str, *, public: bool = True) -
             visibility=ArticleVisibility.PUBLIC if public else ArticleVisibility.INTERNAL), author="lin")
 
 
-async def test_a_new_ticket_brings_similar_articles_to_the_triage_channel(store, clock):
-    await _published(store, "发票抬头开错了如何重开", "在订单页申请换开发票")
-    bot = Harness(store, clock)
-    await bot.say("wang-store", "发票抬头写错了")
-    triage = bot.texts("triage")
-    assert triage[-1].split("\n")[:2] == ["与 T-000001 相似：", "• KB-1 发票抬头开错了如何重开"]
-    assert "这些文章可能有帮助" not in "\n".join(bot.texts("wang-store", visible_to="wang-store")), \
-        "self-service is off by default"
-
-
-def _self_service(bot, **settings) -> None:
-    from bot.kb_config import SelfServiceConfig
-
-    kb = bot.config.kb.model_copy(update={"self_service": SelfServiceConfig(enabled=True, **settings)})
-    bot.ctx.config = bot.config = bot.config.model_copy(update={"kb": kb})
-
-
-async def test_self_service_solved_resolves_the_ticket_as_deflected(store, clock):
-    await _published(store, "发票抬头开错了如何重开", "在订单页申请换开发票")
-    await _published(store, "发票内部审批", "财务内部流程", public=False)
-    bot = Harness(store, clock)
-    _self_service(bot)
-    await bot.say("wang-store", "发票抬头写错了")
-    offer = bot.last_text("wang-store", visible_to="wang-store")
-    assert offer.startswith("这些文章可能有帮助：\n1. KB-1 发票抬头开错了如何重开")
-    assert "KB-2" not in offer, "internal articles are never offered to customers"
-    assert offer.endswith("仍需帮助请回复 2（转人工），工单 T-000001 会继续由我们的团队处理。")
-    await bot.say("wang-store", "已解决")
-    ticket = await bot.ticket(1)
-    assert ticket.status.value == "resolved"
-    [resolved] = [e for e in await bot.timeline(1) if e.kind == "status" and e.after == "resolved"]
-    assert resolved.detail == {"deflected": "KB-1"} and resolved.actor == "kb"
-    assert "T-000001" in bot.last_text("wang-store", visible_to="wang-store")
-    async with store.snapshot() as view:
-        assert (await view.kb.get_article(1)).helpful == 1
-
-
-async def test_self_service_still_need_help_goes_on_and_vips_get_a_person(store, clock):
-    await _published(store, "发票抬头开错了如何重开", "在订单页申请换开发票")
-    bot = Harness(store, clock)
-    _self_service(bot)
-    await bot.say("wang-store", "发票抬头写错了")
-    await bot.say("wang-store", "2")
-    ticket = await bot.ticket(1)
-    assert ticket.status.value != "resolved"
-    kinds = [e.kind for e in await bot.timeline(1)]
-    assert "kb_offer" in kinds and kinds[-1] == "customer_message", "the answer joins the ticket, offer noted"
-    async with store.snapshot() as view:
-        assert (await view.kb.get_article(1)).not_helpful == 1
-    await bot.say("acme-buyer", "发票抬头写错了")
-    assert not any("这些文章可能有帮助" in text for text in bot.texts("acme-buyer", visible_to="acme-buyer")), \
-        "VIP customers are answered by a person"
-
-
 async def test_a_draft_is_edited_by_command_and_keeps_its_history(store, clock):
     await _published(store, "Printer jams", "Open the back cover.")
     bot = Harness(store, clock)
