@@ -4,10 +4,8 @@ each fake platform API received (the console, Slack, WeCom, DingTalk)."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
-import re
 
 import pytest
 
@@ -17,13 +15,13 @@ from tests.contract.test_stories import (
     SlackDriver,
     WeComDriver,
     eventually,
-    settled,
+    press_in_dm,
 )
 from tests.platforms.console_world import messages
-from tests.platforms.dingtalk_world import TRIAGE, control_id
+from tests.platforms.dingtalk_world import TRIAGE
 from tests.platforms.dingtalk_world import card_text as dingtalk_card_text
-from tests.platforms.slack_world import action_id, card_text
-from tests.platforms.wecom_world import card_event_xml, text_xml
+from tests.platforms.slack_world import card_text
+from tests.platforms.wecom_world import text_xml
 
 
 class Director:
@@ -72,27 +70,7 @@ class Director:
                 if p == "message/send" and b.get("touser") == "zhou" and b["msgtype"] == "text"]
 
     async def acknowledges(self) -> None:
-        d = self.d
-        await eventually(lambda: settled(d.app))
-        if isinstance(d, ConsoleDriver):
-            card = [m for m in await messages(d.client, "zhou") if m["conversation"] == "zhou" and m["card"]][-1]
-            control = re.search(r'data-action="(tb:alert:ack:\d+:\d+)"', card["html"]).group(1)
-            await d.client.post("/console/api/press", json={"as": "zhou", "conversation": "zhou", "ref": card["ref"],
-                                                            "action": control})
-        elif isinstance(d, SlackDriver):
-            call = [c for c in d.world.fake.calls if c.status == 200 and c.method == "chat.postMessage"
-                    and c.args.get("channel") == "D0ZHOU" and c.args.get("blocks")][-1]
-            card = {"ts": d.world.fake.answer_ts(call), "channel": "D0ZHOU", "blocks": call.args["blocks"]}
-            await d.world.press("U0ZHOU", card, action_id(card, "ack"))
-        elif isinstance(d, DingTalkDriver):
-            card = d.world.fake.cards_to("staff-zhou")[-1]
-            response = await d.world.post(d.world.card_callback("staff-zhou", card, control_id(card, "ack")))
-            assert response.status == 200
-        else:
-            card = d.fake.cards("zhou")[-1][1]["template_card"]
-            key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[2] == "ack")
-            await asyncio.sleep(0.002)
-            await d._post(card_event_xml("zhou", key, "RC", card["task_id"]))
+        await press_in_dm(self.d, "zhou", "alert", "ack")
 
 
 @pytest.fixture(params=["console", "slack", "wecom", "dingtalk"])

@@ -9,11 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import html
-import json
-import re
-
 import pytest
 
 from bot.app import SERVICES
@@ -21,17 +16,14 @@ from bot.kb import ArticleDraft, ArticleVisibility
 from bot.kpis import Scope, as_json, parse_period
 from tests.contract.test_stories import (
     ConsoleDriver,
+    CustomerCards,
     DingTalkDriver,
     SlackDriver,
     WeComDriver,
     _contains,
     _having,
     eventually,
-    settled,
 )
-from tests.platforms.console_world import messages
-from tests.platforms.slack_world import action_id, card_text
-from tests.platforms.wecom_world import card_event_xml
 
 QUESTION = "发票抬头写错了，能重新开吗"
 
@@ -56,61 +48,23 @@ async def _article(app) -> None:
                                               visibility=ArticleVisibility.PUBLIC), author="lin")
 
 
-class OfferCustomer:
+class OfferCustomer(CustomerCards):
     """The story's customer and the articles offered to them: the card as they see it, their presses on it, their
     typed number where their surface shows no buttons."""
 
-    def __init__(self, driver):
-        self.driver = driver
-
-    async def _console_cards(self):
-        d = self.driver
-        return [m for m in await messages(d.client, "wang-store") if m["card"] and TITLE in m["html"]]
-
-    def _slack_cards(self):
-        return [c for c in self.driver.world.fake.calls if c.status == 200 and c.args.get("channel") == "D0CUST"
-                and c.method in ("chat.postMessage", "chat.update")
-                and TITLE in json.dumps(c.args, ensure_ascii=False)]
-
-    def _wecom_cards(self):
-        return [body["template_card"] for _path, body in self.driver.fake.cards("customer-w")
-                if TITLE in json.dumps(body, ensure_ascii=False)]
+    marker = TITLE
 
     async def offer_text(self) -> str:
         """The offer as the customer sees it now, '' before it came."""
-        d = self.driver
-        if isinstance(d, ConsoleDriver):
-            cards = await self._console_cards()
-            return html.unescape(cards[-1]["html"]) if cards else ""
-        if isinstance(d, SlackDriver):
-            cards = self._slack_cards()
-            return card_text(cards[-1].args) if cards else ""
-        if isinstance(d, WeComDriver):
-            cards = self._wecom_cards()
-            return json.dumps(cards[-1], ensure_ascii=False) if cards else ""
-        texts = await d.customer_texts()  # a DingTalk outsider: markdown, never updated
+        text = await self.latest_card_text()
+        if text is not None:
+            return text
+        texts = await self.driver.customer_texts()  # a DingTalk outsider: markdown, never updated
         return "\n".join(t for t in texts if "这些文章可能有帮助" in t)
 
     async def answer(self, verb: str, number: int) -> None:
         """Press `verb` (solved / help) on the offer card, or type `number` where there are no buttons."""
-        d = self.driver
-        await eventually(lambda: settled(d.app))
-        if isinstance(d, ConsoleDriver):
-            card = (await self._console_cards())[-1]
-            control = re.search(rf'data-action="(tb:kb_offer:{verb}:\d+:\d+)"', card["html"]).group(1)
-            await d.client.post("/console/api/press", json={"as": "wang-store", "conversation": "wang-store",
-                                                            "ref": card["ref"], "action": control})
-        elif isinstance(d, SlackDriver):
-            posted = [c for c in self._slack_cards() if c.method == "chat.postMessage"][-1]
-            card = {"ts": d.world.fake.answer_ts(posted), "channel": "D0CUST", "blocks": self._slack_cards()[-1].args["blocks"]}
-            await d.world.press("U0CUST", card, action_id(card, verb))
-        elif isinstance(d, WeComDriver):
-            card = self._wecom_cards()[-1]
-            key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[2] == verb)
-            await asyncio.sleep(0.002)
-            await d._post(card_event_xml("customer-w", key, "RC", card["task_id"]))
-        else:
-            await d.customer_says(str(number))
+        await self.press_or_type("kb_offer", verb, number)
 
 
 def _self_service_on(app) -> None:

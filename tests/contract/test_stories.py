@@ -375,6 +375,36 @@ async def _contains(text, fragment):
     return value if fragment in value else None
 
 
+# Staff who get cards in their DM with the bot: Slack user and DM channel, DingTalk staff id (the console and
+# WeCom know them by their directory key).
+STAFF_IDS = {"zhao": ("U0ZHAO", "D0ZHAO", "staff-zhao"), "zhou": ("U0ZHOU", "D0ZHOU", "staff-zhou")}
+
+
+async def press_in_dm(d, person: str, kind: str, verb: str) -> None:
+    """Press `verb` on the latest `kind` card in `person`'s DM with the bot, the way the driver's platform does."""
+    slack_user, slack_dm, staff_id = STAFF_IDS[person]
+    await eventually(lambda: settled(d.app))
+    if isinstance(d, ConsoleDriver):
+        card = [m for m in await messages(d.client, person) if m["conversation"] == person and m["card"]][-1]
+        control = re.search(rf'data-action="(tb:{kind}:{verb}:\d+:\d+)"', card["html"]).group(1)
+        await d.client.post("/console/api/press", json={"as": person, "conversation": person, "ref": card["ref"],
+                                                        "action": control})
+    elif isinstance(d, SlackDriver):
+        call = [c for c in d.world.fake.calls if c.status == 200 and c.method == "chat.postMessage"
+                and c.args.get("channel") == slack_dm and c.args.get("blocks")][-1]
+        card = {"ts": d.world.fake.answer_ts(call), "channel": slack_dm, "blocks": call.args["blocks"]}
+        await d.world.press(slack_user, card, action_id(card, verb))
+    elif isinstance(d, DingTalkDriver):
+        card = d.world.fake.cards_to(staff_id)[-1]
+        response = await d.world.post(d.world.card_callback(staff_id, card, control_id(card, verb)))
+        assert response.status == 200
+    else:
+        card = d.fake.cards(person)[-1][1]["template_card"]
+        key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[2] == verb)
+        await asyncio.sleep(0.002)
+        await d._post(card_event_xml(person, key, "RC", card["task_id"]))
+
+
 class Colleague:
     """赵会计 of Finance, on the same platform as the story's agent: their card, their presses, their words."""
 
@@ -402,27 +432,7 @@ class Colleague:
                           *[b["key"] for b in card.get("button_list", [])]])
 
     async def press(self, verb: str) -> None:
-        d = self.driver
-        await eventually(lambda: settled(d.app))
-        if isinstance(d, ConsoleDriver):
-            card = [m for m in await messages(d.client, "zhao") if m["conversation"] == "zhao" and m["card"]][-1]
-            control = re.search(rf'data-action="(tb:request:{verb}:\d+:\d+)"', card["html"]).group(1)
-            await d.client.post("/console/api/press", json={"as": "zhao", "conversation": "zhao", "ref": card["ref"],
-                                                            "action": control})
-        elif isinstance(d, SlackDriver):
-            call = [c for c in d.world.fake.calls if c.status == 200 and c.method == "chat.postMessage"
-                    and c.args.get("channel") == "D0ZHAO" and c.args.get("blocks")][-1]
-            card = {"ts": d.world.fake.answer_ts(call), "channel": "D0ZHAO", "blocks": call.args["blocks"]}
-            await d.world.press("U0ZHAO", card, action_id(card, verb))
-        elif isinstance(d, DingTalkDriver):
-            card = d.world.fake.cards_to("staff-zhao")[-1]
-            response = await d.world.post(d.world.card_callback("staff-zhao", card, control_id(card, verb)))
-            assert response.status == 200
-        else:
-            card = d.fake.cards("zhao")[-1][1]["template_card"]
-            key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[2] == verb)
-            await asyncio.sleep(0.002)
-            await d._post(card_event_xml("zhao", key, "RC", card["task_id"]))
+        await press_in_dm(self.driver, "zhao", "request", verb)
 
     async def texts(self) -> list[str]:
         """What the bot wrote to them alone (in their DM with it)."""
@@ -632,28 +642,30 @@ async def test_knowledge_base_draft_edit_story(driver):
     assert article.problem == "发票抬头写错了，能重新开吗", "what the edit left alone stays"
 
 
-class SurveyCustomer:
-    """The story's customer answering the CSAT survey on the same platform: what they see of it, their presses on
-    its card where their platform shows buttons, their typed numbers where it does not (DingTalk's outsider)."""
+class CustomerCards:
+    """The story's customer and one kind of card sent to them (those whose payload holds `marker`): the latest copy
+    as they see it, their press on it where their platform shows buttons, their typed number where it does not."""
+
+    marker = ""
 
     def __init__(self, driver):
         self.driver = driver
 
     async def _console_cards(self):
         d = self.driver
-        return [m for m in await messages(d.client, "wang-store") if m["card"] and "tb:survey:" in m["html"]]
+        return [m for m in await messages(d.client, "wang-store") if m["card"] and self.marker in m["html"]]
 
     def _slack_cards(self):
-        calls = self.driver.world.fake.calls
-        return [c for c in calls if c.status == 200 and c.args.get("channel") == "D0CUST"
-                and c.method in ("chat.postMessage", "chat.update") and "tb:survey:" in json.dumps(c.args)]
+        return [c for c in self.driver.world.fake.calls if c.status == 200 and c.args.get("channel") == "D0CUST"
+                and c.method in ("chat.postMessage", "chat.update")
+                and self.marker in json.dumps(c.args, ensure_ascii=False)]
 
     def _wecom_cards(self):
         return [body["template_card"] for _path, body in self.driver.fake.cards("customer-w")
-                if "tb:survey:" in json.dumps(body, ensure_ascii=False)]
+                if self.marker in json.dumps(body, ensure_ascii=False)]
 
-    async def survey_text(self) -> str:
-        """The survey as the customer sees it now (its latest copy), '' before it came."""
+    async def latest_card_text(self) -> str | None:
+        """The card's latest copy as text ('' before it came); None on a surface without cards (an outsider)."""
         d = self.driver
         if isinstance(d, ConsoleDriver):
             cards = await self._console_cards()
@@ -664,8 +676,43 @@ class SurveyCustomer:
         if isinstance(d, WeComDriver):
             cards = self._wecom_cards()
             return json.dumps(cards[-1], ensure_ascii=False) if cards else ""
+        return None
+
+    async def press_or_type(self, kind: str, verb: str, number: int) -> None:
+        """Press `verb` on the latest `kind` card; type `number` where there are no buttons."""
+        d = self.driver
+        await eventually(lambda: settled(d.app))
+        if isinstance(d, ConsoleDriver):
+            card = (await self._console_cards())[-1]
+            control = re.search(rf'data-action="(tb:{kind}:{verb}:\d+:\d+)"', card["html"]).group(1)
+            await d.client.post("/console/api/press", json={"as": "wang-store", "conversation": "wang-store",
+                                                            "ref": card["ref"], "action": control})
+        elif isinstance(d, SlackDriver):
+            posted = [c for c in self._slack_cards() if c.method == "chat.postMessage"][-1]
+            latest = self._slack_cards()[-1]
+            card = {"ts": d.world.fake.answer_ts(posted), "channel": "D0CUST", "blocks": latest.args["blocks"]}
+            await d.world.press("U0CUST", card, action_id(card, verb))
+        elif isinstance(d, WeComDriver):
+            card = self._wecom_cards()[-1]
+            key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[2] == verb)
+            await asyncio.sleep(0.002)
+            await d._post(card_event_xml("customer-w", key, "RC", card["task_id"]))
+        else:
+            await d.customer_says(str(number))
+
+
+class SurveyCustomer(CustomerCards):
+    """The story's customer answering the CSAT survey on the same platform (DingTalk's outsider types numbers)."""
+
+    marker = "tb:survey:"
+
+    async def survey_text(self) -> str:
+        """The survey as the customer sees it now (its latest copy), '' before it came."""
+        text = await self.latest_card_text()
+        if text is not None:
+            return text
         # An outsider's copy is markdown, never updated: what they see of it is every line about it so far.
-        texts = await d.customer_texts()
+        texts = await self.driver.customer_texts()
         start = next((i for i, t in enumerate(texts) if "满意" in t), len(texts))
         return "\n".join(texts[start:])
 
@@ -681,25 +728,7 @@ class SurveyCustomer:
 
     async def press(self, number: int) -> None:
         """Press the survey card's button for `number` (0: not solved); types it where there are no buttons."""
-        d = self.driver
-        await eventually(lambda: settled(d.app))
-        if isinstance(d, ConsoleDriver):
-            card = (await self._console_cards())[-1]
-            control = re.search(rf'data-action="(tb:survey:rate{number}:\d+:\d+)"', card["html"]).group(1)
-            await d.client.post("/console/api/press", json={"as": "wang-store", "conversation": "wang-store",
-                                                            "ref": card["ref"], "action": control})
-        elif isinstance(d, SlackDriver):
-            posted = [c for c in self._slack_cards() if c.method == "chat.postMessage"][-1]
-            latest = self._slack_cards()[-1]
-            card = {"ts": d.world.fake.answer_ts(posted), "channel": "D0CUST", "blocks": latest.args["blocks"]}
-            await d.world.press("U0CUST", card, action_id(card, f"rate{number}"))
-        elif isinstance(d, WeComDriver):
-            card = self._wecom_cards()[-1]
-            key = next(b["key"] for b in card["button_list"] if b["key"].split(":")[2] == f"rate{number}")
-            await asyncio.sleep(0.002)
-            await d._post(card_event_xml("customer-w", key, "RC", card["task_id"]))
-        else:
-            await d.customer_says(str(number))
+        await self.press_or_type("survey", f"rate{number}", number)
 
 
 async def _survey_lines(app) -> list[tuple[str, str | None, str | None]]:
