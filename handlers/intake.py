@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.events import ConversationKind, Platform
-from bot.i18n import translator
 from bot.ports import UnitOfWork, Urgency
 from bot.reasons import How, LinkDirection, assigned, linked, routed
 from bot.routing import route
@@ -199,8 +198,3 @@ def _validate(turn: Turn, intake: Intake) -> str | None:
     if intake.assignee and not turn.ctx.directory.find_person(intake.assignee, turn.platform):
         return t._("I don't know anyone or any team called '{name}'.", name=intake.assignee)
     return None
-
-
-def customer_translator(ticket: Ticket, default: str):
-    """The translator for the ticket's customer."""
-    return translator(ticket.customer_language or default)
