@@ -4,7 +4,8 @@ A run's period is computed from its fire time (a `yesterday` digest fired Tuesda
 claim key (digest name, period) is the same on every replica and after a restart: the first insert wins, in the
 same transaction as the outbox rows for every recipient, and the others change nothing. The claimed row keeps the
 figures as sent and the chart, and is the subject of the cards. At start-up, a run missed while the bot was down
-is sent once within the digest's `catch_up_within`; an older one is claimed as skipped, with a log line.
+is sent once within the digest's `catch_up_within`; an older one is claimed as skipped, with a log line. A digest
+that never ran (a fresh install) catches nothing up: its first run is the next scheduled one.
 """
 
 from __future__ import annotations
@@ -181,18 +182,22 @@ class DigestRunner:
             async with self.store.snapshot() as reads:
                 if await reads.digests().claimed(digest.name, period.key):
                     continue
-            if now - last <= grace:
+                # A digest that never ran (a fresh install, a digest just added) missed nothing anyone waited for:
+                # its first run is the next scheduled one, and the start says nothing about it.
+                first = not await reads.digests().ever_ran(digest.name)
+            if not first and now - last <= grace:
                 log.info("digest %s: the run of %s was missed; sending it now", digest.name, last.isoformat())
                 run = await self.fire(digest, last)
                 if run is not None:
                     sent.append(run)
                 continue
             async with self.store.unit() as uow:
-                # A digest that never ran before (a fresh install) missed nothing anyone waited for: say so quietly.
-                first = not await uow.digests().ever_ran(digest.name)
-                if await uow.digests().claim(name=digest.name, period=period.key, at=now, status=SKIPPED):
-                    log.log(logging.DEBUG if first else logging.WARNING,
-                            "digest %s: the run of %s was missed by more than %s; skipped", digest.name,
+                if not await uow.digests().claim(name=digest.name, period=period.key, at=now, status=SKIPPED):
+                    continue
+            if first:
+                log.debug("digest %s: never ran before; the run of %s skipped", digest.name, last.isoformat())
+            else:
+                log.warning("digest %s: the run of %s was missed by more than %s; skipped", digest.name,
                             last.isoformat(), digest.catch_up_within)
         return sent
 
