@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.events import Platform
+from bot.events import Conversation, Platform
 
 # Words a customer and an article may use for one thing. Small on purpose: the segmenter and the stemmer do the
 # rest; a deployment adds its own product words in its YAML file.
@@ -42,15 +42,38 @@ class SelfServiceConfig(BaseModel):
     enabled: bool = False
     # Per platform (console, slack, wecom, dingtalk): on or off there; a platform not named follows `enabled`.
     platforms: dict[Platform, bool] = {}
+    # Per channel, beating its platform: under a platform, a conversation id (a Slack shared channel C0…, a
+    # DingTalk group), an id's prefix up to a colon (`kf:wk…`: every WeChat customer of that 微信客服 account), or
+    # a kind of conversation (dm, group, channel). The most particular entry that matches decides.
+    channels: dict[Platform, dict[str, bool]] = {}
     vip: bool = False  # VIP customers are answered by a person, not by articles, unless this is on
     max_articles: int = Field(3, ge=1, le=3)
     min_score: float = Field(0.0, ge=0)
 
-    def on_for(self, platform: Platform, *, vip: bool) -> bool:
-        """Whether a customer on `platform` (VIP or not) is offered articles."""
+    @field_validator("channels")
+    @classmethod
+    def _named(cls, channels: dict[Platform, dict[str, bool]]) -> dict[Platform, dict[str, bool]]:
+        for platform, entries in channels.items():
+            if any(not key.strip() for key in entries):
+                raise ValueError(f"{platform.value}: an empty channel name")
+        return channels
+
+    def on_for(self, conversation: Conversation, *, vip: bool) -> bool:
+        """Whether a customer writing in `conversation` (VIP or not) is offered articles."""
         if vip and not self.vip:
             return False
-        return self.platforms.get(platform, self.enabled)
+        entries = self.channels.get(conversation.platform, {})
+        if conversation.id in entries:
+            return entries[conversation.id]
+        # Longest prefix first: `kf:wkA` (one account) beats `kf` (every account).
+        parts = conversation.id.split(":")
+        for end in range(len(parts) - 1, 0, -1):
+            prefix = ":".join(parts[:end])
+            if prefix in entries:
+                return entries[prefix]
+        if conversation.kind.value in entries:
+            return entries[conversation.kind.value]
+        return self.platforms.get(conversation.platform, self.enabled)
 
 
 class KbConfig(BaseModel):

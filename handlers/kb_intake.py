@@ -51,7 +51,7 @@ async def _suggest_to_agents(turn: Turn, ticket: Ticket) -> None:
 
 async def _offer_to_customer(turn: Turn, ticket: Ticket) -> None:
     settings = turn.ctx.config.kb.self_service
-    if not settings.on_for(turn.platform, vip=ticket.customer_tier is Tier.VIP):
+    if not settings.on_for(ticket.customer_conversation, vip=ticket.customer_tier is Tier.VIP):
         return
     t = turn.t
     request = SearchRequest(text=_question(ticket), audience=Audience.CUSTOMER, language=t.language,

@@ -13,6 +13,7 @@ import pytest
 
 from bot.app import SERVICES
 from bot.kb import ArticleDraft, ArticleVisibility
+from bot.kb_config import SelfServiceConfig
 from bot.kpis import Scope, as_json, parse_period
 from tests.contract.test_stories import (
     ConsoleDriver,
@@ -23,6 +24,7 @@ from tests.contract.test_stories import (
     _contains,
     _having,
     eventually,
+    settled,
 )
 
 QUESTION = "发票抬头写错了，能重新开吗"
@@ -140,3 +142,27 @@ async def test_self_service_still_need_help_goes_on(platform):
 
     await driver.command("reply T-000001 我来帮您换开")  # the ticket goes on as usual
     assert await eventually(lambda: _having(driver.customer_texts(), "我来帮您换开"))
+
+
+@pytest.mark.parametrize("switch", ["on-here-only", "off-here-only"])
+async def test_self_service_is_decided_per_channel(platform, switch):
+    driver = platform
+    await _article(driver.app)
+    services = driver.app[SERVICES]
+    here = {driver.customer_conversation: switch == "on-here-only"}
+    # Everywhere else the other way round: only this conversation's own entry can decide.
+    platform_name = {ConsoleDriver: "console", SlackDriver: "slack", WeComDriver: "wecom",
+                     DingTalkDriver: "dingtalk"}[type(driver)]
+    services.config.kb.self_service = SelfServiceConfig.model_validate(
+        {"enabled": switch != "on-here-only", "channels": {platform_name: here}})
+    customer = OfferCustomer(driver)
+    await driver.customer_says(QUESTION)
+    await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
+    if switch == "on-here-only":
+        assert "已解决" in await eventually(lambda: _contains(customer.offer_text(), "KB-1"))
+        return
+    await eventually(lambda: _contains(driver.card_text(), "KB-1"))  # the suggestion: the search ran
+    await eventually(lambda: settled(driver.app))
+    assert await customer.offer_text() == "", "no articles offered in a channel where self-service is off"
+    _ticket_row, timeline = await _ticket(driver.app)
+    assert "kb_offer" not in [e.kind for e in timeline]

@@ -49,6 +49,7 @@ class Driver:
     """What every platform driver offers; a press waits, like a person, for the card to show the latest state."""
 
     app = None
+    customer_conversation = ""  # the id of the conversation the customer writes in, as the adapter names it
 
     async def press(self, verb, value=None):
         await eventually(lambda: settled(self.app))
@@ -62,6 +63,7 @@ class ConsoleDriver(Driver):
     """The story through the console's HTTP API (what the page does)."""
 
     agent_name = "Alice Wang"
+    customer_conversation = "wang-store"
 
     def __init__(self, client):
         self.client = client
@@ -114,6 +116,7 @@ class SlackDriver(Driver):
     """The story through signed Slack requests; what we see is what the real SDK sent to the fake API."""
 
     agent_name = "Alice Wang"
+    customer_conversation = "D0CUST"
 
     def __init__(self, world):
         self.world = world
@@ -159,6 +162,7 @@ class WeComDriver(Driver):
 
     AGENT = "linfang"  # the lead 林芳 works in Chinese, like the shared triage channel of the other drivers
     agent_name = "林芳"
+    customer_conversation = "customer-w"
 
     def __init__(self, client, fake):
         self.client, self.fake = client, fake
@@ -242,6 +246,7 @@ class DingTalkDriver(Driver):
     CUSTOMER = "$:LWCP_v1:$wangStore"
     AGENT = "staff-linfang"
     agent_name = "林芳"
+    customer_conversation = CUSTOMER  # an outsider's 1:1 chat is named by their senderId
 
     def __init__(self, world):
         self.world = world
