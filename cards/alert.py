@@ -10,6 +10,7 @@ from bot.alerts import Alert, Rule
 from bot.directory import Directory
 from bot.i18n import translator
 from bot.i18n.labels import category_label
+from bot.subjects import Viewer
 from bot.tickets import format_number
 from cards import actions
 from cards.model import Button, Card, Field
@@ -105,7 +106,7 @@ class AlertCards:
     def __init__(self, *, directory: Directory, timezone: str):
         self.directory, self.timezone = directory, timezone
 
-    def build(self, alert: Alert, viewer: str, language: str) -> Card:
+    def build(self, alert: Alert, viewer: Viewer, language: str) -> Card:
         """The alert's card in `language`, with Acknowledge while it is open."""
         return alert_card(alert, t=translator(language), directory=self.directory, timezone=self.timezone)
 

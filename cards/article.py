@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import translator
 from bot.kb import Article, ArticleStatus, ArticleVisibility
+from bot.subjects import Viewer
 from bot.text import fit_text
 from cards import actions
 from cards.model import Button, Card, Field
@@ -30,7 +31,7 @@ def edit_command(article: Article, t) -> str:
 class ArticleCards:
     """Builds article cards for the dispatcher at send time, from the stored article."""
 
-    def build(self, article: Article, viewer: str, language: str) -> Card:
+    def build(self, article: Article, viewer: Viewer, language: str) -> Card:
         """The card of an article in `language` (staff only: customers get articles as replies)."""
         return article_card(article, translator(language))
 

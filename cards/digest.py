@@ -13,7 +13,7 @@ from bot.directory import Directory, department_choice
 from bot.i18n import translator
 from bot.i18n.labels import category_label, priority_label, tier_label
 from bot.kpis import AT_RISK_CAP, BreachedTicket, FiguresRecord, Report, Scope, Share, Spread
-from bot.subjects import Subject, SubjectKind
+from bot.subjects import Subject, SubjectKind, Viewer
 from bot.tickets import format_number
 from cards.model import Card, Field, Image
 
@@ -187,7 +187,7 @@ class DigestCards:
     def __init__(self, directory: Directory):
         self.directory = directory
 
-    def build(self, record: FiguresRecord, viewer_role: str, language: str) -> Card:
+    def build(self, record: FiguresRecord, viewer: Viewer, language: str) -> Card:
         """The figures card of a digest run or a stats answer."""
         t = translator(language)
         figures = Figures(record.report, record.previous, record.chart, record.name)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.i18n import translator
 from bot.kb import Article
 from bot.kb_card import Offer, OfferAnswer
+from bot.subjects import Viewer
 from bot.text import fit_text
 from bot.tickets import Ticket
 from cards import actions
@@ -38,7 +39,7 @@ def answers_hint(t) -> str:
 class OfferCards:
     """Builds offer cards at send time: the buttons until the customer answered."""
 
-    def build(self, view: OfferView, viewer: str, language: str) -> Card:
+    def build(self, view: OfferView, viewer: Viewer, language: str) -> Card:
         """The offer's card in the customer's language (the customer is its only viewer)."""
         return offer_card(view, translator(language))
 

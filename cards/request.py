@@ -11,7 +11,7 @@ from bot.i18n import translator
 from bot.i18n.labels import priority_label
 from bot.ports import Clock
 from bot.requests import Request, RequestStatus
-from bot.subjects import Subject
+from bot.subjects import Subject, Viewer
 from bot.tickets import Ticket
 from cards import actions
 from cards.model import Badge, Button, Card, Field
@@ -58,7 +58,7 @@ class RequestCards:
     def __init__(self, *, directory: Directory, clock: Clock, timezone: str):
         self.directory, self.clock, self.zone = directory, clock, ZoneInfo(timezone)
 
-    def build(self, view: RequestView, viewer: str, language: str) -> Card:
+    def build(self, view: RequestView, viewer: Viewer, language: str) -> Card:
         """The card of a request in `language` (every viewer is staff: the colleague, or the asker)."""
         return request_card(view, directory=self.directory, t=translator(language), zone=self.zone,
                             now=self.clock.now())

@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.csat import NOT_SOLVED, Survey, scores
 from bot.i18n import translator
 from bot.ports import Clock
+from bot.subjects import Viewer
 from bot.tickets import Ticket
 from cards import actions
 from cards.model import Button, Card, Field
@@ -72,7 +73,7 @@ class SurveyCards:
     def __init__(self, *, clock: Clock, change_minutes: int):
         self.clock, self.change_minutes = clock, change_minutes
 
-    def build(self, view: SurveyView, viewer: str, language: str) -> Card:
+    def build(self, view: SurveyView, viewer: Viewer, language: str) -> Card:
         """The survey card in the customer's language (the customer is its only viewer)."""
         return survey_card(view, t=translator(language), now=self.clock.now(), change_minutes=self.change_minutes)
 

@@ -48,7 +48,7 @@ def offers_claim(ticket: Ticket) -> bool:
     return ticket.assignee is None or ticket.status is not Status.IN_PROGRESS
 
 
-def _suggested(ticket: Ticket, viewer: str, suggestions: Sequence[Suggestion]) -> tuple[Suggestion, ...]:
+def _suggested(ticket: Ticket, viewer: Viewer, suggestions: Sequence[Suggestion]) -> tuple[Suggestion, ...]:
     """The suggestions staff see: while the ticket is being worked on (a finished one needs none)."""
     if viewer == CUSTOMER_VIEW or ticket.status in (Status.RESOLVED, Status.CLOSED):
         return ()
@@ -100,14 +100,14 @@ class TicketCards:
     def __init__(self, *, directory: Directory, categories: list[str], policy: SlaPolicy | None, clock: Clock):
         self.directory, self.categories, self.policy, self.clock = directory, categories, policy, clock
 
-    def build(self, view: TicketView, viewer: str, language: str) -> Card:
+    def build(self, view: TicketView, viewer: Viewer, language: str) -> Card:
         """The card of a ticket (with its open requests) for `viewer` in `language`."""
         return ticket_card(view.ticket, viewer=viewer, directory=self.directory, categories=self.categories,
                            t=translator(language), policy=self.policy, now=self.clock.now(), requests=view.requests, survey=view.survey,
                            suggestions=view.suggestions)
 
 
-def ticket_card(ticket: Ticket, *, viewer: str, directory: Directory, categories: list[str], t,
+def ticket_card(ticket: Ticket, *, viewer: Viewer, directory: Directory, categories: list[str], t,
                 policy: SlaPolicy | None = None, now: datetime | None = None,
                 requests: Sequence[Request] = (), survey: Survey | None = None,
                 suggestions: Sequence[Suggestion] = ()) -> Card:

@@ -137,9 +137,7 @@ async def on_commented(uow: AlertSink, survey: Survey) -> None:
 
 # ---- people ---------------------------------------------------------------------------------------------------
 async def _answer(turn: Turn, text: str) -> None:
-    async with turn.ctx.store.unit() as uow:
-        await turn.reply(uow, text, private=True)
-        await turn.finish(uow)
+    await turn.answer(text)
 
 
 async def press_alert(turn: Turn, event: ButtonPressed, refs: list[actions.ActionRef]) -> None:

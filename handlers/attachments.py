@@ -75,7 +75,7 @@ async def land(turn: Turn, uow: UnitOfWork, ticket: Ticket, entry_kind: Timeline
                                          at=turn.ctx.clock.now())
 
 
-def file_message(attachment: Attachment, target, *, viewer: str, language: str) -> Outgoing:
+def file_message(attachment: Attachment, target, *, viewer: Viewer, language: str) -> Outgoing:
     """The outbox row that sends `attachment` to `target`."""
     return Outgoing(OutgoingKind.FILE, target, subject=Subject(SubjectKind.ATTACHMENT, attachment.id),
                     viewer_role=viewer, language=language)

@@ -131,6 +131,4 @@ async def instructions(turn: Turn, article_id: int) -> None:
         if _may_publish(turn):
             text += "\n" + t._("Publish it: {command}", command=t._("/ticket kb publish {article} public|internal",
                                                                   article=article.number))
-    async with turn.ctx.store.unit() as uow:
-        await turn.reply(uow, text, private=True)
-        await turn.finish(uow)
+    await turn.answer(text)

@@ -67,6 +67,4 @@ async def instructions(turn: Turn, request_id: int) -> None:
     t = turn.t
     text = why_not or t._("Write your answer under this card, or: {command}",
                           command=t._("/ticket answer {number} <text>", number=request.number))
-    async with turn.ctx.store.unit() as uow:
-        await turn.reply(uow, text, private=True)
-        await turn.finish(uow)
+    await turn.answer(text)

@@ -124,14 +124,10 @@ async def check_submission(ctx: Context, event: FormSubmitted) -> dict[str, str]
 async def handle_submission(turn: Turn, event: FormSubmitted) -> None:
     """Apply a submitted form through its kind's handler; errors (or an unknown kind) are answered, nothing changes."""
     if _kind(event) is None:
-        async with turn.ctx.store.unit() as uow:
-            await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
-            await turn.finish(uow)
+        await turn.answer(turn.t._("That choice is not valid."))
         return
     values, errors = await _checked(turn, event)
     if errors:
-        async with turn.ctx.store.unit() as uow:
-            await turn.reply(uow, "\n".join(errors.values()), private=True)
-            await turn.finish(uow)
+        await turn.answer("\n".join(errors.values()))
         return
     await FORMS[_kind(event)].submit(turn, event, values)

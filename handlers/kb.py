@@ -46,9 +46,7 @@ async def run(turn: Turn, request: KbRequest) -> None:
 
 
 async def _answer(turn: Turn, text: str) -> None:
-    async with turn.ctx.store.unit() as uow:
-        await turn.reply(uow, text, private=True)
-        await turn.finish(uow)
+    await turn.answer(text)
 
 
 def _marks(turn: Turn, article: Article) -> str:

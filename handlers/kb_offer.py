@@ -38,9 +38,7 @@ async def press_offer(turn: Turn, event: ButtonPressed, refs: list[actions.Actio
         async with turn.ctx.store.snapshot() as view:
             offer = (await view.kb_offers().load([ref.subject_id])).get(ref.subject_id)
     if offer is None or not _theirs(turn, offer):
-        async with turn.ctx.store.unit() as uow:
-            await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
-            await turn.finish(uow)
+        await turn.answer(turn.t._("That choice is not valid."))
         return
     await answer_offer(turn, offer, answer, typed=False)
 

@@ -9,7 +9,7 @@ from bot.directory import Directory, Person
 from bot.events import Conversation, ConversationKind, Platform
 from bot.i18n import Translator, translator
 from bot.ports import CardPlacement, MessageSink, Outgoing, OutgoingKind, Placements, Urgency
-from bot.subjects import Subject
+from bot.subjects import Subject, Viewer
 from bot.tickets import Ticket
 
 
@@ -53,7 +53,7 @@ async def update_cards(out: MessageSink, thing: HasSubject, placements: Sequence
                                    language=placement.language))
 
 
-async def post_card(out: MessageSink, thing: HasSubject, target: Conversation, *, viewer: str, language: str) -> None:
+async def post_card(out: MessageSink, thing: HasSubject, target: Conversation, *, viewer: Viewer, language: str) -> None:
     """Post a fresh card of the thing at `target`; the dispatcher remembers where it went."""
     await out.enqueue(Outgoing(OutgoingKind.CARD, target, subject=thing.subject, viewer_role=viewer,
                                language=language))

@@ -27,13 +27,9 @@ async def press_request(turn: Turn, event: ButtonPressed, refs: list[actions.Act
             if request is not None:
                 await queries.show(turn, request.ticket_id)
                 return
-            async with turn.ctx.store.unit() as uow:
-                await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
-                await turn.finish(uow)
+            await turn.answer(turn.t._("That choice is not valid."))
         case _:
-            async with turn.ctx.store.unit() as uow:
-                await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
-                await turn.finish(uow)
+            await turn.answer(turn.t._("That choice is not valid."))
 
 
 async def reply_under_request(turn: Turn, subject: Subject, text: str) -> bool:

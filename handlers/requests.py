@@ -125,9 +125,7 @@ async def ask(turn: Turn, ticket_id: int, target: str, text: str) -> None:
             problem = t._("What is the question? e.g. /ticket ask T-000123 @finance please confirm the refund by "
                           "Fri 17:00")
     if problem is not None:
-        async with turn.ctx.store.unit() as uow:
-            await turn.reply(uow, problem, private=True)
-            await turn.finish(uow)
+        await turn.answer(problem)
         return
 
     @needs_unit
@@ -180,9 +178,7 @@ async def act(turn: Turn, request_id: int, action: RequestAction, *, text: str |
     if action is RequestAction.HAND_OVER:
         new_person, _department = resolve_asked(turn, target or "")
         if new_person is None:
-            async with turn.ctx.store.unit() as uow:
-                await turn.reply(uow, t._("Hand it to whom? Name a colleague, e.g. @赵会计."), private=True)
-                await turn.finish(uow)
+            await turn.answer(t._("Hand it to whom? Name a colleague, e.g. @赵会计."))
             return
     deadline = None
     if action is RequestAction.MOVE:
@@ -191,10 +187,8 @@ async def act(turn: Turn, request_id: int, action: RequestAction, *, text: str |
             deadline = parse_deadline(text or "", now=turn.ctx.clock.now(), zone=_zone(turn), calendar=calendar,
                                       end_of_day=_closing_time(calendar))
         except DeadlineError:
-            async with turn.ctx.store.unit() as uow:
-                await turn.reply(uow, t._("I cannot read the deadline “{words}”.", words=text or "") + " "
-                                 + t._(DEADLINE_EXAMPLES), private=True)
-                await turn.finish(uow)
+            await turn.answer(t._("I cannot read the deadline “{words}”.", words=text or "") + " "
+                              + t._(DEADLINE_EXAMPLES))
             return
 
     # A colleague's files with the answer land on the ticket (internal), beside the answer's words.

@@ -76,9 +76,7 @@ async def figures(turn: Turn, request: Stats) -> None:
     else:
         answer = None
     if answer is not None:
-        async with ctx.store.unit() as uow:
-            await turn.reply(uow, answer, private=True)
-            await turn.finish(uow)
+        await turn.answer(answer)
         return
     # Read beside the writers (a snapshot), then keep the figures as answered: the card is drawn from them.
     async with ctx.store.snapshot() as reads:

@@ -58,9 +58,7 @@ async def press_survey(turn: Turn, event: ButtonPressed, refs: list[actions.Acti
         survey = await uow.surveys().get(ref.subject_id) if known else None
     if survey is None or not _theirs(turn, survey) or number is None or (
             number != NOT_SOLVED and number not in scores(survey.scale)):
-        async with turn.ctx.store.unit() as uow:
-            await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
-            await turn.finish(uow)
+        await turn.answer(turn.t._("That choice is not valid."))
         return
     await answer(turn, survey, number)
 

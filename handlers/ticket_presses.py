@@ -79,9 +79,7 @@ async def press_ticket(turn: Turn, event: ButtonPressed, refs: list[actions.Acti
     ctx = turn.ctx
     if any(ref.subject_id > MAX_TICKET_ID for ref in refs):
         # A number no ticket can have (only a forged press names one): nothing to look up.
-        async with ctx.store.unit() as uow:
-            await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
-            await turn.finish(uow)
+        await turn.answer(turn.t._("That choice is not valid."))
         return
     ticket_id = refs[0].subject_id if refs else None
     changed, stopped = await _apply_choices(turn, event)
@@ -107,9 +105,7 @@ async def press_ticket(turn: Turn, event: ButtonPressed, refs: list[actions.Acti
         return
     builder = builder_for(turn, ref.action, event.value or "")
     if builder is None:
-        async with ctx.store.unit() as uow:
-            await turn.reply(uow, turn.t._("That choice is not valid."), private=True)
-            await turn.finish(uow)
+        await turn.answer(turn.t._("That choice is not valid."))
         return
     # After the press's own choices changed the ticket, the version it was rendered at is ours, not a rival's.
     await lifecycle.change_ticket(turn, ref.subject_id, builder, expected_version=None if changed else ref.version,

@@ -55,6 +55,12 @@ class Turn:
             )
         )
 
+    async def answer(self, text: str) -> None:
+        """Tell the actor `text` privately and mark the delivery done: the whole of a turn that only answers."""
+        async with self.ctx.store.unit() as uow:
+            await self.reply(uow, text, private=True)
+            await self.finish(uow)
+
     async def finish(self, uow: UnitOfWork) -> None:
         """Mark this delivery processed, in the same transaction as its effects."""
         await uow.mark_delivery_done(self.platform, self.event.delivery_id)

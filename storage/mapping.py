@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, and_
 
 from bot.events import Conversation, Platform
 from bot.ports import CardPlacement, Outgoing, OutgoingKind, Urgency
-from bot.subjects import Subject, SubjectKind
+from bot.subjects import Subject, SubjectKind, Viewer
 from bot.tickets import (
     Identity,
     Impact,
@@ -156,7 +156,7 @@ def timeline_from_row(row: TimelineRow) -> TimelineEntry:
 def placement_from_row(row: CardPlacementRow) -> CardPlacement:
     """The domain placement of a row."""
     return CardPlacement(row.id, Subject(SubjectKind(row.subject_kind), row.subject_id),
-                         Conversation.model_validate(row.target), row.message_ref, row.viewer_role, row.language)
+                         Conversation.model_validate(row.target), row.message_ref, Viewer(row.viewer_role), row.language)
 
 
 def subject_of(kind: str | None, subject_id: int | None) -> Subject | None:
@@ -180,6 +180,6 @@ def outgoing_from_row(row: OutboxRow) -> Outgoing:
     """The message an outbox row asks to send."""
     return Outgoing(
         kind=OutgoingKind(row.kind), target=Conversation.model_validate(row.target), text=row.text,
-        subject=subject_of(row.subject_kind, row.subject_id), placement_id=row.placement_id, viewer_role=row.viewer_role,
+        subject=subject_of(row.subject_kind, row.subject_id), placement_id=row.placement_id, viewer_role=Viewer(row.viewer_role),
         language=row.language, ephemeral_user=row.ephemeral_user, urgency=Urgency(row.urgency),
     )

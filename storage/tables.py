@@ -121,7 +121,8 @@ class TicketRow(Base):
         Index("ix_tickets_status_priority", "status", "priority",
               sqlite_where=NOT_CLOSED_PREDICATE, postgresql_where=NOT_CLOSED_PREDICATE),
         # Open tickets in list order (most urgent first, then oldest): `list open` is the first rows of it.
-        Index("ix_tickets_open_queue", "priority", "created_at", "id", "department",
+        # (department and assignee after the order: the backlog's age buckets read it alone, scoped or not)
+        Index("ix_tickets_open_queue", "priority", "created_at", "id", "department", "assignee",
               sqlite_where=OPEN_PREDICATE, postgresql_where=OPEN_PREDICATE),
         # The same per assignee: `list mine`, and `list unassigned` (assignee IS NULL).
         Index("ix_tickets_open_assignee", "assignee", "priority", "created_at", "id", "department",

@@ -39,7 +39,7 @@ class Outgoing:
     subject: Subject | None = None  # whose card a CARD / CARD_UPDATE shows
     placement_id: int | None = None
     # Who the card is rendered for (role decides which buttons show) and in which language.
-    viewer_role: str = Viewer.STAFF
+    viewer_role: Viewer = Viewer.STAFF
     language: str = "en"
     # Shown only to this user id where the platform can (Slack ephemeral); a DM elsewhere.
     ephemeral_user: str | None = None
@@ -63,7 +63,7 @@ class CardPlacement:
     subject: Subject
     target: Conversation
     message_ref: str
-    viewer_role: str
+    viewer_role: Viewer
     language: str
 
 

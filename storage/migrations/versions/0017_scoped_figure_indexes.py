@@ -35,7 +35,8 @@ WIDENED = {
     'ix_tickets_resolve_by': (['resolve_by', 'resolved_at', 'closed_at'],
                               ['resolve_by', 'resolved_at', 'closed_at', 'department'], None),
     'ix_tickets_sla_due': (['sla_due_at', 'sla_risk_at'], ['sla_due_at', 'sla_risk_at', 'department'], None),
-    'ix_tickets_open_queue': (['priority', 'created_at', 'id'], ['priority', 'created_at', 'id', 'department'], OPEN),
+    'ix_tickets_open_queue': (['priority', 'created_at', 'id'], ['priority', 'created_at', 'id', 'department', 'assignee'],
+                              OPEN),
     'ix_tickets_open_assignee': (['assignee', 'priority', 'created_at', 'id'],
                                  ['assignee', 'priority', 'created_at', 'id', 'department'], OPEN),
 }
