@@ -27,6 +27,7 @@ from bot.kpis import Period, PeriodKind, Report, parse_period
 from bot.ports import Clock, Outgoing, OutgoingKind
 from bot.subjects import Subject, SubjectKind
 from cards import chart
+from handlers.notify import dm_target
 from schedules.scheduler import JobSpec
 
 log = logging.getLogger(__name__)
@@ -153,14 +154,11 @@ class DigestRunner:
         for key in digest.to:
             person = self.directory.person(key)
             # The console (a local try-out surface) only when the person is on no chat platform that is on.
-            mine = sorted((p for p in (person.identities if person else ()) if p in self.platforms),
-                          key=lambda p: p is Platform.CONSOLE)
-            platform = mine[0] if mine else None
-            if platform is None:
+            target = dm_target(person, among=self.platforms) if person else None
+            if target is None:
                 log.warning("digest %s: %s has no identity on an enabled platform; not sent to them", digest.name, key)
                 continue
-            found.append((Conversation(platform=platform, id=person.identity_on(platform), kind=ConversationKind.DM),
-                          self.directory.language_of(person)))
+            found.append((target, self.directory.language_of(person)))
         for platform, channel in digest.channels.items():
             if platform in self.platforms:
                 found.append((Conversation(platform=platform, id=channel, kind=ConversationKind.CHANNEL),
