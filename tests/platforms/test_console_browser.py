@@ -319,3 +319,37 @@ async def test_the_readme_quick_start_in_a_browser(serve, browser, database_url)
     await _write(browser, "/ticket help")  # what a customer can do, not the staff's commands
     await _shows(browser, "/ticket reopen")
     assert "/ticket assign" not in await browser.evaluate(SHOWN)
+
+
+FORM = "document.querySelector('#form-layer form.tb-form')"
+
+
+async def _submit(browser: Browser, **fields: str) -> None:
+    """Fill the open form's fields and press its submit button, as a person does."""
+    assignments = "".join(f"{FORM}.querySelector('[name={name}]').value = {json.dumps(value)};"
+                          for name, value in fields.items())
+    await browser.evaluate(f"(() => {{ {assignments} {FORM}.querySelector('[type=submit]').click(); return true; }})()")
+
+
+async def test_a_colleague_answers_a_request_in_the_form_over_the_conversation(serve, browser, database_url):
+    port = _free_port()
+    await serve(database_url, port)
+    await _say(port, "wang-store", "wang-store", "发票金额不对")
+    await _say(port, "alice", "triage", "/ticket ask T-000001 @finance 请核对发票金额 截止 2h")
+    await browser.goto(f"http://127.0.0.1:{port}/")
+    await _be(browser, "zhao")
+    await _open(browser, "zhao")
+    await _shows(browser, "R-000001 · 关于 T-000001 的问题")
+    await _press(browser, "答复")
+    shown = await browser.wait_for(f"!document.getElementById('form-layer').hidden && {FORM}.innerText")
+    assert "答复 R-000001" in shown and "请核对发票金额" in shown, shown
+    assert await browser.evaluate("document.activeElement.name") == "answer", "the first field has the cursor"
+
+    await _submit(browser, answer="   ")  # blank: told beside the field, in his language; nothing recorded
+    error = f"{FORM}.querySelector('.form-error[data-error-for=answer]').innerText"
+    assert await browser.wait_for(error) == "请填写“您的答复”。"
+    await _submit(browser, answer="金额无误", attachment="见对账单")
+    await browser.wait_for("document.getElementById('form-layer').hidden")
+    await _shows(browser, "已答复")  # the request card, redrawn in place
+    await _be(browser, "alice")
+    await _shows(browser, "answered R-000001 on T-000001: 金额无误")
