@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.directory import Person
 from bot.events import Conversation, Event, Platform
 from bot.i18n import Translator, guess_language, translator
-from bot.ports import Context, Outgoing, OutgoingKind, UnitOfWork
+from bot.ports import Context, MessageSink, Outgoing, OutgoingKind, UnitOfWork
 
 
 @dataclass
@@ -43,9 +43,9 @@ class Turn:
         """How the timeline names the actor."""
         return self.person.key
 
-    async def reply(self, uow: UnitOfWork, text: str, *, private: bool = False) -> None:
+    async def reply(self, out: MessageSink, text: str, *, private: bool = False) -> None:
         """Answer in the conversation of the event; `private` shows it only to the actor where possible."""
-        await uow.enqueue(
+        await out.enqueue(
             Outgoing(
                 OutgoingKind.TEXT,
                 self.conversation,
