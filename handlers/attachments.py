@@ -11,7 +11,7 @@ from bot.attachments import MB, Attachment, AttachmentLimits, Refusal, Taken, di
 from bot.events import Actor, ConversationKind, FileRef, MessagePosted
 from bot.i18n import Translator
 from bot.permissions import VIEW, denial
-from bot.ports import Outgoing, OutgoingKind, UnitOfWork
+from bot.ports import MessageSink, Outgoing, OutgoingKind, UnitOfWork
 from bot.subjects import Subject, SubjectKind, Viewer
 from bot.tickets import Ticket, TimelineKind, format_number
 from handlers.notify import dm_target
@@ -103,14 +103,14 @@ async def to_agents(turn: Turn, uow: UnitOfWork, ticket: Ticket, added: list[Att
             await uow.enqueue(file_message(attachment, target, viewer=Viewer.STAFF, language=language))
 
 
-async def to_customer(uow: UnitOfWork, ticket: Ticket, added: list[Attachment], language: str) -> None:
+async def to_customer(out: MessageSink, ticket: Ticket, added: list[Attachment], language: str) -> None:
     """Send an agent's public files to the customer's conversation (never an internal one)."""
     target = ticket.customer_conversation
     if target is None:
         return
     for attachment in added:
         if attachment.public:
-            await uow.enqueue(file_message(attachment, target, viewer=Viewer.CUSTOMER, language=language))
+            await out.enqueue(file_message(attachment, target, viewer=Viewer.CUSTOMER, language=language))
 
 
 def _kind_word(t: Translator, kind: str) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from bot.attachments import Taken
 from bot.events import ConversationKind
-from bot.ports import Outgoing, OutgoingKind, UnitOfWork
+from bot.ports import NotificationClaims, Outgoing, OutgoingKind, UnitOfWork
 from bot.tickets import Action, Status, Ticket, TimelineKind, Visibility
 from cards.ticket import STAFF_VIEW
 from handlers import attachments, changes, kb_intake, kb_offer, lifecycle, survey
@@ -74,7 +74,7 @@ def _customer_said(turn: Turn, text: str, taken: Taken):
     return build
 
 
-async def _may_acknowledge(uow: UnitOfWork, ticket: Ticket, now: datetime, *, always: bool = False) -> bool:
+async def _may_acknowledge(uow: NotificationClaims, ticket: Ticket, now: datetime, *, always: bool = False) -> bool:
     """True at most once per ACK_PERIOD and ticket (or `always`, still counted), claimed like a notification so
     replicas agree.
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from bot.i18n.labels import action_label, status_label
 from bot.permissions import denial
-from bot.ports import StaleTicket, UnitOfWork
+from bot.ports import StaleTicket, Timeline
 from bot.tickets import (
     Action,
     IllegalTransition,
@@ -171,7 +171,7 @@ async def _change_once(turn: Turn, ticket_id: int, build, expected_version: int 
     return saved
 
 
-async def _last_actor(uow: UnitOfWork, ticket: Ticket) -> str | None:
+async def _last_actor(uow: Timeline, ticket: Ticket) -> str | None:
     entries = await uow.timeline(ticket.id)
     return entries[-1].actor if entries else None
 
@@ -227,7 +227,7 @@ def _apply(turn: Turn, ticket: Ticket, change: Change) -> None:
 
 
 def _status_line(turn: Turn, before: Status, after: Status):
-    async def write(uow: UnitOfWork, ticket: Ticket) -> None:
+    async def write(uow: Timeline, ticket: Ticket) -> None:
         await uow.append_timeline(
             TimelineEntry(ticket_id=ticket.id, kind=TimelineKind.STATUS, actor=turn.actor_key, platform=turn.platform,
                           at=turn.ctx.clock.now(), before=before.value, after=after.value)
