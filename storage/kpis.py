@@ -145,7 +145,7 @@ class SqlKpis:
         in a single row. Not a statement per bucket: PostgreSQL's generic plan of a prepared per-bucket count
         (asyncpg prepares them) read the table instead, 100 ms a bucket; nor GROUP BY a CASE, slower on SQLite.
         """
-        open_now = select(T.created_at, T.assignee).where(OPEN_PREDICATE, T.created_at < cut, *where)
+        open_at_cut = [OPEN_PREDICATE, T.created_at < cut, *where]
         if cut < now:
             # Read by the instant they were finished (a short range since the cut); those opened after the cut are
             # dropped below. No condition on created_at here: a planner given one may walk the creation index over
@@ -155,12 +155,11 @@ class SqlKpis:
                 # "never resolved" as an expression: as a plain IS NULL, SQLite reads every open ticket for it.
                 select(T.created_at, T.assignee).where(T.closed_at >= cut, case((T.resolved_at.is_(None), 1),
                                                                                else_=0) == 1, *where)]
-            rows = union_all(open_now, *finished).subquery()
-            created, assignee, kept = rows.c.created_at, rows.c.assignee, [rows.c.created_at < cut]
-            source = rows
+            source = union_all(select(T.created_at, T.assignee).where(*open_at_cut), *finished).subquery()
+            created, assignee = source.c.created_at, source.c.assignee
+            kept = [created < cut]
         else:
-            created, assignee, kept, source = T.created_at, T.assignee, [OPEN_PREDICATE, T.created_at < cut,
-                                                                         *where], T
+            source, created, assignee, kept = T, T.created_at, T.assignee, open_at_cut
         bounds = [(name, cut - timedelta(days=days)) for name, days in AGE_BUCKETS if days is not None]
         row = (await self.session.execute(
             select(func.count(), func.sum(case((assignee.is_(None), 1), else_=0)),
