@@ -204,7 +204,8 @@ async def build_app(
             if replayed:
                 log.info("replayed %s unprocessed deliveries", replayed)
         yield
-        scheduler.shutdown()
+        # Jobs end before what they use: a sweep tick cut off by the database closing under it hung a stop once.
+        await _bounded("stopping the scheduled jobs", scheduler.stop())
         await _bounded("stopping the processing pool", router.stop())
         await _bounded("stopping the outbox dispatcher", dispatcher.stop())
         await _bounded("closing the database", store.close())

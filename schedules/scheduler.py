@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -50,22 +52,52 @@ class Scheduler:
     def __init__(self, jobs: list[JobSpec]):
         self.jobs = jobs
         self._scheduler: AsyncIOScheduler | None = None
+        self._running: set[asyncio.Task] = set()
 
     def start(self) -> None:
         """Start all jobs (call from inside the running loop)."""
         scheduler = AsyncIOScheduler(timezone="UTC")
         for spec in self.jobs:
             # One instance at a time, and a late tick is merged rather than replayed many times.
-            scheduler.add_job(spec.run, spec.trigger(), id=spec.id, replace_existing=True, max_instances=1,
-                              coalesce=True, misfire_grace_time=None)
+            scheduler.add_job(self._tracked(spec.run), spec.trigger(), id=spec.id, replace_existing=True,
+                              max_instances=1, coalesce=True, misfire_grace_time=None)
         scheduler.start()
         self._scheduler = scheduler
 
+    def _tracked(self, run: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[object]]:
+        # APScheduler runs each coroutine job in a task of its own and forgets it: kept here, so that a stop can
+        # let a running tick end before the database closes under it.
+        @functools.wraps(run)  # the log names the job as before ("DeadlineSweep.tick")
+        async def job():
+            task = asyncio.current_task()
+            self._running.add(task)
+            try:
+                return await run()
+            finally:
+                self._running.discard(task)
+        return job
+
     def shutdown(self) -> None:
-        """Stop without waiting for running jobs."""
+        """Stop at once: APScheduler cancels the jobs still running (`stop` lets them end first)."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Start no job; let running ones end within `grace` seconds; then shut down (cancelling what is left)
+        and wait for the cancelled ones to unwind."""
+        if self._scheduler is None:
+            return
+        self._scheduler.pause()
+        running = set(self._running)
+        if running:
+            await asyncio.wait(running, timeout=grace)
+        self.shutdown()
+        late = [task for task in running if not task.done()]
+        for task in late:
+            task.cancel()  # APScheduler's executor cancels them too; not relied on
+        if late:
+            await asyncio.gather(*late, return_exceptions=True)
 
     @property
     def job_ids(self) -> list[str]:
