@@ -183,7 +183,7 @@ async def main() -> None:
         while time.time() < deadline and len(messenger.arrivals) < args.due:
             await asyncio.sleep(0.25)
         await asyncio.sleep(1.0)  # anything still in flight, and a chance for duplicates to show
-        scheduler.shutdown()
+        await scheduler.stop()  # a tick in flight ends before the store closes
         for process in noise:
             process.kill()
             process.wait()
