@@ -7,13 +7,10 @@ from __future__ import annotations
 import html
 import json
 
-import pytest
-
-from tests.contract.test_stories import (
+from tests.contract.drivers import (
     ConsoleDriver,
     DingTalkDriver,
     SlackDriver,
-    WeComDriver,
     eventually,
     press_in_dm,
 )
@@ -73,43 +70,34 @@ class Director:
         await press_in_dm(self.d, "zhou", "alert", "ack")
 
 
-@pytest.fixture(params=["console", "slack", "wecom", "dingtalk"])
-def driver(request):
-    if request.param == "console":
-        return ConsoleDriver(request.getfixturevalue("console"))
-    if request.param == "slack":
-        return SlackDriver(request.getfixturevalue("slack"))
-    if request.param == "dingtalk":
-        return DingTalkDriver(request.getfixturevalue("dingtalk"))
-    return WeComDriver(*request.getfixturevalue("wecom"))
-
-
-async def _contains(text, fragment):
+async def contains(text, fragment):
+    """`text` (awaited) when it holds `fragment`, else None."""
     value = await text
     return value if fragment in value else None
 
 
-async def _having(texts, fragment):
+async def having(texts, fragment):
+    """The first of `texts` (awaited) that holds `fragment`, else None."""
     return next((t for t in await texts if fragment in t), None)
 
 
 async def test_a_p0_alert_is_listed_and_acknowledged_on_every_platform(driver):
     director = Director(driver)
     await driver.customer_says("全站都打不开了")
-    await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
+    await eventually(lambda: having(driver.customer_texts(), "T-000001"))
     await driver.command("priority T-000001 P0")
 
-    card = await eventually(lambda: _contains(director.card_text(), "T-000001"))
+    card = await eventually(lambda: contains(director.card_text(), "T-000001"))
     assert "🔥 P0 T-000001" in card and "全站都打不开了" in card and "A-000001" in card
     assert "tb:alert:ack:1:" in card, "the Acknowledge button"
 
     await director.asks_for_alerts()
-    listed = await eventually(lambda: _having(director.texts(), "未确认的预警"))
+    listed = await eventually(lambda: having(director.texts(), "未确认的预警"))
     assert "A-000001 🔥 P0 T-000001" in listed
 
     await director.acknowledges()
-    acked = await eventually(lambda: _contains(director.card_text(), "确认人"))
+    acked = await eventually(lambda: contains(director.card_text(), "确认人"))
     assert "周总" in acked and "tb:alert:ack" not in acked, "updated in place: who acknowledged, no button"
     await director.asks_for_alerts()
-    assert await eventually(lambda: _having(director.texts(), "没有未确认的预警"))
+    assert await eventually(lambda: having(director.texts(), "没有未确认的预警"))
     assert not [t for t in await driver.customer_texts() if "预警" in t or "A-000001" in t], "customers never see it"

@@ -12,7 +12,7 @@ import pytest
 from bot.app import SERVICES
 from bot.kpis import parse_period
 from schedules.digests import DigestRunner
-from tests.contract.test_stories import eventually, settled
+from tests.contract.drivers import PLATFORMS, eventually, on_platform, settled
 from tests.platforms.console_world import messages
 from tests.platforms.dingtalk_world import TRIAGE
 from tests.platforms.dingtalk_world import card_text as dingtalk_card_text
@@ -125,15 +125,11 @@ class DingTalkManager:
         return json.dumps(data, ensure_ascii=False), self.world.fake.media[media]
 
 
-@pytest.fixture(params=["console", "slack", "wecom", "dingtalk"])
+@pytest.fixture(params=PLATFORMS)
 def manager(request):
-    if request.param == "console":
-        return ConsoleManager(request.getfixturevalue("console"))
-    if request.param == "slack":
-        return SlackManager(request.getfixturevalue("slack"))
-    if request.param == "dingtalk":
-        return DingTalkManager(request.getfixturevalue("dingtalk"))
-    return WeComManager(*request.getfixturevalue("wecom"))
+    """The story's manager on each platform in turn."""
+    return on_platform(request, {"console": ConsoleManager, "slack": SlackManager, "wecom": WeComManager,
+                                 "dingtalk": DingTalkManager})
 
 
 async def test_a_manager_gets_figures_and_the_daily_digest_on_every_platform(manager):

@@ -15,31 +15,18 @@ from bot.app import SERVICES
 from bot.kb import ArticleDraft, ArticleVisibility
 from bot.kb_config import SelfServiceConfig
 from bot.kpis import Scope, as_json, parse_period
-from tests.contract.test_stories import (
-    ConsoleDriver,
+from tests.contract.drivers import (
     CustomerCards,
     DingTalkDriver,
-    SlackDriver,
-    WeComDriver,
-    _contains,
-    _having,
+    contains,
     eventually,
+    having,
     settled,
 )
 
 QUESTION = "发票抬头写错了，能重新开吗"
 
 
-@pytest.fixture(params=["console", "slack", "wecom", "dingtalk"])
-def platform(request):
-    """The story's driver on each platform (as test_stories' `driver`)."""
-    if request.param == "console":
-        return ConsoleDriver(request.getfixturevalue("console"))
-    if request.param == "slack":
-        return SlackDriver(request.getfixturevalue("slack"))
-    if request.param == "dingtalk":
-        return DingTalkDriver(request.getfixturevalue("dingtalk"))
-    return WeComDriver(*request.getfixturevalue("wecom"))
 TITLE = "这些文章可能有帮助"  # the offer card's title in the customer's language
 
 
@@ -78,41 +65,39 @@ async def _ticket(app, ticket_id: int = 1):
         return await uow.get_ticket(ticket_id), await uow.timeline(ticket_id)
 
 
-async def test_a_suggestion_on_the_triage_card_is_sent_to_the_customer(platform):
-    driver = platform
+async def test_a_suggestion_on_the_triage_card_is_sent_to_the_customer(driver):
     await _article(driver.app)
     await driver.customer_says(QUESTION)
-    await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
-    card = await eventually(lambda: _contains(driver.card_text(), "KB-1"))
+    await eventually(lambda: having(driver.customer_texts(), "T-000001"))
+    card = await eventually(lambda: contains(driver.card_text(), "KB-1"))
     assert "发票抬头开错了如何重开" in card or "KB-1 发票" in card, "the article's title beside its number"
     assert not [t for t in await driver.agent_texts() if "KB-1" in t], "on the card, not a text beside it"
 
     await driver.press("send")
-    sent = await eventually(lambda: _having(driver.customer_texts(), "申请换开"))
+    sent = await eventually(lambda: having(driver.customer_texts(), "申请换开"))
     assert "KB-1" in sent and driver.agent_name in sent
-    await eventually(lambda: _contains(driver.card_text(), "已发送"))
+    await eventually(lambda: contains(driver.card_text(), "已发送"))
     ticket, timeline = await _ticket(driver.app)
     assert ticket.first_response_at is not None, "the article is the first response"
     assert [e.detail for e in timeline if e.kind == "reply"] == [{"article": "KB-1"}]
 
 
-async def test_self_service_solved_resolves_as_deflected_and_counts(platform):
-    driver = platform
+async def test_self_service_solved_resolves_as_deflected_and_counts(driver):
     await _article(driver.app)
     _self_service_on(driver.app)
     customer = OfferCustomer(driver)
     await driver.customer_says(QUESTION)
-    offer = await eventually(lambda: _contains(customer.offer_text(), "KB-1"))
+    offer = await eventually(lambda: contains(customer.offer_text(), "KB-1"))
     assert "申请换开" in offer and "已解决" in offer and "转人工" in offer
 
     await customer.answer("solved", 1)
-    told = await eventually(lambda: _having(driver.customer_texts(), "处理说明"))
+    told = await eventually(lambda: having(driver.customer_texts(), "处理说明"))
     assert "T-000001" in told and "已解决" in told and "KB-1" in told, "the resolution reaches the customer"
     ticket, timeline = await _ticket(driver.app)
     assert ticket.status == "resolved"
     assert [e.detail for e in timeline if e.kind == "status" and e.after == "resolved"] == [{"deflected": "KB-1"}]
     if not isinstance(driver, DingTalkDriver):  # an outsider's markdown copy is never redrawn
-        await eventually(lambda: _contains(customer.offer_text(), "很高兴能帮到您"))
+        await eventually(lambda: contains(customer.offer_text(), "很高兴能帮到您"))
 
     services = driver.app[SERVICES]
     now = services.store.clock.now()
@@ -123,45 +108,41 @@ async def test_self_service_solved_resolves_as_deflected_and_counts(platform):
     assert (figures["deflected"], figures["offered"], figures["deflection_pct"]) == (1, 1, 100.0)
 
 
-async def test_self_service_still_need_help_goes_on(platform):
-    driver = platform
+async def test_self_service_still_need_help_goes_on(driver):
     await _article(driver.app)
     _self_service_on(driver.app)
     customer = OfferCustomer(driver)
     await driver.customer_says(QUESTION)
-    await eventually(lambda: _contains(customer.offer_text(), "KB-1"))
+    await eventually(lambda: contains(customer.offer_text(), "KB-1"))
 
     await customer.answer("help", 2)
     if isinstance(driver, DingTalkDriver):  # typed: answered in words
-        assert await eventually(lambda: _having(driver.customer_texts(), "已转人工"))
+        assert await eventually(lambda: having(driver.customer_texts(), "已转人工"))
     else:
-        await eventually(lambda: _contains(customer.offer_text(), "已转人工"))
+        await eventually(lambda: contains(customer.offer_text(), "已转人工"))
     ticket, timeline = await _ticket(driver.app)
     assert ticket.status not in ("resolved", "closed")
     assert {"kb_offer": "KB-1", "answer": "help"} in [e.detail for e in timeline if e.kind == "kb_offer"]
 
     await driver.command("reply T-000001 我来帮您换开")  # the ticket goes on as usual
-    assert await eventually(lambda: _having(driver.customer_texts(), "我来帮您换开"))
+    assert await eventually(lambda: having(driver.customer_texts(), "我来帮您换开"))
 
 
 @pytest.mark.parametrize("switch", ["on-here-only", "off-here-only"])
-async def test_self_service_is_decided_per_channel(platform, switch):
-    driver = platform
+async def test_self_service_is_decided_per_channel(driver, switch):
     await _article(driver.app)
     services = driver.app[SERVICES]
     here = {driver.customer_conversation: switch == "on-here-only"}
     # Everywhere else the other way round: only this conversation's own entry can decide.
-    platform_name = {ConsoleDriver: "console", SlackDriver: "slack", WeComDriver: "wecom",
-                     DingTalkDriver: "dingtalk"}[type(driver)]
     services.config.kb.self_service = SelfServiceConfig.model_validate(
-        {"enabled": switch != "on-here-only", "channels": {platform_name: here}})
+        {"enabled": switch != "on-here-only", "channels": {driver.platform: here}})
     customer = OfferCustomer(driver)
     await driver.customer_says(QUESTION)
-    await eventually(lambda: _having(driver.customer_texts(), "T-000001"))
+    await eventually(lambda: having(driver.customer_texts(), "T-000001"))
     if switch == "on-here-only":
-        assert "已解决" in await eventually(lambda: _contains(customer.offer_text(), "KB-1"))
+        assert "已解决" in await eventually(lambda: contains(customer.offer_text(), "KB-1"))
         return
-    await eventually(lambda: _contains(driver.card_text(), "KB-1"))  # the suggestion: the search ran
+    await eventually(lambda: contains(driver.card_text(), "KB-1"))  # the suggestion: the search ran
     await eventually(lambda: settled(driver.app))
     assert await customer.offer_text() == "", "no articles offered in a channel where self-service is off"
     _ticket_row, timeline = await _ticket(driver.app)
