@@ -17,6 +17,7 @@ from tests.platforms.dingtalk_world import TRIAGE, control_id
 from tests.platforms.dingtalk_world import card_text as dingtalk_card_text
 from tests.platforms.slack_world import action_id, card_text
 from tests.platforms.wecom_world import SAMPLE, card_event_xml, encrypted, text_xml
+from tests.waiting import eventually
 
 PLATFORMS = ("console", "slack", "wecom", "dingtalk")
 
@@ -27,17 +28,6 @@ def on_platform(request: pytest.FixtureRequest, kinds: dict) -> object:
     return kinds[request.param](*made) if request.param == "wecom" else kinds[request.param](made)
 
 
-async def eventually(check, timeout: float = 10.0):
-    """Poll an async or plain check until it is truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "the platform never showed it"
-        await asyncio.sleep(0.05)
 
 
 async def settled(app) -> bool:

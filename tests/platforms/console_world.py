@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 
@@ -15,15 +14,6 @@ async def messages(client, viewer: str) -> list[dict]:
 CUSTOMER, AGENT = "wang-store", "alice"
 
 
-async def eventually(check, timeout: float = 10.0):
-    """Poll like the page does until `check()` returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "the console never showed it"
-        await asyncio.sleep(0.05)
 
 
 async def send(client, who: str, conversation: str, text: str, **extra) -> dict:

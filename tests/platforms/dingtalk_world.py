@@ -3,7 +3,6 @@ batchSend, groupMessages, interactive cards, media upload) and fake sessionWebho
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -295,14 +294,3 @@ async def start_dingtalk(*, database_url, aiohttp_client, aiohttp_server, monkey
     return DingTalkWorld(client, fake)
 
 
-async def eventually(check, timeout: float = 10.0):
-    """Poll a check (plain or async) until it is truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "DingTalk never received it"
-        await asyncio.sleep(0.05)

@@ -68,7 +68,8 @@ async def _has(app, entry) -> bool:
 
 
 async def test_on_the_console_a_mention_in_a_cards_thread_runs_the_command(console):
-    from tests.platforms.console_world import AGENT, CUSTOMER, eventually, messages, send
+    from tests.platforms.console_world import AGENT, CUSTOMER, messages, send
+    from tests.waiting import eventually
 
     await send(console, CUSTOMER, CUSTOMER, "我的订单页面打不开")
 
@@ -82,7 +83,8 @@ async def test_on_the_console_a_mention_in_a_cards_thread_runs_the_command(conso
 
 
 async def test_in_a_dm_with_the_bot_a_command_word_is_enough_for_staff(console):
-    from tests.platforms.console_world import AGENT, CUSTOMER, eventually, messages, send
+    from tests.platforms.console_world import AGENT, CUSTOMER, messages, send
+    from tests.waiting import eventually
 
     await send(console, CUSTOMER, CUSTOMER, "我的订单页面打不开")
     await send(console, AGENT, AGENT, "list")

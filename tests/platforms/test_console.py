@@ -10,7 +10,8 @@ import base64
 import pytest
 
 from bot.app import SERVICES
-from tests.platforms.console_world import AGENT, CUSTOMER, control, eventually, messages, send
+from tests.platforms.console_world import AGENT, CUSTOMER, control, messages, send
+from tests.waiting import eventually
 
 
 async def triage_card(client):

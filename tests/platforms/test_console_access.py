@@ -9,7 +9,7 @@ from bot.config import Settings, load_config
 from bot.platforms.console_gate import COOKIE, is_loopback
 from bot.ports import TicketQuery
 from tests.harness import EXAMPLE_CONFIG
-from tests.platforms.console_world import eventually
+from tests.waiting import eventually
 
 CUSTOMER, AGENT = "wang-store", "alice"
 SECRET_DM = "我的发票抬头是 ACME 机密"

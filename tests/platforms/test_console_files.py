@@ -13,7 +13,8 @@ import aiohttp
 from bot.app import build_app
 from bot.config import Settings, load_config
 from tests.harness import EXAMPLE_CONFIG
-from tests.platforms.console_world import AGENT, CUSTOMER, eventually, messages, send
+from tests.platforms.console_world import AGENT, CUSTOMER, messages, send
+from tests.waiting import eventually
 
 PNG = (Path(__file__).resolve().parent.parent / "fixtures" / "files" / "screenshot.png").read_bytes()
 

@@ -7,7 +7,8 @@ import html
 import re
 
 from bot.app import SERVICES
-from tests.platforms.console_world import eventually, messages, send
+from tests.platforms.console_world import messages, send
+from tests.waiting import eventually
 
 
 async def _request_card(console) -> dict:

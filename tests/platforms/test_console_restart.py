@@ -8,7 +8,8 @@ from bot.app import SERVICES, build_app
 from bot.config import Settings, load_config
 from bot.platforms.console import PAGE_LIMIT
 from tests.harness import EXAMPLE_CONFIG
-from tests.platforms.console_world import AGENT, CUSTOMER, control, eventually, send
+from tests.platforms.console_world import AGENT, CUSTOMER, control, send
+from tests.waiting import eventually
 
 CONFIG = load_config(EXAMPLE_CONFIG)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import html
 
 from bot.platforms.console import TEXT_LIMIT
-from tests.platforms.console_world import AGENT, CUSTOMER, eventually, messages, send
+from tests.platforms.console_world import AGENT, CUSTOMER, messages, send
+from tests.waiting import eventually
 
 
 def _text(message: dict) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import re
 
-from tests.platforms.console_world import AGENT, CUSTOMER, eventually, messages, send
+from tests.platforms.console_world import AGENT, CUSTOMER, messages, send
+from tests.waiting import eventually
 
 
 async def test_the_page_words_are_served_in_each_persona_language(console):

@@ -9,7 +9,8 @@ from bot.app import SERVICES
 from bot.platforms import Malformed
 from bot.platforms.dingtalk import Forged, check_signed, sign, to_event
 from bot.ports import TicketQuery
-from tests.platforms.dingtalk_world import TRIAGE, card_text, eventually, fixture
+from tests.platforms.dingtalk_world import TRIAGE, card_text, fixture
+from tests.waiting import eventually
 
 
 def test_the_signature_matches_the_documented_vector():

@@ -9,7 +9,8 @@ from bot.platforms.dingtalk import card_press
 from bot.subjects import Subject
 from cards.dingtalk import parse_control, render_card_data
 from cards.model import Button, Card, Field, Option, Select
-from tests.platforms.dingtalk_world import FIXTURES, TRIAGE, card_text, control_id, eventually, fixture
+from tests.platforms.dingtalk_world import FIXTURES, TRIAGE, card_text, control_id, fixture
+from tests.waiting import eventually
 
 
 def test_a_press_names_the_card_and_the_control_and_a_choice_carries_its_value():

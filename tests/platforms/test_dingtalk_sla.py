@@ -7,7 +7,8 @@ from bot.app import SERVICES
 from bot.config import load_config
 from tests.fakes import FakeClock
 from tests.harness import EXAMPLE_CONFIG
-from tests.platforms.dingtalk_world import ESCALATE, TRIAGE, card_text, eventually, start_dingtalk
+from tests.platforms.dingtalk_world import ESCALATE, TRIAGE, card_text, start_dingtalk
+from tests.waiting import eventually
 
 
 def _one_minute_promises():

@@ -7,7 +7,8 @@ import pytest
 
 from bot.app import SERVICES
 from bot.ports import TicketQuery
-from tests.platforms.dingtalk_world import APP_KEY, TRIAGE, card_text, control_id, eventually, start_dingtalk
+from tests.platforms.dingtalk_world import APP_KEY, TRIAGE, card_text, control_id, start_dingtalk
+from tests.waiting import eventually
 
 MESSAGES = "/v1.0/im/bot/messages/get"
 CARDS = "/v1.0/card/instances/callback"

@@ -3,7 +3,6 @@ acknowledged quietly, and an uninstalled app stops sending. Signed requests to t
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import logging
@@ -16,6 +15,7 @@ from bot.events import Platform
 from tests.harness import EXAMPLE_CONFIG
 from tests.platforms.fake_slack import TEAM, form, start_fake_slack
 from tests.platforms.slack_world import SECRET, SlackWorld
+from tests.waiting import eventually
 
 CUSTOMER, ALICE = "U0CUST", "U0ALICE"
 
@@ -28,12 +28,6 @@ async def nothing_happened(app) -> bool:
     return ticket is None and await store.pending_deliveries() == [] and await store.outbox_rows() == []
 
 
-async def eventually(check, timeout: float = 10.0) -> None:
-    """Wait until the async `check` holds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "it never happened"
-        await asyncio.sleep(0.05)
 
 
 def warnings_and_worse(caplog) -> list[logging.LogRecord]:

@@ -17,9 +17,9 @@ from tests.platforms.wecom_world import (
     FakeWeCom,
     card_event_xml,
     encrypted,
-    eventually,
     text_xml,
 )
+from tests.waiting import eventually
 
 
 async def test_url_verification_with_tencents_sample(wecom):

@@ -21,11 +21,11 @@ from tests.platforms.wecom_world import (
     TOKEN,
     callback,
     encrypted,
-    eventually,
     post,
     signed,
     text_xml,
 )
+from tests.waiting import eventually
 
 MESSAGE = json.loads((FIXTURES / "aibot_group_text_mention.json").read_text())
 REFRESH = json.loads((FIXTURES / "aibot_stream_refresh.json").read_text())

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.platforms.wecom_world import card_event_xml, encrypted, eventually, text_xml
+from tests.platforms.wecom_world import card_event_xml, encrypted, text_xml
+from tests.waiting import eventually
 
 CUSTOMER = "customer-7"
 

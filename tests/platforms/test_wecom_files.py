@@ -10,7 +10,8 @@ from aiohttp import web
 
 from bot.app import SERVICES
 from bot.events import Platform
-from tests.platforms.wecom_world import FIXTURES, SAMPLE, encrypted, eventually
+from tests.platforms.wecom_world import FIXTURES, SAMPLE, encrypted
+from tests.waiting import eventually
 
 PNG = (FIXTURES.parent / "files" / "screenshot.png").read_bytes()
 CUSTOMER = "wangxiaoer"  # in nobody's directory: a customer

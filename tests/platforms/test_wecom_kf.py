@@ -15,7 +15,8 @@ from bot.events import Conversation, Platform
 from bot.platforms.wecom_api import WeComApi, WeComApiError
 from bot.platforms.wecom_kf import KfSender, KfSync, conversation_id
 from tests.harness import long_text
-from tests.platforms.wecom_world import FIXTURES, FakeWeCom, HostedMedia, encrypted, eventually, text_xml
+from tests.platforms.wecom_world import FIXTURES, FakeWeCom, HostedMedia, encrypted, text_xml
+from tests.waiting import eventually
 
 PNG = (FIXTURES.parent / "files" / "screenshot.png").read_bytes()
 CALLBACK = json.loads((FIXTURES / "kf_msg_or_event_callback.json").read_text())

@@ -10,7 +10,8 @@ from tests.platforms.test_wecom_kf import (  # noqa: F401  (kf is the fixture)
     notify,
     ticket,
 )
-from tests.platforms.wecom_world import encrypted, eventually, text_xml
+from tests.platforms.wecom_world import encrypted, text_xml
+from tests.waiting import eventually
 
 
 async def test_a_wechat_customer_rates_by_typing_a_number_and_comments(kf):  # noqa: F811

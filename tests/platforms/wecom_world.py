@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
@@ -143,12 +142,6 @@ def text_xml(user: str, content: str, msg_id: int) -> str:
             f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId><AgentID>218</AgentID></xml>")
 
 
-async def eventually(check, timeout: float = 10.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := check()):
-        assert asyncio.get_running_loop().time() < deadline, "WeCom never received it"
-        await asyncio.sleep(0.05)
-    return result
 
 
 def card_event_xml(user: str, key: str, response_code: str, task_id: str, *, question: str | None = None,
